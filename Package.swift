@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The kernels are written with SIMD16<Float>; LLVM only turns them into AVX-512
+// FMAs when it may target the build machine's CPU. Without `-target-cpu`
+// `addingProduct` lowers to scalar `fmaf` calls (about 200x slower), so every
+// target that does arithmetic is built for the native CPU. See README.md
+// ("Portability").
+let nativeCPU: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"]),
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "ZeroSearch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Models", targets: ["Models"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "Engine", swiftSettings: nativeCPU),
+        .target(name: "Models", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .executableTarget(
+            name: "ZeroSearchCLI",
+            dependencies: [
+                "Engine", "Models",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: nativeCPU
+        ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"], swiftSettings: nativeCPU),
+    ]
+)

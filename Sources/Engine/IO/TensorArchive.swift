@@ -1,0 +1,85 @@
+import Foundation
+
+/// A set of named Float32 tensors plus string metadata in the safetensors
+/// layout (an 8-byte little-endian header length, a JSON header, raw data),
+/// so anything the engine saves opens with the `safetensors` Python package.
+/// Writes are atomic: a temporary file in the same folder, then a rename.
+public struct TensorArchive {
+    public var tensors: [String: Tensor] = [:]
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    public func write(to url: URL) throws {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let t = tensors[name]!
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]]
+            offset += t.count * 4
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad the header so the data starts 8-byte aligned, as the format recommends.
+        while (json.count + 8) % 8 != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        for name in names {
+            let t = tensors[name]!
+            data.append(UnsafeBufferPointer(start: t.pointer, count: t.count))
+        }
+        try writeAtomically(data, to: url)
+    }
+
+    public init(contentsOf url: URL) throws {
+        let op = "TensorArchive"
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw TensorError.invalidArgument(op: op, detail: "cannot read \(url.path): \(error.localizedDescription)")
+        }
+        guard data.count >= 8 else { throw TensorError.invalidArgument(op: op, detail: "\(url.path) is too short to be safetensors") }
+        let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw TensorError.invalidArgument(op: op, detail: "\(url.path): header length \(headerLength) exceeds file size \(data.count)")
+        }
+        let dataStart = 8 + Int(headerLength)
+        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
+            throw TensorError.invalidArgument(op: op, detail: "\(url.path): header is not a JSON object")
+        }
+        for (name, entry) in header {
+            if name == "__metadata__" {
+                metadata = (entry as? [String: String]) ?? [:]
+                continue
+            }
+            guard let info = entry as? [String: Any], info["dtype"] as? String == "F32",
+                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2,
+                  shape.allSatisfy({ $0 >= 0 }) else {
+                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) has a malformed or non-F32 entry")
+            }
+            let count = shape.reduce(1, *)
+            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * 4, dataStart + offsets[1] <= data.count else {
+                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) \(describe(shape)) has offsets \(offsets) outside the file")
+            }
+            let t = Tensor(zeros: shape)
+            data.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(t.pointer).copyMemory(from: raw.baseAddress! + dataStart + offsets[0], byteCount: count * 4)
+            }
+            tensors[name] = t
+        }
+    }
+}
+
+/// Writes to a temporary file beside `url`, then renames it over `url`, so a
+/// crash never leaves a half-written file under the real name.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let folder = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    try data.write(to: temporary)
+    if rename(temporary.path, url.path) != 0 {
+        try? FileManager.default.removeItem(at: temporary)
+        throw TensorError.invalidArgument(op: "writeAtomically", detail: "cannot rename into \(url.path): errno \(errno)")
+    }
+}

@@ -1,0 +1,90 @@
+/// `y = x · Wᵀ + b`, the projection of every transformer layer.
+///
+/// `x` is `[..., in]`, `W` is `[out, in]` (PyTorch's `Linear` layout), `b` is
+/// `[out]`. Backward: `dx = dy · W`, `dW += dyᵀ · x`, `db += Σ_rows dy`, the
+/// weight gradient accumulated straight into the parameter's buffer.
+extension Tape {
+    public func linear(_ x: Variable, _ weight: Variable, bias: Variable? = nil) throws -> Variable {
+        let op = "linear"
+        try check(weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
+                  "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
+        let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+        if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
+        let rows = x.value.count / max(inFeatures, 1)
+        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+              a: x.value.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
+        if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
+
+        return output(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { dy in
+            if x.requiresGrad {
+                let dx = Tensor(zeros: x.shape)
+                sgemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
+                      a: dy.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
+                x.accumulate(dx)
+            }
+            if weight.requiresGrad {
+                let dW = weight.isLeaf ? weight.gradBuffer() : Tensor(zeros: weight.shape)
+                sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
+                      a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures,
+                      beta: weight.isLeaf ? 1 : 0, c: dW.pointer, ldc: inFeatures)
+                if !weight.isLeaf { weight.accumulate(dW) }
+            }
+            if let bias, bias.requiresGrad {
+                let db = Tensor(zeros: [outFeatures])
+                for r in 0..<rows { VectorMath.axpy(1, dy.pointer + r * outFeatures, db.pointer, outFeatures) }
+                bias.accumulate(db)
+            }
+        }
+    }
+
+    /// Batched `C[b] = A[b] · B[b]` (or with either side transposed) over
+    /// rank-3 tensors: the attention products and any small batched algebra.
+    public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) throws -> Variable {
+        let op = "matmul"
+        try check(a.value.rank == 3 && b.value.rank == 3 && a.shape[0] == b.shape[0], op,
+                  "expected [batch, m, k] and [batch, k, n], got \(describe(a.shape)) and \(describe(b.shape))")
+        let batch = a.shape[0]
+        let (m, k) = transposeA ? (a.shape[2], a.shape[1]) : (a.shape[1], a.shape[2])
+        let (kb, n) = transposeB ? (b.shape[2], b.shape[1]) : (b.shape[1], b.shape[2])
+        try check(k == kb, op, "inner dimensions differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
+        let c = Tensor(zeros: [batch, m, n])
+        let lda = a.shape[2], ldb = b.shape[2]
+        for i in 0..<batch {
+            sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: a.value.pointer + i * a.shape[1] * lda, lda: lda,
+                  b: b.value.pointer + i * b.shape[1] * ldb, ldb: ldb, c: c.pointer + i * m * n, ldc: n)
+        }
+        return output(c, inputs: [a, b]) { dc in
+            if a.requiresGrad {
+                // dA = dC · op(B)ᵀ, laid out as A is stored.
+                let da = Tensor(zeros: a.shape)
+                for i in 0..<batch {
+                    let dcI = dc.pointer + i * m * n, bI = b.value.pointer + i * b.shape[1] * ldb, daI = da.pointer + i * a.shape[1] * lda
+                    if transposeA {
+                        sgemm(transA: transposeB, transB: true, m: k, n: m, k: n, a: bI, lda: ldb, b: dcI, ldb: n, c: daI, ldc: lda)
+                    } else {
+                        sgemm(transA: false, transB: !transposeB, m: m, n: k, k: n, a: dcI, lda: n, b: bI, ldb: ldb, c: daI, ldc: lda)
+                    }
+                }
+                a.accumulate(da)
+            }
+            if b.requiresGrad {
+                let db = Tensor(zeros: b.shape)
+                for i in 0..<batch {
+                    let dcI = dc.pointer + i * m * n, aI = a.value.pointer + i * a.shape[1] * lda, dbI = db.pointer + i * b.shape[1] * ldb
+                    if transposeB {
+                        sgemm(transA: true, transB: transposeA, m: n, n: k, k: m, a: dcI, lda: n, b: aI, ldb: lda, c: dbI, ldc: ldb)
+                    } else {
+                        sgemm(transA: !transposeA, transB: false, m: k, n: n, k: m, a: aI, lda: lda, b: dcI, ldb: n, c: dbI, ldc: ldb)
+                    }
+                }
+                b.accumulate(db)
+            }
+        }
+    }
+}
+
+@inline(__always)
+func addRowVector(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ v: UnsafePointer<Float>) {
+    for r in 0..<rows { VectorMath.axpy(1, v, y + r * cols, cols) }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// `y = x / sqrt(mean(x²) + eps) · w` over the last axis.
+///
+/// With `r = 1/sqrt(mean(x²)+eps)` saved per row, backward is
+/// `dx = r·(w⊙dy) − x·r³/n · Σ(w⊙dy⊙x)` and `dw = Σ_rows dy⊙x·r`.
+extension Tape {
+    public func rmsNorm(_ x: Variable, weight: Variable, eps: Float) throws -> Variable {
+        let op = "rmsNorm"
+        let n = x.shape.last ?? 0
+        try check(weight.shape == [n], op, "weight \(describe(weight.shape)) for input \(describe(x.shape))")
+        try require(eps >= 0, op, "eps must be non-negative, got \(eps)")
+        let rows = x.value.count / max(n, 1)
+        let y = Tensor(zeros: x.shape)
+        let inverseRMS = Tensor(zeros: [rows])
+        let xs = x.value.pointer, w = weight.value.pointer
+        Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
+            for r in range {
+                let row = xs + r * n
+                let inv = 1 / (VectorMath.dot(row, row, n) / Float(n) + eps).squareRoot()
+                inverseRMS.pointer[r] = inv
+                let out = y.pointer + r * n
+                for j in 0..<n { out[j] = row[j] * inv * w[j] }
+            }
+        }
+        return output(y, inputs: [x, weight]) { dy in
+            let dx = Tensor(zeros: x.shape)
+            let dw = Tensor(zeros: [n])
+            let partials = Tensor(zeros: [Parallel.threadCount, n])
+            Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
+                // Each range accumulates its share of dw in its own row of `partials`.
+                let slot = range.lowerBound * Parallel.threadCount / max(rows, 1)
+                let dwPart = partials.pointer + slot * n
+                for r in range {
+                    let row = xs + r * n, g = dy.pointer + r * n, out = dx.pointer + r * n
+                    let inv = inverseRMS.pointer[r]
+                    var dot: Float = 0
+                    for j in 0..<n { dot += w[j] * g[j] * row[j] }
+                    let coefficient = dot * inv * inv * inv / Float(n)
+                    for j in 0..<n {
+                        out[j] = inv * w[j] * g[j] - row[j] * coefficient
+                        dwPart[j] += g[j] * row[j] * inv
+                    }
+                }
+            }
+            for t in 0..<Parallel.threadCount { VectorMath.axpy(1, partials.pointer + t * n, dw.pointer, n) }
+            x.accumulate(dx)
+            weight.accumulate(dw)
+        }
+    }
+}

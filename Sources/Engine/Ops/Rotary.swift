@@ -1,0 +1,79 @@
+import Foundation
+
+/// Rotary position embedding tables: `cos(p·f_i)` and `sin(p·f_i)` for
+/// positions `0..<maxPosition` and frequencies `f_i = θ^(−2i/d)`, computed
+/// once in double precision and shared by every layer.
+public struct RotaryTable: Sendable {
+    public let headDim: Int
+    public let maxPosition: Int
+    public let theta: Double
+    let cos: [Float]  // [maxPosition][headDim/2]
+    let sin: [Float]
+
+    public init(headDim: Int, maxPosition: Int, theta: Double, frequencyScale: (Double) -> Double = { $0 }) throws {
+        try require(headDim > 0 && headDim % 2 == 0, "RotaryTable", "head dimension must be even, got \(headDim)")
+        try require(maxPosition > 0 && theta > 0, "RotaryTable", "needs maxPosition > 0 and theta > 0, got \(maxPosition), \(theta)")
+        self.headDim = headDim
+        self.maxPosition = maxPosition
+        self.theta = theta
+        let half = headDim / 2
+        var c = [Float](repeating: 0, count: maxPosition * half), s = c
+        for i in 0..<half {
+            let frequency = frequencyScale(Foundation.pow(theta, -2 * Double(i) / Double(headDim)))
+            for p in 0..<maxPosition {
+                let angle = Double(p) * frequency
+                c[p * half + i] = Float(Foundation.cos(angle))
+                s[p * half + i] = Float(Foundation.sin(angle))
+            }
+        }
+        cos = c
+        sin = s
+    }
+}
+
+/// Rotates each head's halves `(x[i], x[i+d/2])` by the angle of its token's
+/// position (the Hugging Face Llama/Qwen2 "rotate_half" convention). Backward
+/// rotates the gradient by the opposite angle.
+extension Tape {
+    /// `x` is `[batch, time, heads, headDim]`; `positions` has `batch·time` entries.
+    public func rope(_ x: Variable, positions: [Int32], table: RotaryTable) throws -> Variable {
+        let op = "rope"
+        try check(x.value.rank == 4 && x.shape[3] == table.headDim, op,
+                  "expected [batch, time, heads, \(table.headDim)], got \(describe(x.shape))")
+        let tokens = x.shape[0] * x.shape[1], heads = x.shape[2]
+        try check(positions.count == tokens, op, "\(positions.count) positions for \(tokens) tokens of \(describe(x.shape))")
+        if let bad = positions.first(where: { $0 < 0 || Int($0) >= table.maxPosition }) {
+            throw TensorError.invalidArgument(op: op, detail: "position \(bad) outside the table's 0..<\(table.maxPosition)")
+        }
+        let y = Tensor(zeros: x.shape)
+        rotate(x.value, into: y, positions: positions, heads: heads, table: table, direction: 1)
+        return output(y, inputs: [x]) { dy in
+            let dx = Tensor(zeros: x.shape)
+            rotate(dy, into: dx, positions: positions, heads: heads, table: table, direction: -1)
+            x.accumulate(dx)
+        }
+    }
+}
+
+func rotate(_ x: Tensor, into y: Tensor, positions: [Int32], heads: Int, table: RotaryTable, direction: Float) {
+    let d = table.headDim, half = d / 2
+    table.cos.withUnsafeBufferPointer { cosTable in
+        table.sin.withUnsafeBufferPointer { sinTable in
+            let cosBase = UncheckedSendable(cosTable.baseAddress!), sinBase = UncheckedSendable(sinTable.baseAddress!)
+            Parallel.forRanges(positions.count, minChunk: 64) { range in
+                for token in range {
+                    let c = cosBase.value + Int(positions[token]) * half
+                    let s = sinBase.value + Int(positions[token]) * half
+                    for h in 0..<heads {
+                        let src = x.pointer + (token * heads + h) * d, dst = y.pointer + (token * heads + h) * d
+                        for i in 0..<half {
+                            let a = src[i], b = src[i + half], sn = direction * s[i]
+                            dst[i] = a * c[i] - b * sn
+                            dst[i + half] = b * c[i] + a * sn
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Engine
+
+/// A decoder-only transformer of the Llama family, its parameters and its
+/// forward pass on a tape (backward comes from the tape).
+///
+/// Per layer: `x += o(attn(rope(q(n₁(x))), rope(k(n₁(x))), v(n₁(x))))`, then
+/// `x += down(silu(gate(n₂(x))) ⊙ up(n₂(x)))`; a final RMSNorm; the output
+/// head is the embedding matrix when tied.
+public final class Decoder {
+    public struct Layer {
+        public let attentionNorm, wq, wk, wv, wo: Variable
+        public let bq, bk, bv: Variable?
+        public let mlpNorm, wGate, wUp, wDown: Variable
+    }
+
+    public let config: DecoderConfig
+    public let embedding: Variable
+    public let layers: [Layer]
+    public let finalNorm: Variable
+    public let lmHead: Variable?
+    public let rotary: RotaryTable
+
+    /// The matrix the output logits are computed with.
+    public var outputWeight: Variable { lmHead ?? embedding }
+
+    /// Every parameter, with Hugging Face names (`model.layers.0.self_attn.q_proj.weight`, …).
+    public var parameters: [Variable] {
+        var all = [embedding]
+        for layer in layers {
+            all += [layer.attentionNorm, layer.wq, layer.wk, layer.wv, layer.wo, layer.mlpNorm, layer.wGate, layer.wUp, layer.wDown]
+            all += [layer.bq, layer.bk, layer.bv].compactMap { $0 }
+        }
+        return all + [finalNorm] + (lmHead.map { [$0] } ?? [])
+    }
+
+    /// Random initialisation (normal, std 0.02; norms at 1), as HF's
+    /// `initializer_range` default.
+    public init(config: DecoderConfig, seed: UInt64, std: Float = 0.02) throws {
+        try config.validate()
+        self.config = config
+        var rng = RandomGenerator(seed: seed)
+        let d = config.hiddenSize, kvDim = config.kvHeads * config.headDim
+        func weight(_ name: String, _ shape: [Int]) -> Variable { Variable(rng.normalTensor(shape, std: std), requiresGrad: true, name: name) }
+        func ones(_ name: String, _ n: Int) -> Variable { Variable(Tensor(repeating: 1, shape: [n]), requiresGrad: true, name: name) }
+        func zeros(_ name: String, _ n: Int) -> Variable? { config.attentionBias ? Variable(Tensor(zeros: [n]), requiresGrad: true, name: name) : nil }
+        embedding = weight("model.embed_tokens.weight", [config.vocabSize, d])
+        layers = (0..<config.layers).map { i in
+            let p = "model.layers.\(i)."
+            return Layer(
+                attentionNorm: ones(p + "input_layernorm.weight", d),
+                wq: weight(p + "self_attn.q_proj.weight", [d, d]),
+                wk: weight(p + "self_attn.k_proj.weight", [kvDim, d]),
+                wv: weight(p + "self_attn.v_proj.weight", [kvDim, d]),
+                wo: weight(p + "self_attn.o_proj.weight", [d, d]),
+                bq: zeros(p + "self_attn.q_proj.bias", d), bk: zeros(p + "self_attn.k_proj.bias", kvDim),
+                bv: zeros(p + "self_attn.v_proj.bias", kvDim),
+                mlpNorm: ones(p + "post_attention_layernorm.weight", d),
+                wGate: weight(p + "mlp.gate_proj.weight", [config.intermediateSize, d]),
+                wUp: weight(p + "mlp.up_proj.weight", [config.intermediateSize, d]),
+                wDown: weight(p + "mlp.down_proj.weight", [d, config.intermediateSize]))
+        }
+        finalNorm = ones("model.norm.weight", d)
+        lmHead = config.tieEmbeddings ? nil : weight("lm_head.weight", [config.vocabSize, d])
+        rotary = try RotaryTable(headDim: config.headDim, maxPosition: config.maxPositions, theta: config.ropeTheta)
+    }
+
+    /// Final hidden states `[batch·time, hidden]` for a `[batch, time]` block
+    /// of token ids (row-major). `positions` default to `0..<time` per row;
+    /// `keyValid` marks real (non-padding) tokens.
+    public func hiddenStates(tokens: [Int32], batch: Int, positions: [Int32]? = nil, keyValid: [Bool]? = nil,
+                             tape: Tape) throws -> Variable {
+        let op = "Decoder.hiddenStates"
+        guard batch > 0, tokens.count % batch == 0 else {
+            throw TensorError.shapeMismatch(op: op, detail: "\(tokens.count) tokens do not split into \(batch) rows")
+        }
+        let time = tokens.count / batch
+        let positions = positions ?? (0..<batch).flatMap { _ in (0..<Int32(time)).map { $0 } }
+        let heads = config.heads, kvHeads = config.kvHeads, headDim = config.headDim
+        var x = try tape.embedding(embedding, ids: tokens)
+        for layer in layers {
+            let h = try tape.rmsNorm(x, weight: layer.attentionNorm, eps: config.rmsNormEps)
+            let q = try tape.rope(tape.reshape(tape.linear(h, layer.wq, bias: layer.bq), [batch, time, heads, headDim]),
+                                  positions: positions, table: rotary)
+            let k = try tape.rope(tape.reshape(tape.linear(h, layer.wk, bias: layer.bk), [batch, time, kvHeads, headDim]),
+                                  positions: positions, table: rotary)
+            let v = try tape.reshape(tape.linear(h, layer.wv, bias: layer.bv), [batch, time, kvHeads, headDim])
+            let attended = try tape.reshape(tape.attention(q: q, k: k, v: v, keyValid: keyValid), [batch * time, heads * headDim])
+            x = try tape.add(x, tape.linear(attended, layer.wo))
+
+            let h2 = try tape.rmsNorm(x, weight: layer.mlpNorm, eps: config.rmsNormEps)
+            let gated = try tape.siluMul(tape.linear(h2, layer.wGate), tape.linear(h2, layer.wUp))
+            x = try tape.add(x, tape.linear(gated, layer.wDown))
+        }
+        return try tape.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps)
+    }
+
+    /// Mean next-token cross-entropy over a `[batch, time]` block: position
+    /// `t` predicts token `t+1` of the same row.
+    public func languageModelingLoss(tokens: [Int32], batch: Int, tape: Tape) throws -> Variable {
+        let time = tokens.count / max(batch, 1)
+        let hidden = try hiddenStates(tokens: tokens, batch: batch, tape: tape)
+        let predicting = (0..<batch).flatMap { b in (0..<time - 1).map { b * time + $0 } }
+        let targets = predicting.map { tokens[$0 + 1] }
+        return try tape.crossEntropy(hidden: tape.selectRows(hidden, predicting), weight: outputWeight, targets: targets)
+    }
+}

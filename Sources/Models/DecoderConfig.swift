@@ -1,0 +1,56 @@
+import Engine
+
+/// The hyperparameters of a Llama-family decoder (Llama 3, SmolLM2, Qwen2),
+/// named after Hugging Face's `config.json` fields.
+public struct DecoderConfig: Codable, Equatable, Sendable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var ropeTheta: Double
+    public var rmsNormEps: Float
+    public var maxPositions: Int
+    public var tieEmbeddings: Bool
+    /// Qwen2 puts biases on the q, k and v projections.
+    public var attentionBias: Bool
+
+    public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, kvHeads: Int,
+                ropeTheta: Double = 10000, rmsNormEps: Float = 1e-5, maxPositions: Int = 2048,
+                tieEmbeddings: Bool = true, attentionBias: Bool = false) {
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layers = layers
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.ropeTheta = ropeTheta
+        self.rmsNormEps = rmsNormEps
+        self.maxPositions = maxPositions
+        self.tieEmbeddings = tieEmbeddings
+        self.attentionBias = attentionBias
+    }
+
+    public var headDim: Int { hiddenSize / heads }
+
+    /// SmolLM2-135M's shape (the engine's reference training benchmark).
+    public static let smolLM2_135M = DecoderConfig(
+        vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, layers: 30, heads: 9, kvHeads: 3,
+        ropeTheta: 100_000, rmsNormEps: 1e-5, maxPositions: 8192, tieEmbeddings: true)
+
+    public func validate() throws {
+        let op = "DecoderConfig"
+        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                              ("num_hidden_layers", layers), ("num_attention_heads", heads), ("num_key_value_heads", kvHeads),
+                              ("max_position_embeddings", maxPositions)] where value <= 0 {
+            throw TensorError.invalidArgument(op: op, detail: "\(name) must be positive, got \(value)")
+        }
+        if hiddenSize % heads != 0 || headDim % 2 != 0 {
+            throw TensorError.invalidArgument(op: op, detail: "hidden_size \(hiddenSize) must split into \(heads) heads of even size")
+        }
+        if heads % kvHeads != 0 {
+            throw TensorError.invalidArgument(op: op, detail: "\(heads) attention heads are not a multiple of \(kvHeads) KV heads")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct ZeroSearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zerosearch",
+        abstract: "Teach a language model to search, with an LLM-simulated search engine, on a CPU.",
+        subcommands: [Bench.self]
+    )
+}
