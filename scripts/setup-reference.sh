@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Python packages used by scripts/reference/*.py (numpy, torch) into
+# the python3 on PATH. Idempotent: packages that already import are left alone.
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "error: $PYTHON not found on PATH" >&2
+    exit 1
+fi
+
+ensure() {
+    local module="$1" package="$2"
+    if "$PYTHON" -c "import $module" >/dev/null 2>&1; then
+        echo "$module: present ($("$PYTHON" -c "import $module; print($module.__version__)"))"
+        return
+    fi
+    if [ "$module" = torch ]; then
+        echo "note: the torch wheel is large (several hundred MB to a few GB); this may take a while"
+    fi
+    echo "$module: installing $package"
+    if ! "$PYTHON" -m pip install --quiet "$package"; then
+        echo "error: 'pip install $package' failed; install it manually for $PYTHON" >&2
+        exit 1
+    fi
+    if ! "$PYTHON" -c "import $module" >/dev/null 2>&1; then
+        echo "error: $package installed but 'import $module' still fails" >&2
+        exit 1
+    fi
+}
+
+ensure numpy numpy
+ensure torch torch
