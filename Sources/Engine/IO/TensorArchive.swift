@@ -1,14 +1,17 @@
 import Foundation
 
-/// A set of named Float32 tensors plus string metadata in the safetensors
-/// layout (an 8-byte little-endian header length, a JSON header, raw data),
-/// so anything the engine saves opens with the `safetensors` Python package.
-/// Writes are atomic: a temporary file in the same folder, then a rename.
+/// A set of named tensors plus string metadata in the safetensors layout (an
+/// 8-byte little-endian header length, a JSON header, raw data), so anything
+/// the engine saves opens with the `safetensors` Python package. F32, F16 and
+/// BF16 entries are read (widened to Float32); `storage` picks the format
+/// written. Writes are atomic: a temporary file in the same folder, then a
+/// rename.
 public struct TensorArchive {
     public var tensors: [String: Tensor] = [:]
     public var metadata: [String: String] = [:]
+    public var storage: DType = .f32
 
-    public init() {}
+    public init(storage: DType = .f32) { self.storage = storage }
 
     public func write(to url: URL) throws {
         var header: [String: Any] = [:]
@@ -17,8 +20,9 @@ public struct TensorArchive {
         let names = tensors.keys.sorted()
         for name in names {
             let t = tensors[name]!
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]]
-            offset += t.count * 4
+            let bytes = t.count * storage.byteSize
+            header[name] = ["dtype": storage.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad the header so the data starts 8-byte aligned, as the format recommends.
@@ -26,10 +30,7 @@ public struct TensorArchive {
         var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for name in names {
-            let t = tensors[name]!
-            data.append(UnsafeBufferPointer(start: t.pointer, count: t.count))
-        }
+        for name in names { data.append(contentsOf: tensors[name]!.encoded(as: storage)) }
         try writeAtomically(data, to: url)
     }
 
@@ -53,20 +54,18 @@ public struct TensorArchive {
                 metadata = (entry as? [String: String]) ?? [:]
                 continue
             }
-            guard let info = entry as? [String: Any], info["dtype"] as? String == "F32",
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2,
+            guard let info = entry as? [String: Any], let dtypeName = info["dtype"] as? String,
+                  let dtype = DType(rawValue: dtypeName), let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2,
                   shape.allSatisfy({ $0 >= 0 }) else {
-                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) has a malformed or non-F32 entry")
+                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) has a malformed entry or an unsupported dtype (F32, F16, BF16 are read)")
             }
             let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * 4, dataStart + offsets[1] <= data.count else {
+            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * dtype.byteSize, dataStart + offsets[1] <= data.count else {
                 throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) \(describe(shape)) has offsets \(offsets) outside the file")
             }
-            let t = Tensor(zeros: shape)
-            data.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(t.pointer).copyMemory(from: raw.baseAddress! + dataStart + offsets[0], byteCount: count * 4)
+            tensors[name] = data.withUnsafeBytes { raw in
+                Tensor(converting: raw.baseAddress! + dataStart + offsets[0], dtype: dtype, shape: shape)
             }
-            tensors[name] = t
         }
     }
 }

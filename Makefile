@@ -1,0 +1,14 @@
+# The two commands of the README. Everything else is a detail of these.
+.PHONY: demo test
+
+# The main job. Until the ZeroSearch demo lands, it is the engine benchmark:
+# our GEMM and decoder training side by side with numpy and PyTorch (which
+# scripts/setup-reference.sh installs from PyPI when missing).
+demo:
+	scripts/setup-reference.sh
+	swift build -c release
+	.build/release/zerosearch bench engine
+
+# The whole test suite, in release mode: the kernels are the thing under test.
+test:
+	swift test -c release

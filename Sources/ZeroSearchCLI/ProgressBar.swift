@@ -1,0 +1,35 @@
+import Foundation
+
+/// A one-line progress bar on stderr (so `--json` stdout stays clean).
+final class ProgressBar {
+    let title: String
+    let total: Int
+    let enabled: Bool
+    private var done = 0
+    private let start = Date()
+
+    init(title: String, total: Int, enabled: Bool = true) {
+        self.title = title
+        self.total = max(total, 1)
+        self.enabled = enabled
+        draw()
+    }
+
+    func advance(by n: Int = 1) {
+        done = min(total, done + n)
+        draw()
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    private func draw() {
+        guard enabled else { return }
+        let width = 30, filled = width * done / total
+        let elapsed = Date().timeIntervalSince(start)
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = "\r\(title) \(bar) \(done)/\(total) \(String(format: "%.0f", elapsed))s"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
