@@ -110,7 +110,7 @@ enum PanelSource {
     case packed(UnsafePointer<Float>, k: Int)
 }
 
-/// Splits the output between cores along its larger side, in whole tiles.
+/// Splits the output between cores in whole tiles.
 /// Work below ~1 MFLOP stays on one core: a dispatch costs more.
 @inline(__always)
 func splitAcrossCores(m: Int, n: Int, k: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
@@ -120,7 +120,9 @@ func splitAcrossCores(m: Int, n: Int, k: Int, _ body: (Range<Int>, Range<Int>) -
         return
     }
     let tilesM = (m + GEMM.mr - 1) / GEMM.mr, tilesN = (n + GEMM.nr - 1) / GEMM.nr
-    let splitRows = tilesM * GEMM.mr * n >= tilesN * GEMM.nr * m || tilesN < threads
+    // Each core packs all of the operand it does not split, so split the side
+    // whose other operand is smaller: rows when B (K×N) is the smaller to pack twice.
+    let splitRows = tilesN < threads || (n <= m && tilesM >= threads)
     let tiles = splitRows ? tilesM : tilesN
     let parts = min(threads, tiles)
     Parallel.forEach(parts) { t in

@@ -49,38 +49,46 @@ extension Tape {
         let (kb, n) = transposeB ? (b.shape[2], b.shape[1]) : (b.shape[1], b.shape[2])
         try check(k == kb, op, "inner dimensions differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
         let c = Tensor(zeros: [batch, m, n])
-        let lda = a.shape[2], ldb = b.shape[2]
-        for i in 0..<batch {
-            sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: a.value.pointer + i * a.shape[1] * lda, lda: lda,
-                  b: b.value.pointer + i * b.shape[1] * ldb, ldb: ldb, c: c.pointer + i * m * n, ldc: n)
-        }
+        let aRows = a.shape[1], lda = a.shape[2], bRows = b.shape[1], ldb = b.shape[2]
+        let aStride = aRows * lda, bStride = bRows * ldb
+        batchedGEMM(batch, transposeA, transposeB, m: m, n: n, k: k,
+                    a: a.value.pointer, aStride, lda, b: b.value.pointer, bStride, ldb, c: c.pointer, m * n, n)
         return output(c, inputs: [a, b]) { dc in
             if a.requiresGrad {
-                // dA = dC · op(B)ᵀ, laid out as A is stored.
+                // dA = dC · op(B)ᵀ, written in A's stored layout: (op(B) · dCᵀ) when A is stored transposed.
                 let da = Tensor(zeros: a.shape)
-                for i in 0..<batch {
-                    let dcI = dc.pointer + i * m * n, bI = b.value.pointer + i * b.shape[1] * ldb, daI = da.pointer + i * a.shape[1] * lda
-                    if transposeA {
-                        sgemm(transA: transposeB, transB: true, m: k, n: m, k: n, a: bI, lda: ldb, b: dcI, ldb: n, c: daI, ldc: lda)
-                    } else {
-                        sgemm(transA: false, transB: !transposeB, m: m, n: k, k: n, a: dcI, lda: n, b: bI, ldb: ldb, c: daI, ldc: lda)
-                    }
+                if transposeA {
+                    batchedGEMM(batch, transposeB, true, m: k, n: m, k: n,
+                                a: b.value.pointer, bStride, ldb, b: dc.pointer, m * n, n, c: da.pointer, aStride, lda)
+                } else {
+                    batchedGEMM(batch, false, !transposeB, m: m, n: k, k: n,
+                                a: dc.pointer, m * n, n, b: b.value.pointer, bStride, ldb, c: da.pointer, aStride, lda)
                 }
                 a.accumulate(da)
             }
             if b.requiresGrad {
+                // dB = op(A)ᵀ · dC, written in B's stored layout.
                 let db = Tensor(zeros: b.shape)
-                for i in 0..<batch {
-                    let dcI = dc.pointer + i * m * n, aI = a.value.pointer + i * a.shape[1] * lda, dbI = db.pointer + i * b.shape[1] * ldb
-                    if transposeB {
-                        sgemm(transA: true, transB: transposeA, m: n, n: k, k: m, a: dcI, lda: n, b: aI, ldb: lda, c: dbI, ldc: ldb)
-                    } else {
-                        sgemm(transA: !transposeA, transB: false, m: k, n: n, k: m, a: aI, lda: lda, b: dcI, ldb: n, c: dbI, ldc: ldb)
-                    }
+                if transposeB {
+                    batchedGEMM(batch, true, transposeA, m: n, n: k, k: m,
+                                a: dc.pointer, m * n, n, b: a.value.pointer, aStride, lda, c: db.pointer, bStride, ldb)
+                } else {
+                    batchedGEMM(batch, !transposeA, false, m: k, n: n, k: m,
+                                a: a.value.pointer, aStride, lda, b: dc.pointer, m * n, n, c: db.pointer, bStride, ldb)
                 }
                 b.accumulate(db)
             }
         }
+    }
+}
+
+/// `C[i] = op(A[i]) · op(B[i])` for `batch` matrices laid out `stride` apart.
+func batchedGEMM(_ batch: Int, _ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
+                 a: UnsafePointer<Float>, _ aStride: Int, _ lda: Int, b: UnsafePointer<Float>, _ bStride: Int, _ ldb: Int,
+                 c: UnsafeMutablePointer<Float>, _ cStride: Int, _ ldc: Int) {
+    for i in 0..<batch {
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * aStride, lda: lda,
+              b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
     }
 }
 
