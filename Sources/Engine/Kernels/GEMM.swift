@@ -261,7 +261,7 @@ func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0
 /// two loads of B per k. `InlineArray` with constant trip counts unrolls into
 /// registers (checked in the disassembly: 24 `vfmadd231ps`, no spills).
 /// It must stay a separate function: inlined into the blocking loops, LLVM
-/// keeps the accumulators on the stack and the kernel runs 3x slower.
+/// keeps the accumulators on the stack and the kernel runs 2.4x slower.
 @inline(never)
 func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {

@@ -10,7 +10,7 @@ public enum VectorMath {
     public static func exp(_ x: Vec16) -> Vec16 {
         // Written with min/max, FMA and bit casts only: the generic SIMD
         // `clamped`, `rounded` and Int32 conversions are not specialised and
-        // cost ten times the arithmetic.
+        // took 27% of a training step (perf).
         let clamped = pointwiseMin(pointwiseMax(x, Vec16(repeating: -87.33654)), Vec16(repeating: 88.72283))
         // Adding 1.5·2²³ rounds to an integer and leaves it in the low mantissa bits.
         let magic = Vec16(repeating: 12_582_912)

@@ -11,14 +11,14 @@ extension Tape {
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
         if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
         let rows = x.value.count / max(inFeatures, 1)
-        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
               a: x.value.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
         if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
 
         return output(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { dy in
             if x.requiresGrad {
-                let dx = Tensor(zeros: x.shape)
+                let dx = Tensor(uninitialized: x.shape)
                 sgemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
                       a: dy.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
                 x.accumulate(dx)

@@ -74,47 +74,43 @@ struct LMHeadChunks {
         withScratch(min(rowBlock, n) * min(vocabChunk, vocab)) { logits in
             for r0 in stride(from: 0, to: n, by: rowBlock) {
                 let rows = min(rowBlock, n - r0)
-                var runMax = [Float](repeating: -.infinity, count: rows)
-                var runSum = [Float](repeating: 0, count: rows), runDot = runSum, targetLogit = runSum
+                // Online log-sum-exp state per position: max m, Σe^{z−m}, Σe^{z−m}·z, target logit.
+                let runMax = Tensor(repeating: -.infinity, shape: [rows])
+                let runSum = Tensor(zeros: [rows]), runDot = Tensor(zeros: [rows]), targetLogit = Tensor(zeros: [rows])
                 for v0 in stride(from: 0, to: vocab, by: vocabChunk) {
                     let cols = min(vocabChunk, vocab - v0)
                     chunkLogits(hidden, weight, r0, rows, v0, cols, into: logits)
                     let box = UncheckedSendable(logits)
-                    runMax.withUnsafeMutableBufferPointer { mx in runSum.withUnsafeMutableBufferPointer { sm in
-                    runDot.withUnsafeMutableBufferPointer { dt in targetLogit.withUnsafeMutableBufferPointer { tl in
-                        let state = UncheckedSendable((mx, sm, dt, tl))
-                        Parallel.forRanges(rows, minChunk: 16) { range in
-                            let (mx, sm, dt, tl) = state.value
-                            for r in range {
-                                let z = box.value + r * cols
-                                let chunkMax = VectorMath.max(z, cols)
-                                let newMax = max(mx[r], chunkMax)
-                                let rescale = mx[r] == -.infinity ? 0 : Foundation.exp(mx[r] - newMax)
-                                var s = Vec16(), u = Vec16(), j = 0
-                                let m = Vec16(repeating: newMax)
-                                while j + 16 <= cols {
-                                    let zv = load16(z + j), e = VectorMath.exp(zv - m)
-                                    s += e
-                                    u = u.addingProduct(e, zv)
-                                    j += 16
-                                }
-                                var sTail = s.sum(), uTail = u.sum()
-                                while j < cols { let e = Foundation.exp(z[j] - newMax); sTail += e; uTail += e * z[j]; j += 1 }
-                                sm[r] = sm[r] * rescale + sTail
-                                dt[r] = dt[r] * rescale + uTail
-                                mx[r] = newMax
-                                let y = Int(targets[r0 + r]) - v0
-                                if y >= 0 && y < cols { tl[r] = z[y] }
+                    Parallel.forRanges(rows, minChunk: 16) { range in
+                        let mx = runMax.pointer, sm = runSum.pointer, dt = runDot.pointer
+                        for r in range {
+                            let z = box.value + r * cols
+                            let newMax = max(mx[r], VectorMath.max(z, cols))
+                            let rescale = mx[r] == -.infinity ? 0 : Foundation.exp(mx[r] - newMax)
+                            var s = Vec16(), u = Vec16(), j = 0
+                            let m = Vec16(repeating: newMax)
+                            while j + 16 <= cols {
+                                let zv = load16(z + j), e = VectorMath.exp(zv - m)
+                                s += e
+                                u = u.addingProduct(e, zv)
+                                j += 16
                             }
+                            var sTail = s.sum(), uTail = u.sum()
+                            while j < cols { let e = Foundation.exp(z[j] - newMax); sTail += e; uTail += e * z[j]; j += 1 }
+                            sm[r] = sm[r] * rescale + sTail
+                            dt[r] = dt[r] * rescale + uTail
+                            mx[r] = newMax
+                            let y = Int(targets[r0 + r]) - v0
+                            if y >= 0 && y < cols { targetLogit.pointer[r] = z[y] }
                         }
-                    } } } }
+                    }
                 }
                 for r in 0..<rows {
-                    let lz = runMax[r] + Foundation.log(runSum[r])
-                    let expected = runDot[r] / runSum[r]
+                    let lz = runMax.pointer[r] + Foundation.log(runSum.pointer[r])
+                    let expected = runDot.pointer[r] / runSum.pointer[r]
                     logZ.pointer[r0 + r] = lz
                     meanLogit.pointer[r0 + r] = expected
-                    logProbs.pointer[r0 + r] = targetLogit[r] - lz
+                    logProbs.pointer[r0 + r] = targetLogit.pointer[r] - lz
                     entropy.pointer[r0 + r] = lz - expected
                 }
             }

@@ -25,12 +25,13 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    public init(count: Int) {
+    /// `zeroed: false` skips the fill for buffers a kernel overwrites entirely.
+    public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
         _ = heapTuning
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
         self.count = count
     }
 

@@ -21,6 +21,14 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         offset = 0
     }
 
+    /// Contents undefined: for outputs a kernel writes in full (GEMM with beta 0).
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(describe(shape))")
+        self.shape = shape
+        storage = TensorStorage(count: shape.reduce(1, *), zeroed: false)
+        offset = 0
+    }
+
     public init(repeating value: Float, shape: [Int]) {
         self.init(zeros: shape)
         pointer.update(repeating: value, count: count)
