@@ -35,6 +35,7 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"], swiftSettings: nativeCPU),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )
