@@ -10,7 +10,7 @@ public struct RotaryTable: Sendable {
     let cos: [Float]  // [maxPosition][headDim/2]
     let sin: [Float]
 
-    public init(headDim: Int, maxPosition: Int, theta: Double, frequencyScale: (Double) -> Double = { $0 }) throws {
+    public init(headDim: Int, maxPosition: Int, theta: Double, frequencyScale: (_ index: Int, _ frequency: Double) -> Double = { $1 }) throws {
         try require(headDim > 0 && headDim % 2 == 0, "RotaryTable", "head dimension must be even, got \(headDim)")
         try require(maxPosition > 0 && theta > 0, "RotaryTable", "needs maxPosition > 0 and theta > 0, got \(maxPosition), \(theta)")
         self.headDim = headDim
@@ -19,7 +19,7 @@ public struct RotaryTable: Sendable {
         let half = headDim / 2
         var c = [Float](repeating: 0, count: maxPosition * half), s = c
         for i in 0..<half {
-            let frequency = frequencyScale(Foundation.pow(theta, -2 * Double(i) / Double(headDim)))
+            let frequency = frequencyScale(i, Foundation.pow(theta, -2 * Double(i) / Double(headDim)))
             for p in 0..<maxPosition {
                 let angle = Double(p) * frequency
                 c[p * half + i] = Float(Foundation.cos(angle))
