@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +26,7 @@ let package = Package(
     targets: [
         .target(name: "Engine", swiftSettings: nativeCPU),
         .target(name: "Models", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .target(name: "Generation", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
@@ -37,5 +39,6 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"], swiftSettings: nativeCPU),
     ]
 )
