@@ -44,55 +44,59 @@ public struct SampledToken: Sendable, Equatable {
 /// Draws one token from `logits[0..<count]`.
 public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: SamplingParameters,
                         rng: inout RandomGenerator) -> SampledToken {
-    let inverseTemperature = parameters.temperature > 0 ? 1 / parameters.temperature : 1
-    var best = 0
-    for i in 1..<count where logits[i] > logits[best] { best = i }
-    let maxLogit = logits[best] * inverseTemperature
-    // exp(z_i - max) in double: a 150k-token sum stays exact enough for log-probs.
-    var total: Double = 0
-    for i in 0..<count { total += Foundation.exp(Double(logits[i] * inverseTemperature - maxLogit)) }
-    let logNormaliser = Double(maxLogit) + Foundation.log(total)
-    func logProb(_ i: Int) -> Float { Float(Double(logits[i] * inverseTemperature) - logNormaliser) }
-    if parameters.temperature == 0 { return SampledToken(token: Int32(best), logProb: logProb(best)) }
+    let greedy = parameters.temperature == 0
+    let inverseTemperature = greedy ? 1 : 1 / parameters.temperature
+    let scaled = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { scaled.deallocate() }
+    for i in 0..<count { scaled[i] = logits[i] * inverseTemperature }
+    let logNormaliser = logSumExp(scaled, count)
+    func drawn(_ i: Int) -> SampledToken { SampledToken(token: Int32(i), logProb: scaled[i] - logNormaliser) }
+    if greedy {
+        var best = 0
+        for i in 1..<count where scaled[i] > scaled[best] { best = i }
+        return drawn(best)
+    }
 
     var candidates: [Int]
     if parameters.topK > 0 && parameters.topK < count {
-        candidates = topIndices(logits, count: count, k: parameters.topK)
+        candidates = topIndices(scaled, count: count, k: parameters.topK)
     } else if parameters.topP < 1 {
-        candidates = Array(0..<count)
-        candidates.sort { logits[$0] > logits[$1] }
+        // A token below (1 − topP)/count can never enter the nucleus: all such
+        // tokens together hold less than the 1 − topP the nucleus leaves out.
+        let floor = Foundation.log((1 - parameters.topP) / Float(count)) + logNormaliser
+        candidates = (0..<count).filter { scaled[$0] >= floor }
+        candidates.sort { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
     } else {
-        candidates = []
-    }
-    if candidates.isEmpty {
-        // Full distribution: inverse-CDF over the unnormalised weights.
-        var target = rng.uniformDouble() * total, i = 0
+        // The whole vocabulary: inverse CDF over the probabilities.
+        softmaxInPlace(scaled, count)
+        var target = Float(rng.uniformDouble()), i = 0
         while i < count - 1 {
-            target -= Foundation.exp(Double(logits[i] * inverseTemperature - maxLogit))
+            target -= scaled[i]
             if target < 0 { break }
             i += 1
         }
-        return SampledToken(token: Int32(i), logProb: logProb(i))
+        let probability = scaled[i]
+        return SampledToken(token: Int32(i), logProb: Foundation.log(probability))
     }
+    var weights = candidates.map { Foundation.exp(Double(scaled[$0] - logNormaliser)) }
     if parameters.topP < 1 {
-        // Candidates are sorted most likely first; keep the smallest prefix reaching topP.
-        let weights = candidates.map { Foundation.exp(Double(logits[$0] * inverseTemperature - maxLogit)) }
-        let mass = weights.reduce(0, +)
+        // Candidates are sorted most likely first; keep the smallest prefix reaching topP of the total mass.
         var kept = 0, cumulative = 0.0
+        let mass = parameters.topK > 0 ? weights.reduce(0, +) : 1
         while kept < candidates.count {
             cumulative += weights[kept]
             kept += 1
             if cumulative >= Double(parameters.topP) * mass { break }
         }
         candidates.removeLast(candidates.count - kept)
+        weights.removeLast(weights.count - kept)
     }
-    let weights = candidates.map { Foundation.exp(Double(logits[$0] * inverseTemperature - maxLogit)) }
     var target = rng.uniformDouble() * weights.reduce(0, +)
     for (candidate, weight) in zip(candidates, weights) {
         target -= weight
-        if target < 0 { return SampledToken(token: Int32(candidate), logProb: logProb(candidate)) }
+        if target < 0 { return drawn(candidate) }
     }
-    return SampledToken(token: Int32(candidates[candidates.count - 1]), logProb: logProb(candidates[candidates.count - 1]))
+    return drawn(candidates[candidates.count - 1])
 }
 
 /// The `k` largest logits' indices, most likely first (a partial selection:

@@ -92,7 +92,7 @@ func forEachRow(_ t: Tensor, _ n: Int, _ body: (UnsafeMutablePointer<Float>) -> 
 }
 
 /// `log Σ exp(x)`, stable.
-func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+public func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     let m = VectorMath.max(x, n)
     if m == -.infinity { return -.infinity }
     var acc = Vec16(), j = 0
