@@ -25,7 +25,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "Engine", swiftSettings: nativeCPU),
-        .target(name: "Models", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
+        .systemLibrary(name: "CZlib"),
+        .target(name: "Models", dependencies: ["Engine", "CZlib"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
