@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +26,7 @@ let package = Package(
     targets: [
         .target(name: "Engine", swiftSettings: nativeCPU),
         .target(name: "Models", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
@@ -36,5 +38,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"], swiftSettings: nativeCPU),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )

@@ -1,0 +1,2 @@
+@testable import Tokenizers
+import Testing
