@@ -37,8 +37,9 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"], swiftSettings: nativeCPU),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"],
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )
