@@ -5,7 +5,8 @@ public struct AddedToken: Sendable, Equatable {
     public var id: Int32
     /// Left out by `decode(_:skipSpecialTokens: true)`.
     public var special: Bool
-    /// Matches only where no letter or digit touches it on either side.
+    /// Matches only where no word character (letter, digit, mark, "_") touches
+    /// it on either side.
     public var singleWord = false
     /// Takes the whitespace before it (`lstrip`) or after it (`rstrip`) into the token.
     public var stripsLeft = false
@@ -88,13 +89,14 @@ struct AddedTokenMatcher: Sendable {
         }
     }
 
-    /// Rust's `char::is_alphanumeric`, which `single_word` tests on the scalars
-    /// around a match: Alphabetic or a number.
+    /// The `\w` of Rust's `regex`, which `single_word` tests the scalars around a
+    /// match with: Alphabetic, a mark, a decimal digit, connector punctuation
+    /// ("_") or a joiner (ZWJ).
     private static func isWordScalar(_ value: UInt32) -> Bool {
         let properties = Unicode.Scalar(value)!.properties
         switch properties.generalCategory {
-        case .decimalNumber, .letterNumber, .otherNumber: return true
-        default: return properties.isAlphabetic
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return properties.isAlphabetic || properties.isJoinControl
         }
     }
 

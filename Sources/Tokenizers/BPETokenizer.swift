@@ -190,18 +190,25 @@ public struct BPETokenizer: Tokenizer {
 
     private func encodePieces(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
                               _ scratch: inout BytePairEncoder.Scratch) {
-        if preTokenizer.addsPrefixSpace, text.first != UInt8(ascii: " ") {
-            let prefixed = [UInt8(ascii: " ")] + text
-            return prefixed.withUnsafeBufferPointer { mergePieces($0, into: &ids, &scratch) }
-        }
-        mergePieces(text, into: &ids, &scratch)
+        forEachPiece(of: text) { encoder.encode($0, into: &ids, scratch: &scratch) }
     }
 
-    private func mergePieces(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                             _ scratch: inout BytePairEncoder.Scratch) {
-        preTokenizer.forEachPiece(of: UTF8Scanner(bytes: text)) { piece in
-            encoder.encode(UnsafeBufferPointer(rebasing: text[piece]), into: &ids, scratch: &scratch)
+    private func forEachPiece(of text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        // Hugging Face drops empty pieces before the prefix space would be added.
+        if preTokenizer.addsPrefixSpace, let first = text.first, first != UInt8(ascii: " ") {
+            let prefixed = [UInt8(ascii: " ")] + text
+            return prefixed.withUnsafeBufferPointer { forEachPiece(of: $0, body) }
         }
+        preTokenizer.forEachPiece(of: UTF8Scanner(bytes: text)) { body(UnsafeBufferPointer(rebasing: text[$0])) }
+    }
+
+    /// The pieces the pre-tokenizer cuts `text` into, each of which BPE encodes
+    /// on its own: Hugging Face's `pre_tokenizer.pre_tokenize_str`, so added
+    /// tokens and normalization do not apply.
+    public func preTokenize(_ text: String) -> [String] {
+        var text = text, pieces: [String] = []
+        text.withUTF8 { bytes in forEachPiece(of: bytes) { pieces.append(String(decoding: $0, as: UTF8.self)) } }
+        return pieces
     }
 
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
