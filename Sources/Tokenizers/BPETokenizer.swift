@@ -1,5 +1,3 @@
-import Foundation
-
 /// Byte-level BPE as Hugging Face `tokenizers` runs it for GPT-2, Llama-3, Qwen2
 /// and SmolLM: added tokens are cut out of the raw text, the rest is normalized,
 /// split into pieces by the pre-tokenizer, and each piece's UTF-8 bytes are
@@ -132,7 +130,7 @@ public struct BPETokenizer: Tokenizer {
         normalizesToNFC = description.normalizesToNFC
         normalizedTextTokens = AddedTokenMatcher(description.addedTokens.filter { $0.normalized }.map {
             var token = $0
-            if description.normalizesToNFC { token.content = token.content.precomposedStringWithCanonicalMapping }
+            if description.normalizesToNFC { token.content = String(decoding: token.content._nfcCodeUnits, as: UTF8.self) }
             return token
         })
         specialTokenIDs = Set(description.addedTokens.filter(\.special).map(\.id))
@@ -169,12 +167,15 @@ public struct BPETokenizer: Tokenizer {
     private func encodeUnnormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
                                     _ scratch: inout BytePairEncoder.Scratch) {
         // Scalars below U+0300 are in NFC and never compose with a neighbour, so
-        // most text skips the (slow) normalization.
+        // most text skips normalization. The standard library's NFC is used
+        // because Foundation's on Linux garbles a supplementary-plane scalar
+        // followed by a combining mark (U+10045 U+0300 became "È").
         guard normalizesToNFC, text.contains(where: { $0 >= 0xCC }) else {
             return encodeNormalized(text, into: &ids, &scratch)
         }
-        var normalized = String(decoding: text, as: UTF8.self).precomposedStringWithCanonicalMapping
-        normalized.withUTF8 { encodeNormalized($0, into: &ids, &scratch) }
+        String(decoding: text, as: UTF8.self)._nfcCodeUnits.withUnsafeBufferPointer {
+            encodeNormalized($0, into: &ids, &scratch)
+        }
     }
 
     private func encodeNormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
