@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
@@ -27,12 +28,13 @@ let package = Package(
         .target(name: "Engine", swiftSettings: nativeCPU),
         // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
         .systemLibrary(name: "CZlib"),
-        .target(name: "Models", dependencies: ["Engine", "CZlib"], swiftSettings: nativeCPU),
-        .target(name: "Generation", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
+        .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
+        .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Models", "Generation",
+                "Engine", "Tokenizers", "Models", "Generation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -40,6 +42,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"], swiftSettings: nativeCPU),
     ]
