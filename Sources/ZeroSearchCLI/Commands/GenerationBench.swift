@@ -22,8 +22,7 @@ struct GenerationBench: AsyncParsableCommand {
 
     func run() async throws {
         let location = try ModelStore.default.resolve(model)
-        let loaded = try LoadedModel(location)
-        let inference = loaded.inference
+        let inference = try InferenceModel(location.pathExtension == "gguf" ? Decoder(gguf: GGUFFile(contentsOf: location)) : Decoder(huggingFaceFolder: location))
         var rng = RandomGenerator(seed: 7)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(inference.vocabularySize)) } }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Generation
 import Models
 
 struct ModelsCommand: AsyncParsableCommand {
@@ -52,7 +53,7 @@ struct ModelsCommand: AsyncParsableCommand {
             guard let storage = DType(rawValue: dtype.uppercased()) else { throw ValidationError("--dtype must be F32, F16 or BF16") }
             let loaded = try LoadedModel(try ModelStore.default.resolve(model), prepareInference: false)
             try loaded.decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage,
-                                               bosTokenID: loaded.tokenizer?.bosTokenID, eosTokenID: loaded.tokenizer?.eosTokenID,
+                                               bosTokenID: loaded.tokenizer.bosTokenID, eosTokenID: loaded.tokenizer.eosTokenID,
                                                extraFiles: try loaded.tokenizerFiles())
             print(out)
         }
