@@ -6,6 +6,7 @@
 // stdin: one prompt per line, whitespace-separated token IDs, used as is (no BOS is added).
 // stdout: one JSON array per prompt with exactly N generated IDs. Pure argmax over the raw logits
 // (no sampler, no repetition penalty); end-of-generation tokens do not stop it.
+// N = 0 instead prints the final-position top-5 logits: {"ids": [...], "values": [...]}.
 #include "llama.h"
 
 #include <algorithm>
@@ -55,6 +56,17 @@ int main(int argc, char ** argv) {
         std::vector<llama_token> out;
         llama_token tok = 0;
         llama_batch batch = llama_batch_get_one(prompt.data(), (int32_t) prompt.size());
+        if (n_new == 0) {
+            if (llama_decode(ctx, batch) != 0) { fprintf(stderr, "error: llama_decode failed\n"); return 1; }
+            const float * logits = llama_get_logits_ith(ctx, -1);
+            std::vector<int> idx(n_vocab);
+            for (int v = 0; v < n_vocab; ++v) idx[v] = v;
+            std::partial_sort(idx.begin(), idx.begin() + 5, idx.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+            printf("{\"ids\": [%d, %d, %d, %d, %d], \"values\": [%.4f, %.4f, %.4f, %.4f, %.4f]}\n",
+                   idx[0], idx[1], idx[2], idx[3], idx[4],
+                   logits[idx[0]], logits[idx[1]], logits[idx[2]], logits[idx[3]], logits[idx[4]]);
+            continue;
+        }
         for (int i = 0; i < n_new; ++i) {
             if (llama_decode(ctx, batch) != 0) { fprintf(stderr, "error: llama_decode failed\n"); return 1; }
             const float * logits = llama_get_logits_ith(ctx, -1);

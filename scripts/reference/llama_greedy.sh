@@ -2,6 +2,7 @@
 # llama.cpp greedy reference: for each prompt in PROMPTS.json (a JSON list of token-ID lists, used as
 # is, no BOS added) prints llama.cpp's next N token IDs under pure argmax decoding (no sampler, no
 # temperature, no repetition penalty, EOS does not stop it) as a JSON list of lists.
+# N = 0 prints the final-position top-5 logits per prompt instead ({"ids": [...], "values": [...]}).
 # Uses llama-greedy (scripts/reference/llama_greedy.cpp, built by scripts/setup-llama-cpp.sh).
 # Usage: scripts/reference/llama_greedy.sh MODEL.gguf PROMPTS.json N [THREADS=2]
 set -euo pipefail

@@ -9,7 +9,8 @@ struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Continue a prompt with a model (GGUF file, Hugging Face folder or installed name).")
 
     @Option(help: "GGUF file, Hugging Face folder, or installed model name.") var model: String
-    @Option(help: "The prompt (repeat for a batch generated together).") var prompt: [String]
+    @Option(help: "The prompt (repeat for a batch generated together).") var prompt: [String] = []
+    @Option(help: "Prompts as token ids instead of text: a JSON array of arrays, e.g. [[1,2,3],[4,5]].") var promptTokens: String?
     @Flag(help: "Wrap the prompt as a user message in the model's chat template.") var chat = false
     @Option(help: "System message for --chat.") var system: String?
     @Option(help: "Maximum new tokens per prompt.") var maxTokens = 128
@@ -18,15 +19,24 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Nucleus sampling mass (1: all).") var topP: Float = 1
     @Option(help: "Random seed (row i uses seed + i).") var seed: UInt64 = 0
     @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
+    @Flag(help: "Do not stop at the end-of-sequence or end-of-turn token.") var ignoreEOS = false
     @Flag(help: "Print one JSON object per prompt: text, token ids, log-probs, finish reason.") var json = false
 
     func run() async throws {
         let loaded = try LoadedModel(try ModelStore.default.resolve(model))
         guard let inference = loaded.inference else { return }
-        let sequences = prompt.map { TokenSequence(tokens: loaded.promptTokens($0, chat: chat, system: system), model: inference) }
+        var prompts = prompt.map { loaded.promptTokens($0, chat: chat, system: system) }
+        if let promptTokens {
+            guard let ids = try? JSONDecoder().decode([[Int32]].self, from: Data(promptTokens.utf8)), ids.allSatisfy({ !$0.isEmpty }) else {
+                throw ValidationError("--prompt-tokens must be a JSON array of non-empty arrays of token ids")
+            }
+            prompts += ids
+        }
+        guard !prompts.isEmpty else { throw ValidationError("give --prompt or --prompt-tokens") }
+        let sequences = prompts.map { TokenSequence(tokens: $0, model: inference) }
         let parameters = GenerationParameters(
             maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP),
-            seed: seed, stopTokens: loaded.stopTokens, stopStrings: stop)
+            seed: seed, stopTokens: ignoreEOS ? [] : loaded.stopTokens, stopStrings: stop)
         let tokenizer = loaded.tokenizer
         let completions = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: inference, parameters: parameters,
                                        decode: { tokenizer.decode($0, skipSpecialTokens: false) })
