@@ -11,4 +11,5 @@ demo:
 
 # The whole test suite, in release mode: the kernels are the thing under test.
 test:
+	scripts/setup-test-data.sh
 	swift test -c release

@@ -45,6 +45,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"], swiftSettings: nativeCPU),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )
