@@ -44,15 +44,4 @@ public struct LoadedModel: @unchecked Sendable {
         let messages = (system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)]
         return tokenizer.encode(chatTemplate.render(messages), addSpecialTokens: false)
     }
-
-    /// The tokenizer files a Hugging Face folder carries, copied when the model
-    /// came from one.
-    public func tokenizerFiles() throws -> [String: Data] {
-        guard location.pathExtension != "gguf" else { return [:] }
-        var files: [String: Data] = [:]
-        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
-            if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
-        }
-        return files
-    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Generation
+import Tokenizers
 import Models
 
 struct ModelsCommand: AsyncParsableCommand {
@@ -51,10 +52,25 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() throws {
             guard let storage = DType(rawValue: dtype.uppercased()) else { throw ValidationError("--dtype must be F32, F16 or BF16") }
-            let loaded = try LoadedModel(try ModelStore.default.resolve(model), prepareInference: false)
-            try loaded.decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage,
-                                               bosTokenID: loaded.tokenizer.bosTokenID, eosTokenID: loaded.tokenizer.eosTokenID,
-                                               extraFiles: try loaded.tokenizerFiles())
+            let location = try ModelStore.default.resolve(model)
+            let decoder: Decoder
+            var tokenizer: BPETokenizer?
+            var files: [String: Data] = [:]
+            if location.pathExtension == "gguf" {
+                let file = try GGUFFile(contentsOf: location)
+                decoder = try Decoder(gguf: file)
+                tokenizer = try? BPETokenizer(ggufMetadata: file.metadata)
+                if tokenizer != nil { files = try BPETokenizer.huggingFaceFiles(ggufMetadata: file.metadata, maxLength: decoder.config.maxPositions) }
+            } else {
+                decoder = try Decoder(huggingFaceFolder: location)
+                tokenizer = try? BPETokenizer(huggingFaceFolder: location)
+                for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
+                    if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
+                }
+            }
+            if tokenizer == nil { FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8)) }
+            try decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage, bosTokenID: tokenizer?.bosTokenID,
+                                        eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
             print(out)
         }
     }
