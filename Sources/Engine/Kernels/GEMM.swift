@@ -179,11 +179,11 @@ func blockedGEMM(rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
                         for ii in stride(from: 0, to: mc, by: mr) {
                             let height = min(mr, mc - ii)
                             let cTile = c + (i0 + ii) * ldc + jj
-                            if height == mr && width == nr {
-                                microkernel(kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta)
+                            if width == nr {
+                                microkernel(kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta, rows: height)
                             } else {
-                                // Edge tiles go through a full scratch tile.
-                                microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0)
+                                // Narrow edge tiles go through a full scratch tile.
+                                microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0, rows: mr)
                                 for r in 0..<height {
                                     for s in 0..<width {
                                         let dst = cTile + r * ldc + s
@@ -262,9 +262,11 @@ func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0
 /// registers (checked in the disassembly: 24 `vfmadd231ps`, no spills).
 /// It must stay a separate function: inlined into the blocking loops, LLVM
 /// keeps the accumulators on the stack and the kernel runs 2.4x slower.
+/// Only the first `rows` rows are stored, so a short last row tile (a batch
+/// of 32 is 12 + 12 + 8) writes straight into C.
 @inline(never)
 func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
+                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float, rows: Int) {
     var acc = InlineArray<24, Vec16>(repeating: Vec16())
     var ap = a, bp = b
     for _ in 0..<kc {
@@ -277,7 +279,7 @@ func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>
         ap += 12
         bp += 32
     }
-    for i in 0..<12 {
+    for i in 0..<12 where i < rows {
         let row = c + i * ldc
         var lo = acc[2 * i] * alpha, hi = acc[2 * i + 1] * alpha
         if beta != 0 {
