@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Models",
+                "Engine", "Models", "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

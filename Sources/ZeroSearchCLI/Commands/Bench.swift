@@ -6,7 +6,7 @@ import Models
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each side by side with a reference run on the same machine.",
-        subcommands: [EngineBench.self]
+        subcommands: [EngineBench.self, TokenizerBench.self]
     )
 }
 
@@ -89,30 +89,33 @@ struct EngineBench: AsyncParsableCommand {
         return (median, best, peak)
     }
 
-    /// Runs a reference script and parses its JSON lines. A missing numpy or
-    /// torch is reported with the command that installs it.
     func runReference(_ arguments: [String]) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
-        process.environment = environment
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors, as: UTF8.self)
-            let hint = message.contains("No module named") ? "\nInstall the references with: scripts/setup-reference.sh" : ""
-            throw ValidationError("reference \(arguments[0]) failed (exit \(process.terminationStatus)):\n\(message.suffix(2000))\(hint)")
-        }
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        try runReferenceScript(arguments, python: python, environment: ["OPENBLAS_NUM_THREADS": "\(threads)"])
+    }
+}
+
+/// Runs a reference script and parses its JSON lines. A missing Python package
+/// is reported with the command that installs it.
+func runReferenceScript(_ arguments: [String], python: String, environment: [String: String] = [:]) throws
+    -> [[String: Any]] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [python] + arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let stdout = Pipe(), stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        let message = String(decoding: errors, as: UTF8.self)
+        let hint = message.contains("No module named") ? "\nInstall the references with: scripts/setup-reference.sh" : ""
+        throw ValidationError("reference \(arguments[0]) failed (exit \(process.terminationStatus)):\n\(message.suffix(2000))\(hint)")
+    }
+    return String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
 
