@@ -19,18 +19,22 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .target(name: "Engine", swiftSettings: nativeCPU),
-        .target(name: "Models", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
+        .systemLibrary(name: "CZlib"),
         .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
+        .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Models", "Tokenizers",
+                "Engine", "Tokenizers", "Models", "Generation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -40,6 +44,8 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )

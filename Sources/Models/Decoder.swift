@@ -33,35 +33,60 @@ public final class Decoder {
         return all + [finalNorm] + (lmHead.map { [$0] } ?? [])
     }
 
-    /// Random initialisation (normal, std 0.02; norms at 1), as HF's
-    /// `initializer_range` default.
-    public init(config: DecoderConfig, seed: UInt64, std: Float = 0.02) throws {
+    /// Random initialisation (normal, std 0.02; norms at 1, biases at 0), as
+    /// HF's `initializer_range` default.
+    public convenience init(config: DecoderConfig, seed: UInt64, std: Float = 0.02) throws {
+        var rng = RandomGenerator(seed: seed)
+        try self.init(config: config) { name, shape in
+            if name.hasSuffix("norm.weight") { return Tensor(repeating: 1, shape: shape) }
+            if name.hasSuffix(".bias") { return Tensor(zeros: shape) }
+            return rng.normalTensor(shape, std: std)
+        }
+    }
+
+    /// A decoder holding the given tensors, keyed by Hugging Face names. Every
+    /// parameter the configuration implies must be present with its shape;
+    /// extra entries (a tied checkpoint's duplicate `lm_head.weight`, rotary
+    /// buffers) are ignored.
+    public convenience init(config: DecoderConfig, weights: [String: Tensor]) throws {
+        try self.init(config: config) { name, shape in
+            guard let tensor = weights[name] else {
+                throw TensorError.invalidArgument(op: "Decoder", detail: "the checkpoint has no tensor \(name)")
+            }
+            guard tensor.shape == shape else {
+                throw TensorError.shapeMismatch(op: "Decoder", detail: "\(name) is \(describe(tensor.shape)), the configuration needs \(describe(shape))")
+            }
+            return tensor
+        }
+    }
+
+    private init(config: DecoderConfig, parameter make: (_ name: String, _ shape: [Int]) throws -> Tensor) throws {
         try config.validate()
         self.config = config
-        var rng = RandomGenerator(seed: seed)
-        let d = config.hiddenSize, kvDim = config.kvHeads * config.headDim
-        func weight(_ name: String, _ shape: [Int]) -> Variable { Variable(rng.normalTensor(shape, std: std), requiresGrad: true, name: name) }
-        func ones(_ name: String, _ n: Int) -> Variable { Variable(Tensor(repeating: 1, shape: [n]), requiresGrad: true, name: name) }
-        func zeros(_ name: String, _ n: Int) -> Variable? { config.attentionBias ? Variable(Tensor(zeros: [n]), requiresGrad: true, name: name) : nil }
-        embedding = weight("model.embed_tokens.weight", [config.vocabSize, d])
-        layers = (0..<config.layers).map { i in
+        let d = config.hiddenSize, kvDim = config.kvHeads * config.headDim, ffn = config.intermediateSize
+        func parameter(_ name: String, _ shape: [Int]) throws -> Variable {
+            Variable(try make(name, shape), requiresGrad: true, name: name)
+        }
+        func bias(_ name: String, _ n: Int) throws -> Variable? { config.attentionBias ? try parameter(name, [n]) : nil }
+        embedding = try parameter("model.embed_tokens.weight", [config.vocabSize, d])
+        layers = try (0..<config.layers).map { i in
             let p = "model.layers.\(i)."
             return Layer(
-                attentionNorm: ones(p + "input_layernorm.weight", d),
-                wq: weight(p + "self_attn.q_proj.weight", [d, d]),
-                wk: weight(p + "self_attn.k_proj.weight", [kvDim, d]),
-                wv: weight(p + "self_attn.v_proj.weight", [kvDim, d]),
-                wo: weight(p + "self_attn.o_proj.weight", [d, d]),
-                bq: zeros(p + "self_attn.q_proj.bias", d), bk: zeros(p + "self_attn.k_proj.bias", kvDim),
-                bv: zeros(p + "self_attn.v_proj.bias", kvDim),
-                mlpNorm: ones(p + "post_attention_layernorm.weight", d),
-                wGate: weight(p + "mlp.gate_proj.weight", [config.intermediateSize, d]),
-                wUp: weight(p + "mlp.up_proj.weight", [config.intermediateSize, d]),
-                wDown: weight(p + "mlp.down_proj.weight", [d, config.intermediateSize]))
+                attentionNorm: try parameter(p + "input_layernorm.weight", [d]),
+                wq: try parameter(p + "self_attn.q_proj.weight", [d, d]),
+                wk: try parameter(p + "self_attn.k_proj.weight", [kvDim, d]),
+                wv: try parameter(p + "self_attn.v_proj.weight", [kvDim, d]),
+                wo: try parameter(p + "self_attn.o_proj.weight", [d, d]),
+                bq: try bias(p + "self_attn.q_proj.bias", d), bk: try bias(p + "self_attn.k_proj.bias", kvDim),
+                bv: try bias(p + "self_attn.v_proj.bias", kvDim),
+                mlpNorm: try parameter(p + "post_attention_layernorm.weight", [d]),
+                wGate: try parameter(p + "mlp.gate_proj.weight", [ffn, d]),
+                wUp: try parameter(p + "mlp.up_proj.weight", [ffn, d]),
+                wDown: try parameter(p + "mlp.down_proj.weight", [d, ffn]))
         }
-        finalNorm = ones("model.norm.weight", d)
-        lmHead = config.tieEmbeddings ? nil : weight("lm_head.weight", [config.vocabSize, d])
-        rotary = try RotaryTable(headDim: config.headDim, maxPosition: config.maxPositions, theta: config.ropeTheta)
+        finalNorm = try parameter("model.norm.weight", [d])
+        lmHead = config.tieEmbeddings ? nil : try parameter("lm_head.weight", [config.vocabSize, d])
+        rotary = try config.rotaryTable()
     }
 
     /// Final hidden states `[batch·time, hidden]` for a `[batch, time]` block

@@ -1,8 +1,24 @@
 import Engine
+import Foundation
 
 /// The hyperparameters of a Llama-family decoder (Llama 3, SmolLM2, Qwen2),
 /// named after Hugging Face's `config.json` fields.
 public struct DecoderConfig: Codable, Equatable, Sendable {
+    /// The two families differ only in details the fields below capture
+    /// (Qwen2: q/k/v biases; llama.cpp's GGUF files store Llama's q/k rows
+    /// permuted), but the name decides the `config.json` written for them.
+    public enum Architecture: String, Codable, Sendable { case llama, qwen2 }
+
+    /// How rotary frequencies are stretched for long contexts.
+    public enum RopeScaling: Codable, Equatable, Sendable {
+        /// Llama 3.1/3.2's piecewise scaling (`rope_type: "llama3"`).
+        case llama3(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalMaxPositions: Int)
+        /// Per-frequency divisors as GGUF's `rope_freqs.weight` stores them.
+        case frequencyDivisors([Float])
+    }
+
+    public var architecture: Architecture = .llama
+    public var ropeScaling: RopeScaling?
     public var vocabSize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -18,7 +34,10 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
 
     public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, kvHeads: Int,
                 ropeTheta: Double = 10000, rmsNormEps: Float = 1e-5, maxPositions: Int = 2048,
-                tieEmbeddings: Bool = true, attentionBias: Bool = false) {
+                tieEmbeddings: Bool = true, attentionBias: Bool = false, architecture: Architecture = .llama,
+                ropeScaling: RopeScaling? = nil) {
+        self.architecture = architecture
+        self.ropeScaling = ropeScaling
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -33,6 +52,31 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
     }
 
     public var headDim: Int { hiddenSize / heads }
+
+    /// The rotary table this configuration implies, scaling included.
+    public func rotaryTable() throws -> RotaryTable {
+        let headDim = headDim
+        switch ropeScaling {
+        case nil:
+            return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta)
+        case .frequencyDivisors(let divisors):
+            guard divisors.count == headDim / 2 else {
+                throw TensorError.invalidArgument(op: "DecoderConfig", detail: "rope_freqs has \(divisors.count) entries for head dimension \(headDim)")
+            }
+            return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta) { index, frequency in
+                frequency / Double(divisors[index])
+            }
+        case let .llama3(factor, low, high, original):
+            let lowWavelength = Double(original) / low, highWavelength = Double(original) / high
+            return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta) { _, frequency in
+                let wavelength = 2 * Double.pi / frequency
+                if wavelength < highWavelength { return frequency }
+                if wavelength > lowWavelength { return frequency / factor }
+                let smooth = (Double(original) / wavelength - low) / (high - low)
+                return (1 - smooth) * frequency / factor + smooth * frequency
+            }
+        }
+    }
 
     /// SmolLM2-135M's shape (the engine's reference training benchmark).
     public static let smolLM2_135M = DecoderConfig(

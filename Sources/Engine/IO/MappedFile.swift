@@ -35,29 +35,29 @@ public final class MappedFile: @unchecked Sendable {
 
 /// A bounds-checked little-endian cursor over untrusted bytes: every read
 /// checks the remaining length and throws instead of reading past the end.
-struct ByteReader {
-    let bytes: UnsafeRawBufferPointer
-    var offset: Int
-    let context: String
+public struct ByteReader {
+    public let bytes: UnsafeRawBufferPointer
+    public var offset: Int
+    public let context: String
 
-    init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, context: String) {
+    public init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, context: String) {
         self.bytes = bytes
         self.offset = offset
         self.context = context
     }
 
-    func truncated(_ what: String) -> TensorError {
+    public func truncated(_ what: String) -> TensorError {
         .invalidArgument(op: context, detail: "file is truncated: \(what) at byte \(offset) runs past the end (\(bytes.count) bytes)")
     }
 
-    mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: String) throws -> T {
+    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: String) throws -> T {
         guard offset <= bytes.count - MemoryLayout<T>.size else { throw truncated(what) }
         let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
         offset += MemoryLayout<T>.size
         return value
     }
 
-    mutating func readBytes(_ count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
+    public mutating func readBytes(_ count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
         guard count >= 0, offset <= bytes.count - count else { throw truncated(what) }
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])

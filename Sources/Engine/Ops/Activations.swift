@@ -92,7 +92,7 @@ func forEachRow(_ t: Tensor, _ n: Int, _ body: (UnsafeMutablePointer<Float>) -> 
 }
 
 /// `log Σ exp(x)`, stable.
-func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+public func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     let m = VectorMath.max(x, n)
     if m == -.infinity { return -.infinity }
     var acc = Vec16(), j = 0
@@ -103,7 +103,7 @@ func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     return m + Foundation.log(s)
 }
 
-func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
     let m = VectorMath.max(x, n)
     let mv = Vec16(repeating: m)
     var acc = Vec16(), j = 0

@@ -11,18 +11,10 @@ extension Tape {
         try check(weight.shape == [n], op, "weight \(describe(weight.shape)) for input \(describe(x.shape))")
         try require(eps >= 0, op, "eps must be non-negative, got \(eps)")
         let rows = x.value.count / max(n, 1)
-        let y = Tensor(zeros: x.shape)
-        let inverseRMS = Tensor(zeros: [rows])
+        let y = Tensor(uninitialized: x.shape)
+        let inverseRMS = Tensor(uninitialized: [rows])
         let xs = x.value.pointer, w = weight.value.pointer
-        Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
-            for r in range {
-                let row = xs + r * n
-                let inv = 1 / (VectorMath.dot(row, row, n) / Float(n) + eps).squareRoot()
-                inverseRMS.pointer[r] = inv
-                let out = y.pointer + r * n
-                for j in 0..<n { out[j] = row[j] * inv * w[j] }
-            }
-        }
+        rmsNormRows(xs, weight: w, into: y.pointer, rows: rows, width: n, eps: eps, inverseRMS: inverseRMS.pointer)
         return output(y, inputs: [x, weight]) { dy in
             let dx = Tensor(zeros: x.shape)
             let dw = Tensor(zeros: [n])
@@ -46,6 +38,21 @@ extension Tape {
             for t in 0..<Parallel.threadCount { VectorMath.axpy(1, partials.pointer + t * n, dw.pointer, n) }
             x.accumulate(dx)
             weight.accumulate(dw)
+        }
+    }
+}
+
+/// `out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ w` for `rows` rows of `width`,
+/// optionally keeping each row's `1/rms` (backward needs it).
+public func rmsNormRows(_ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                        rows: Int, width n: Int, eps: Float, inverseRMS: UnsafeMutablePointer<Float>? = nil) {
+    let destination = UncheckedSendable(out), saved = UncheckedSendable(inverseRMS)
+    Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
+        for r in range {
+            let row = x + r * n, y = destination.value + r * n
+            let inv = 1 / (VectorMath.dot(row, row, n) / Float(n) + eps).squareRoot()
+            saved.value?[r] = inv
+            for j in 0..<n { y[j] = row[j] * inv * w[j] }
         }
     }
 }

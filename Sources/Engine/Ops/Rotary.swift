@@ -10,7 +10,7 @@ public struct RotaryTable: Sendable {
     let cos: [Float]  // [maxPosition][headDim/2]
     let sin: [Float]
 
-    public init(headDim: Int, maxPosition: Int, theta: Double, frequencyScale: (Double) -> Double = { $0 }) throws {
+    public init(headDim: Int, maxPosition: Int, theta: Double, frequencyScale: (_ index: Int, _ frequency: Double) -> Double = { $1 }) throws {
         try require(headDim > 0 && headDim % 2 == 0, "RotaryTable", "head dimension must be even, got \(headDim)")
         try require(maxPosition > 0 && theta > 0, "RotaryTable", "needs maxPosition > 0 and theta > 0, got \(maxPosition), \(theta)")
         self.headDim = headDim
@@ -19,7 +19,7 @@ public struct RotaryTable: Sendable {
         let half = headDim / 2
         var c = [Float](repeating: 0, count: maxPosition * half), s = c
         for i in 0..<half {
-            let frequency = frequencyScale(Foundation.pow(theta, -2 * Double(i) / Double(headDim)))
+            let frequency = frequencyScale(i, Foundation.pow(theta, -2 * Double(i) / Double(headDim)))
             for p in 0..<maxPosition {
                 let angle = Double(p) * frequency
                 c[p * half + i] = Float(Foundation.cos(angle))
@@ -45,31 +45,36 @@ extension Tape {
         if let bad = positions.first(where: { $0 < 0 || Int($0) >= table.maxPosition }) {
             throw TensorError.invalidArgument(op: op, detail: "position \(bad) outside the table's 0..<\(table.maxPosition)")
         }
-        let y = Tensor(zeros: x.shape)
-        rotate(x.value, into: y, positions: positions, heads: heads, table: table, direction: 1)
+        let y = x.value.copy()
+        applyRotary(y.pointer, rowStride: heads * table.headDim, heads: heads, positions: positions, table: table)
         return output(y, inputs: [x]) { dy in
-            let dx = Tensor(zeros: x.shape)
-            rotate(dy, into: dx, positions: positions, heads: heads, table: table, direction: -1)
+            let dx = dy.copy()
+            applyRotary(dx.pointer, rowStride: heads * table.headDim, heads: heads, positions: positions, table: table, direction: -1)
             x.accumulate(dx)
         }
     }
 }
 
-func rotate(_ x: Tensor, into y: Tensor, positions: [Int32], heads: Int, table: RotaryTable, direction: Float) {
+/// Rotates, in place, `heads` consecutive head vectors at the start of each
+/// of `positions.count` rows that are `rowStride` floats apart (the q and k
+/// parts of a fused projection output are rotated where they lie).
+public func applyRotary(_ x: UnsafeMutablePointer<Float>, rowStride: Int, heads: Int, positions: [Int32],
+                        table: RotaryTable, direction: Float = 1) {
     let d = table.headDim, half = d / 2
     table.cos.withUnsafeBufferPointer { cosTable in
         table.sin.withUnsafeBufferPointer { sinTable in
             let cosBase = UncheckedSendable(cosTable.baseAddress!), sinBase = UncheckedSendable(sinTable.baseAddress!)
-            Parallel.forRanges(positions.count, minChunk: 64) { range in
+            let rows = UncheckedSendable(x)
+            Parallel.forRanges(positions.count, minChunk: max(1, 4096 / max(heads * d, 1))) { range in
                 for token in range {
                     let c = cosBase.value + Int(positions[token]) * half
                     let s = sinBase.value + Int(positions[token]) * half
                     for h in 0..<heads {
-                        let src = x.pointer + (token * heads + h) * d, dst = y.pointer + (token * heads + h) * d
+                        let v = rows.value + token * rowStride + h * d
                         for i in 0..<half {
-                            let a = src[i], b = src[i + half], sn = direction * s[i]
-                            dst[i] = a * c[i] - b * sn
-                            dst[i + half] = b * c[i] + a * sn
+                            let a = v[i], b = v[i + half], sn = direction * s[i]
+                            v[i] = a * c[i] - b * sn
+                            v[i + half] = b * c[i] + a * sn
                         }
                     }
                 }

@@ -17,11 +17,11 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
 public func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
 @inlinable
-func check(_ condition: Bool, _ op: String, _ detail: @autoclosure () -> String) throws {
+public func check(_ condition: Bool, _ op: String, _ detail: @autoclosure () -> String) throws {
     if !condition { throw TensorError.shapeMismatch(op: op, detail: detail()) }
 }
 
 @inlinable
-func require(_ condition: Bool, _ op: String, _ detail: @autoclosure () -> String) throws {
+public func require(_ condition: Bool, _ op: String, _ detail: @autoclosure () -> String) throws {
     if !condition { throw TensorError.invalidArgument(op: op, detail: detail()) }
 }

@@ -6,7 +6,7 @@ import Models
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each side by side with a reference run on the same machine.",
-        subcommands: [EngineBench.self, TokenizerBench.self]
+        subcommands: [EngineBench.self, GenerationBench.self, TokenizerBench.self]
     )
 }
 
@@ -72,7 +72,7 @@ struct EngineBench: AsyncParsableCommand {
 
     func referenceGEMM(_ shapes: [(Int, Int, Int)]) throws -> [String: Double] {
         let spec = shapes.map { "\($0.0)x\($0.1)x\($0.2)" }.joined(separator: ",")
-        let lines = try runReference(["scripts/reference/gemm_numpy.py", "--shapes", spec, "--threads", "\(threads)"])
+        let lines = try ReferenceScript.run([python, "scripts/reference/gemm_numpy.py", "--shapes", spec, "--threads", "\(threads)"])
         var result: [String: Double] = [:]
         for line in lines {
             if let name = line["name"] as? String, let best = line["gflops_best"] as? Double { result[name] = best }
@@ -82,40 +82,11 @@ struct EngineBench: AsyncParsableCommand {
 
     func referenceTraining(layers: Int) throws -> (median: Double, best: Double, peakMiB: Double)? {
         if !json { print("training (PyTorch CPU reference)…") }
-        let lines = try runReference(["scripts/reference/train_torch.py", "--layers", "\(layers)", "--steps", "\(steps)",
+        let lines = try ReferenceScript.run([python, "scripts/reference/train_torch.py", "--layers", "\(layers)", "--steps", "\(steps)",
                                       "--threads", "\(threads)"])
         guard let line = lines.first, let median = line["tokens_per_s_median"] as? Double,
               let best = line["tokens_per_s_best"] as? Double, let peak = line["peak_rss_mib"] as? Double else { return nil }
         return (median, best, peak)
-    }
-
-    func runReference(_ arguments: [String]) throws -> [[String: Any]] {
-        try runReferenceScript(arguments, python: python, environment: ["OPENBLAS_NUM_THREADS": "\(threads)"])
-    }
-}
-
-/// Runs a reference script and parses its JSON lines. A missing Python package
-/// is reported with the command that installs it.
-func runReferenceScript(_ arguments: [String], python: String, environment: [String: String] = [:]) throws
-    -> [[String: Any]] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [python] + arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let stdout = Pipe(), stderr = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        let message = String(decoding: errors, as: UTF8.self)
-        let hint = message.contains("No module named") ? "\nInstall the references with: scripts/setup-reference.sh" : ""
-        throw ValidationError("reference \(arguments[0]) failed (exit \(process.terminationStatus)):\n\(message.suffix(2000))\(hint)")
-    }
-    return String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap {
-        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
 
@@ -127,6 +98,11 @@ struct BenchRow {
     var detail: String = ""
 
     var ratio: Double? { reference.map { ours / $0 } }
+
+    /// The same measurement of ours next to a reference value (a JSON number).
+    func against(_ value: Any?, as referenceName: String) -> BenchRow {
+        BenchRow(name: "\(name) vs \(referenceName)", ours: ours, reference: value as? Double, unit: unit, detail: detail)
+    }
 
     var text: String {
         let ref = reference.map { String(format: "%10.1f", $0) } ?? "         –"
@@ -155,4 +131,38 @@ func bestSeconds(minSeconds: Double = 0.5, _ body: () -> Void) -> Double {
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minSeconds
     return best
+}
+
+/// Runs a reference script (Python or shell) as a subprocess and parses the
+/// JSON objects it prints, one per line. A missing package is reported with
+/// the set-up command that installs it.
+enum ReferenceScript {
+    static func run(_ arguments: [String], threads: Int = Parallel.threadCount) throws -> [[String: Any]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
+        process.environment = environment
+        // stderr goes to a file: a chatty reference (progress bars, warnings)
+        // must not fill a pipe nobody drains while stdout is being read.
+        let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-reference-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorLog) }
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = try FileHandle(forWritingTo: errorLog)
+        try process.run()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let script = arguments.first { $0.hasPrefix("scripts/") } ?? arguments[0]
+        guard process.terminationStatus == 0 else {
+            let message = (try? String(contentsOf: errorLog, encoding: .utf8)) ?? ""
+            let hint = message.contains("No module named") ? "\nInstall the references with: scripts/setup-reference.sh" : ""
+            throw ValidationError("reference \(script) failed (exit \(process.terminationStatus)):\n\(message.suffix(2000))\(hint)")
+        }
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
 }

@@ -27,9 +27,8 @@ struct TokenizerBench: AsyncParsableCommand {
         let corpus = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-bench-\(UUID()).json")
         try JSONSerialization.data(withJSONObject: documents).write(to: corpus)
         defer { try? FileManager.default.removeItem(at: corpus) }
-        let reference = noReference ? [] : try runReferenceScript(
-            ["scripts/reference/tokenize_hf.py", "--tokenizer", path, "--corpus", corpus.path, "--repeats", "\(repeats)"],
-            python: python)
+        let reference = noReference ? [] : try ReferenceScript.run(
+            [python, "scripts/reference/tokenize_hf.py", "--tokenizer", path, "--corpus", corpus.path, "--repeats", "\(repeats)"])
 
         let ways = [("whole", "one string", [documents.joined()]), ("documents", "\(documents.count) documents", documents)]
         for (name, description, texts) in ways {

@@ -1,0 +1,203 @@
+import Engine
+import Foundation
+import Models
+
+/// A decoder prepared for fast inference: projections that read the same
+/// input are fused (q, k, v into one matrix; gate and up into another) and
+/// every weight is pre-packed into the GEMM's panel layout once, so decoding
+/// streams each weight exactly once per step and prefill runs at GEMM speed.
+///
+/// `forward` takes any mix of sequences and new-token chunks: a prompt's
+/// prefill, one token per sequence in a batched decode step, or a search
+/// result appended to an agent's conversation are all the same call.
+public final class InferenceModel: @unchecked Sendable {
+    struct Layer {
+        let attentionNorm: Tensor
+        let qkv: PackedMatrix
+        let qkvBias: Tensor?
+        let output: PackedMatrix
+        let mlpNorm: Tensor
+        let gateUp: PackedMatrix
+        let down: PackedMatrix
+    }
+
+    public let config: DecoderConfig
+    let embedding: Tensor
+    let layers: [Layer]
+    let finalNorm: Tensor
+    let head: PackedMatrix
+    let rotary: RotaryTable
+
+    public init(_ decoder: Decoder) throws {
+        config = decoder.config
+        embedding = decoder.embedding.value.copy()
+        layers = try decoder.layers.map { layer in
+            let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
+            return Layer(
+                attentionNorm: layer.attentionNorm.value.copy(),
+                qkv: try PackedMatrix(concatenatingRows([layer.wq.value, layer.wk.value, layer.wv.value])),
+                qkvBias: biases.isEmpty ? nil : try concatenatingRows(biases),
+                output: try PackedMatrix(layer.wo.value),
+                mlpNorm: layer.mlpNorm.value.copy(),
+                gateUp: try PackedMatrix(concatenatingRows([layer.wGate.value, layer.wUp.value])),
+                down: try PackedMatrix(layer.wDown.value))
+        }
+        finalNorm = decoder.finalNorm.value.copy()
+        head = try PackedMatrix(decoder.outputWeight.value)
+        rotary = decoder.rotary
+    }
+
+    public var vocabularySize: Int { config.vocabSize }
+
+    /// An empty cache for one sequence of up to `capacity` tokens (it grows if needed).
+    public func makeCache(capacity: Int = 256) -> KVCache {
+        KVCache(layers: config.layers, width: config.kvHeads * config.headDim, capacity: capacity)
+    }
+
+    /// Appends each chunk's tokens to its sequence's cache and returns the
+    /// next-token logits after each chunk's last token, `[chunks, vocab]`.
+    /// A cache may appear at most once per call.
+    public func forward(_ chunks: [(cache: KVCache, tokens: [Int32])]) throws -> Tensor {
+        let op = "InferenceModel.forward"
+        let d = config.hiddenSize, headDim = config.headDim, heads = config.heads, kvHeads = config.kvHeads
+        let kvWidth = kvHeads * headDim, qkvWidth = d + 2 * kvWidth, ffn = config.intermediateSize
+        var starts: [Int] = []
+        var positions: [Int32] = []
+        var tokens: [Int32] = []
+        for (index, chunk) in chunks.enumerated() {
+            try require(!chunk.tokens.isEmpty, op, "chunk \(index) has no tokens")
+            try require(chunk.cache.layers == config.layers && chunk.cache.width == kvWidth, op, "chunk \(index)'s cache was made for another model")
+            try require(chunk.cache.count + chunk.tokens.count <= config.maxPositions, op,
+                        "sequence \(index) would reach \(chunk.cache.count + chunk.tokens.count) tokens, past the model's \(config.maxPositions) positions")
+            if let bad = chunk.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+                throw TensorError.invalidArgument(op: op, detail: "token id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
+            }
+            try require(!chunks[..<index].contains { $0.cache === chunk.cache }, op, "a cache appears twice in one call")
+            starts.append(tokens.count)
+            positions += (0..<chunk.tokens.count).map { Int32(chunk.cache.count + $0) }
+            tokens += chunk.tokens
+            chunk.cache.reserve(chunk.tokens.count)
+        }
+        let m = tokens.count
+        let x = Tensor(uninitialized: [m, d])
+        for (row, token) in tokens.enumerated() {
+            (x.pointer + row * d).update(from: embedding.pointer + Int(token) * d, count: d)
+        }
+        let normed = Tensor(uninitialized: [m, d])
+        let qkv = Tensor(uninitialized: [m, qkvWidth])
+        let attended = Tensor(uninitialized: [m, d])
+        let gateUp = Tensor(uninitialized: [m, 2 * ffn])
+        let activated = Tensor(uninitialized: [m, ffn])
+
+        for (index, layer) in layers.enumerated() {
+            rmsNormRows(x.pointer, weight: layer.attentionNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
+            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.qkv, c: qkv.pointer, ldc: qkvWidth)
+            if let bias = layer.qkvBias {
+                for row in 0..<m { VectorMath.axpy(1, bias.pointer, qkv.pointer + row * qkvWidth, qkvWidth) }
+            }
+            // q heads then k heads lie side by side at the start of each row.
+            applyRotary(qkv.pointer, rowStride: qkvWidth, heads: heads + kvHeads, positions: positions, table: rotary)
+            for (chunk, start) in zip(chunks, starts) {
+                let keys = chunk.cache.keys(layer: index), values = chunk.cache.values(layer: index)
+                for t in 0..<chunk.tokens.count {
+                    let row = qkv.pointer + (start + t) * qkvWidth, slot = (chunk.cache.count + t) * kvWidth
+                    (keys + slot).update(from: row + d, count: kvWidth)
+                    (values + slot).update(from: row + d + kvWidth, count: kvWidth)
+                }
+            }
+            cachedAttention(chunks: chunks, starts: starts, layer: index, qkv: qkv, into: attended)
+            sgemm(m: m, a: attended.pointer, lda: d, packed: layer.output, beta: 1, c: x.pointer, ldc: d)
+
+            rmsNormRows(x.pointer, weight: layer.mlpNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
+            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.gateUp, c: gateUp.pointer, ldc: 2 * ffn)
+            siluGate(gateUp.pointer, into: activated.pointer, rows: m, width: ffn)
+            sgemm(m: m, a: activated.pointer, lda: ffn, packed: layer.down, beta: 1, c: x.pointer, ldc: d)
+        }
+        for chunk in chunks { chunk.cache.commit(chunk.tokens.count) }
+
+        // Only the last position of each chunk predicts a token we sample.
+        let lastRows = Tensor(uninitialized: [chunks.count, d])
+        for (c, (chunk, start)) in zip(chunks, starts).enumerated() {
+            let last = x.pointer + (start + chunk.tokens.count - 1) * d
+            rmsNormRows(last, weight: finalNorm.pointer, into: lastRows.pointer + c * d, rows: 1, width: d, eps: config.rmsNormEps)
+        }
+        let logits = Tensor(uninitialized: [chunks.count, config.vocabSize])
+        sgemm(m: chunks.count, a: lastRows.pointer, lda: d, packed: head, c: logits.pointer, ldc: config.vocabSize)
+        return logits
+    }
+
+    /// Causal attention of every chunk's new queries over its cache (the past
+    /// plus the chunk itself, already written), one task per (chunk, head).
+    func cachedAttention(chunks: [(cache: KVCache, tokens: [Int32])], starts: [Int], layer: Int, qkv: Tensor, into out: Tensor) {
+        let d = config.hiddenSize, headDim = config.headDim, heads = config.heads
+        let kvWidth = config.kvHeads * headDim, qkvWidth = d + 2 * kvWidth, group = heads / config.kvHeads
+        let scale = 1 / Float(headDim).squareRoot()
+        let tasks = chunks.count * heads
+        let caches = UncheckedSendable(chunks.map(\.cache)), lengths = chunks.map(\.tokens.count)
+        Parallel.forEach(tasks) { task in
+            let c = task / heads, h = task % heads, kvHead = h / group
+            let cache = caches.value[c], length = lengths[c]
+            let past = cache.count, total = past + length
+            let keys = cache.keys(layer: layer) + kvHead * headDim, values = cache.values(layer: layer) + kvHead * headDim
+            let queries = qkv.pointer + starts[c] * qkvWidth + h * headDim
+            let output = out.pointer + starts[c] * d + h * headDim
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * total)
+            defer { scores.deallocate() }
+            if length == 1 {
+                for t in 0..<total { scores[t] = scale * VectorMath.dot(queries, keys + t * kvWidth, headDim) }
+            } else {
+                sgemm(transA: false, transB: true, m: length, n: total, k: headDim, alpha: scale, a: queries, lda: qkvWidth,
+                      b: keys, ldb: kvWidth, c: scores, ldc: total, parallel: false)
+            }
+            for i in 0..<length {
+                // Query i sits at position past + i and sees keys 0...past + i.
+                let row = scores + i * total, visible = past + i + 1
+                softmaxInPlace(row, visible)
+                (row + visible).update(repeating: 0, count: total - visible)
+            }
+            if length == 1 {
+                output.update(repeating: 0, count: headDim)
+                for t in 0..<total { VectorMath.axpy(scores[t], values + t * kvWidth, output, headDim) }
+            } else {
+                sgemm(transA: false, transB: false, m: length, n: headDim, k: total, a: scores, lda: total,
+                      b: values, ldb: kvWidth, c: output, ldc: d, parallel: false)
+            }
+        }
+    }
+}
+
+/// Stacks 2-D tensors (or 1-D biases) with the same row width.
+func concatenatingRows(_ parts: [Tensor]) throws -> Tensor {
+    let width = parts[0].rank == 2 ? parts[0].shape[1] : 1
+    try require(parts.allSatisfy { ($0.rank == 2 ? $0.shape[1] : 1) == width }, "concatenatingRows", "row widths differ")
+    let rows = parts.reduce(0) { $0 + $1.count / width }
+    let result = Tensor(uninitialized: parts[0].rank == 2 ? [rows, width] : [rows])
+    var offset = 0
+    for part in parts {
+        (result.pointer + offset).update(from: part.pointer, count: part.count)
+        offset += part.count
+    }
+    return result
+}
+
+/// `out[r] = silu(gate[r]) ⊙ up[r]` where each input row is `[gate | up]`.
+func siluGate(_ gateUp: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    let destination = UncheckedSendable(out)
+    Parallel.forRanges(rows, minChunk: max(1, 16384 / max(width, 1))) { range in
+        for r in range {
+            let gate = gateUp + r * 2 * width, up = gate + width, y = destination.value + r * width
+            var j = 0
+            while j + 16 <= width {
+                let g = UnsafeRawPointer(gate + j).loadUnaligned(as: Vec16.self)
+                let u = UnsafeRawPointer(up + j).loadUnaligned(as: Vec16.self)
+                UnsafeMutableRawPointer(y + j).storeBytes(of: g * VectorMath.sigmoid(g) * u, as: Vec16.self)
+                j += 16
+            }
+            while j < width {
+                let g = gate[j]
+                y[j] = g / (1 + Foundation.exp(-g)) * up[j]
+                j += 1
+            }
+        }
+    }
+}

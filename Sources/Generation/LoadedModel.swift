@@ -1,0 +1,47 @@
+import Engine
+import Foundation
+import Models
+import Tokenizers
+
+/// Everything a command needs from one model file or folder: the decoder,
+/// its tokenizer and chat format, and the decoder prepared for inference.
+public struct LoadedModel: @unchecked Sendable {
+    public let location: URL
+    public let decoder: Decoder
+    public let tokenizer: BPETokenizer
+    public let chatTemplate: ChatTemplate
+    public let inference: InferenceModel?
+
+    /// Opens a `.gguf` file or a Hugging Face folder (which must hold a
+    /// `tokenizer.json`). `prepareInference: false` skips packing the weights
+    /// (for conversions).
+    public init(_ location: URL, prepareInference: Bool = true) throws {
+        self.location = location
+        if location.pathExtension == "gguf" {
+            let file = try GGUFFile(contentsOf: location)
+            decoder = try Decoder(gguf: file)
+            tokenizer = try BPETokenizer(ggufMetadata: file.metadata)
+        } else {
+            decoder = try Decoder(huggingFaceFolder: location)
+            tokenizer = try BPETokenizer(huggingFaceFolder: location)
+        }
+        chatTemplate = ChatTemplate(source: tokenizer.chatTemplateSource)
+        inference = prepareInference ? try InferenceModel(decoder) : nil
+    }
+
+    /// Token ids that end an assistant reply: end of sequence and the chat
+    /// format's end-of-turn token.
+    public var stopTokens: Set<Int32> {
+        var stops = Set([tokenizer.eosTokenID].compactMap { $0 })
+        if let end = chatTemplate.endOfTurn, let id = tokenizer.id(for: end) { stops.insert(id) }
+        return stops
+    }
+
+    /// The prompt's token ids: a chat conversation rendered with the model's
+    /// template (its special tokens are written in the text), or raw text.
+    public func promptTokens(_ text: String, chat: Bool, system: String? = nil) -> [Int32] {
+        guard chat else { return tokenizer.encode(text, addSpecialTokens: true) }
+        let messages = (system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)]
+        return tokenizer.encode(chatTemplate.render(messages), addSpecialTokens: false)
+    }
+}

@@ -1,0 +1,103 @@
+import Engine
+import Foundation
+
+/// Llama and Qwen2 decoders from llama.cpp's GGUF files: the configuration
+/// from the `{arch}.*` metadata, the tensors renamed to Hugging Face's names
+/// and dequantised to Float32.
+extension DecoderConfig {
+    public init(gguf: GGUFFile) throws {
+        let op = "GGUF(\(gguf.url.lastPathComponent))"
+        let meta = gguf.metadata
+        guard let name = meta["general.architecture"]?.string else {
+            throw TensorError.invalidArgument(op: op, detail: "no general.architecture in the metadata")
+        }
+        guard let architecture = Architecture(rawValue: name) else {
+            throw TensorError.invalidArgument(op: op, detail: "architecture \(name) is not supported (llama, qwen2 are)")
+        }
+        func integer(_ key: String, default value: Int? = nil) throws -> Int {
+            if let found = meta["\(name).\(key)"]?.int { return found }
+            if let value { return value }
+            throw TensorError.invalidArgument(op: op, detail: "missing metadata \(name).\(key)")
+        }
+        guard let embedding = gguf.info("token_embd.weight"), embedding.dimensions.count == 2 else {
+            throw TensorError.invalidArgument(op: op, detail: "no 2-D token_embd.weight tensor")
+        }
+        let heads = try integer("attention.head_count")
+        self.init(
+            vocabSize: try integer("vocab_size", default: embedding.dimensions[1]),
+            hiddenSize: try integer("embedding_length"),
+            intermediateSize: try integer("feed_forward_length"),
+            layers: try integer("block_count"),
+            heads: heads,
+            kvHeads: try integer("attention.head_count_kv", default: heads),
+            ropeTheta: meta["\(name).rope.freq_base"]?.double ?? 10000,
+            rmsNormEps: Float(meta["\(name).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
+            maxPositions: try integer("context_length", default: 2048),
+            tieEmbeddings: gguf.info("output.weight") == nil,
+            attentionBias: gguf.info("blk.0.attn_q.bias") != nil,
+            architecture: architecture)
+        if gguf.info("rope_freqs.weight") != nil {
+            ropeScaling = .frequencyDivisors(try gguf.tensor("rope_freqs.weight").scalars)
+        }
+        try validate()
+    }
+}
+
+extension Decoder {
+    /// Loads every tensor of a GGUF file into a decoder.
+    public convenience init(gguf: GGUFFile) throws {
+        let config = try DecoderConfig(gguf: gguf)
+        var weights: [String: Tensor] = [:]
+        for info in gguf.tensorInfos {
+            guard let name = huggingFaceName(ofGGUFTensor: info.name) else { continue }
+            var tensor = try gguf.tensor(info.name)
+            // llama.cpp's converter interleaves the two rotary halves of each
+            // Llama q/k head (it rotates adjacent pairs); undo it so the rows
+            // are in the "rotate_half" order Hugging Face and this engine use.
+            if config.architecture == .llama, name.hasSuffix("q_proj.weight") || name.hasSuffix("k_proj.weight") {
+                tensor = try unpermuteRotaryRows(tensor, heads: name.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads)
+            }
+            weights[name] = tensor
+        }
+        try self.init(config: config, weights: weights)
+    }
+}
+
+/// `blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`; nil for
+/// tensors a decoder does not hold (`rope_freqs.weight`).
+func huggingFaceName(ofGGUFTensor name: String) -> String? {
+    switch name {
+    case "token_embd.weight": return "model.embed_tokens.weight"
+    case "output_norm.weight": return "model.norm.weight"
+    case "output.weight": return "lm_head.weight"
+    default: break
+    }
+    let parts = name.split(separator: ".", maxSplits: 2)
+    guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
+    let renames = [
+        "attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
+        "attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
+        "attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
+        "attn_q.bias": "self_attn.q_proj.bias", "attn_k.bias": "self_attn.k_proj.bias", "attn_v.bias": "self_attn.v_proj.bias",
+        "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight", "ffn_down.weight": "mlp.down_proj.weight",
+    ]
+    return renames[String(parts[2])].map { "model.layers.\(layer).\($0)" }
+}
+
+/// Row `h·d + 2i + j` of the GGUF layout holds row `h·d + j·d/2 + i` of the
+/// Hugging Face layout (head `h`, head size `d`).
+func unpermuteRotaryRows(_ w: Tensor, heads: Int) throws -> Tensor {
+    let rows = w.shape[0], columns = w.count / max(rows, 1)
+    try require(heads > 0 && rows % (2 * heads) == 0, "unpermuteRotaryRows", "\(rows) rows do not split into \(heads) heads of pairs")
+    let headSize = rows / heads, half = headSize / 2
+    let out = Tensor(uninitialized: w.shape)
+    for h in 0..<heads {
+        for i in 0..<half {
+            for j in 0..<2 {
+                let source = w.pointer + (h * headSize + 2 * i + j) * columns
+                (out.pointer + (h * headSize + j * half + i) * columns).update(from: source, count: columns)
+            }
+        }
+    }
+    return out
+}

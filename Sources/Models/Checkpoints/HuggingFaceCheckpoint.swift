@@ -1,0 +1,157 @@
+import Engine
+import Foundation
+
+/// Hugging Face checkpoint folders: `config.json` plus `model.safetensors`
+/// (or shards listed in `model.safetensors.index.json`), read and written in
+/// the layout `transformers` loads with `AutoModelForCausalLM.from_pretrained`.
+extension DecoderConfig {
+    /// Reads a Llama or Qwen2 `config.json`. Missing optional fields take the
+    /// defaults `transformers` gives them for that model type.
+    public init(huggingFaceConfig data: Data, source: String = "config.json") throws {
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TensorError.invalidArgument(op: source, detail: "not a JSON object")
+        }
+        guard let type = json["model_type"] as? String, let architecture = Architecture(rawValue: type) else {
+            throw TensorError.invalidArgument(op: source, detail: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
+        }
+        func integer(_ key: String, default value: Int? = nil) throws -> Int {
+            if let found = json[key] as? Int { return found }
+            if let value { return value }
+            throw TensorError.invalidArgument(op: source, detail: "missing integer field \(key)")
+        }
+        let heads = try integer("num_attention_heads")
+        // transformers 5 folds rope_theta and rope_scaling into rope_parameters.
+        let rope = json["rope_parameters"] as? [String: Any]
+        self.init(
+            vocabSize: try integer("vocab_size"),
+            hiddenSize: try integer("hidden_size"),
+            intermediateSize: try integer("intermediate_size"),
+            layers: try integer("num_hidden_layers"),
+            heads: heads,
+            kvHeads: try integer("num_key_value_heads", default: heads),
+            ropeTheta: (json["rope_theta"] as? Double) ?? (rope?["rope_theta"] as? Double) ?? 10000,
+            rmsNormEps: Float((json["rms_norm_eps"] as? Double) ?? 1e-6),
+            maxPositions: try integer("max_position_embeddings", default: architecture == .qwen2 ? 32768 : 2048),
+            tieEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
+            attentionBias: architecture == .qwen2 || (json["attention_bias"] as? Bool) ?? false,
+            architecture: architecture)
+        if let headDim = json["head_dim"] as? Int, headDim != self.headDim {
+            throw TensorError.invalidArgument(op: source, detail: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
+        }
+        if let scaling = (json["rope_scaling"] as? [String: Any]) ?? rope,
+           let kind = (scaling["rope_type"] ?? scaling["type"]) as? String, kind != "default" {
+            guard kind == "llama3", let factor = scaling["factor"] as? Double else {
+                throw TensorError.invalidArgument(op: source, detail: "rope scaling \(kind) is not supported (llama3 is)")
+            }
+            ropeScaling = .llama3(factor: factor, lowFrequencyFactor: (scaling["low_freq_factor"] as? Double) ?? 1,
+                                  highFrequencyFactor: (scaling["high_freq_factor"] as? Double) ?? 4,
+                                  originalMaxPositions: (scaling["original_max_position_embeddings"] as? Int) ?? 8192)
+        }
+        try validate()
+    }
+
+    /// The `config.json` `transformers` needs to rebuild this decoder.
+    public func huggingFaceConfig(bosTokenID: Int32? = nil, eosTokenID: Int32? = nil) throws -> Data {
+        var json: [String: Any] = [
+            "architectures": [architecture == .qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+            "model_type": architecture.rawValue,
+            "vocab_size": vocabSize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
+            "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kvHeads,
+            "head_dim": headDim, "hidden_act": "silu", "rope_theta": ropeTheta, "rms_norm_eps": Double(rmsNormEps),
+            "max_position_embeddings": maxPositions, "tie_word_embeddings": tieEmbeddings,
+            "torch_dtype": "float32", "use_cache": true,
+        ]
+        if architecture == .llama {
+            json["attention_bias"] = attentionBias
+            json["mlp_bias"] = false
+        }
+        if let bosTokenID { json["bos_token_id"] = Int(bosTokenID) }
+        if let eosTokenID { json["eos_token_id"] = Int(eosTokenID) }
+        switch ropeScaling {
+        case nil: break
+        case let .llama3(factor, low, high, original):
+            json["rope_scaling"] = ["rope_type": "llama3", "factor": factor, "low_freq_factor": low,
+                                    "high_freq_factor": high, "original_max_position_embeddings": original]
+        case .frequencyDivisors:
+            throw TensorError.invalidArgument(op: "config.json", detail: "GGUF rope_freqs divisors have no config.json form; write the llama3 parameters instead")
+        }
+        return try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+extension Decoder {
+    /// Loads `config.json` and the safetensors weights of a Hugging Face folder.
+    public convenience init(huggingFaceFolder folder: URL) throws {
+        let configURL = folder.appendingPathComponent("config.json")
+        guard let configData = try? Data(contentsOf: configURL) else {
+            throw TensorError.invalidArgument(op: "Decoder", detail: "\(folder.path) has no readable config.json")
+        }
+        let config = try DecoderConfig(huggingFaceConfig: configData, source: configURL.path)
+        try self.init(config: config, weights: try readSafetensorsWeights(folder: folder))
+    }
+
+    /// Writes `config.json` and `model.safetensors` (plus `extraFiles`, such as
+    /// the tokenizer's) into `folder`, replacing it atomically: everything is
+    /// written to a sibling temporary folder that is renamed into place last.
+    public func saveHuggingFace(to folder: URL, storage: DType = .f32, bosTokenID: Int32? = nil, eosTokenID: Int32? = nil,
+                                extraFiles: [String: Data] = [:]) throws {
+        var archive = TensorArchive(storage: storage)
+        archive.metadata = ["format": "pt"]
+        for parameter in parameters { archive.tensors[parameter.name] = parameter.value }
+        let parent = folder.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.removeItem(at: staging)
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            try archive.write(to: staging.appendingPathComponent("model.safetensors"))
+            try config.huggingFaceConfig(bosTokenID: bosTokenID, eosTokenID: eosTokenID)
+                .write(to: staging.appendingPathComponent("config.json"))
+            for (name, data) in extraFiles { try data.write(to: staging.appendingPathComponent(name)) }
+            try replaceDirectory(folder, with: staging)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
+        }
+    }
+}
+
+/// All tensors of `model.safetensors`, or of the shards an index lists.
+func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
+    let single = folder.appendingPathComponent("model.safetensors")
+    if FileManager.default.fileExists(atPath: single.path) { return try TensorArchive(contentsOf: single).tensors }
+    let indexURL = folder.appendingPathComponent("model.safetensors.index.json")
+    guard let indexData = try? Data(contentsOf: indexURL) else {
+        throw TensorError.invalidArgument(op: "Decoder", detail: "\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
+    }
+    guard let index = try? JSONSerialization.jsonObject(with: indexData) as? [String: Any],
+          let map = index["weight_map"] as? [String: String] else {
+        throw TensorError.invalidArgument(op: indexURL.path, detail: "no weight_map object")
+    }
+    var weights: [String: Tensor] = [:]
+    for shard in Set(map.values).sorted() {
+        guard !shard.contains("/") else { throw TensorError.invalidArgument(op: indexURL.path, detail: "shard name \(shard) leaves the folder") }
+        let tensors = try TensorArchive(contentsOf: folder.appendingPathComponent(shard)).tensors
+        for (name, file) in map where file == shard {
+            guard let tensor = tensors[name] else {
+                throw TensorError.invalidArgument(op: indexURL.path, detail: "\(shard) does not contain \(name) as the index says")
+            }
+            weights[name] = tensor
+        }
+    }
+    return weights
+}
+
+/// Moves `staging` to `target`; an existing `target` is moved aside first and
+/// removed only after the new folder is in place.
+func replaceDirectory(_ target: URL, with staging: URL) throws {
+    let fm = FileManager.default
+    let backup = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+    let hadTarget = fm.fileExists(atPath: target.path)
+    if hadTarget { try fm.moveItem(at: target, to: backup) }
+    do { try fm.moveItem(at: staging, to: target) } catch {
+        if hadTarget { try? fm.moveItem(at: backup, to: target) }
+        throw error
+    }
+    if hadTarget { try? fm.removeItem(at: backup) }
+}

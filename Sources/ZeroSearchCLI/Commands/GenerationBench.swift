@@ -1,0 +1,88 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Generation
+import Models
+
+/// Inference speed on a real model file next to llama.cpp (`llama-bench` on
+/// the same GGUF) and PyTorch (`transformers`, f32, the same weights), all
+/// measured in this run, one after another.
+struct GenerationBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generation",
+        abstract: "Prompt processing, single-stream decode and batched decode tokens/s against llama.cpp and PyTorch.")
+
+    @Option(help: "GGUF file or Hugging Face folder, or an installed model's name.") var model = "smollm2-135m-instruct"
+    @Option(help: "Prompt length for prompt processing.") var promptTokens = 512
+    @Option(help: "New tokens per sequence when decoding.") var newTokens = 128
+    @Option(help: "Rows decoded together for the batched figure.") var batch = 32
+    @Flag(help: "One JSON object per line.") var json = false
+    @Flag(help: "Skip the reference runs (ours only).") var noReference = false
+    @Option(help: "Python interpreter for the PyTorch reference.") var python = "python3"
+
+    func run() async throws {
+        let location = try ModelStore.default.resolve(model)
+        let inference = try InferenceModel(location.pathExtension == "gguf" ? Decoder(gguf: GGUFFile(contentsOf: location)) : Decoder(huggingFaceFolder: location))
+        var rng = RandomGenerator(seed: 7)
+        func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(inference.vocabularySize)) } }
+
+        let prompt = randomTokens(promptTokens)
+        let prefillSeconds = try bestTime(repeats: 3) {
+            _ = try inference.forward([(inference.makeCache(capacity: promptTokens), prompt)])
+        }
+        let single = try decodeSeconds(inference, rows: 1, prompt: randomTokens)
+        let batched = try decodeSeconds(inference, rows: batch, prompt: randomTokens)
+        var rows = [
+            BenchRow(name: "prompt processing pp\(promptTokens)", ours: Double(promptTokens) / prefillSeconds, reference: nil, unit: "tokens/s"),
+            BenchRow(name: "decode tg\(newTokens), 1 stream", ours: Double(newTokens) / single, reference: nil, unit: "tokens/s"),
+            BenchRow(name: "decode tg\(newTokens), \(batch) streams", ours: Double(newTokens * batch) / batched, reference: nil, unit: "tokens/s"),
+        ]
+        rows.append(BenchRow(name: "batched / single-stream", ours: rows[2].ours / rows[1].ours, reference: nil, unit: "x"))
+        if !noReference, location.pathExtension == "gguf" {
+            let llama = try ReferenceScript.run(["scripts/reference/llama_bench.sh", location.path, "\(promptTokens)", "\(newTokens)"])
+            let torch = try ReferenceScript.run([python, "scripts/reference/generate_torch.py", "--gguf", location.path,
+                                                 "--threads", "\(Parallel.threadCount)", "--prompt-tokens", "\(promptTokens)",
+                                                 "--new-tokens", "\(newTokens)", "--batch", "\(batch)"])
+            let l = llama.first ?? [:], t = torch.first ?? [:]
+            rows = [
+                rows[0].against(l["pp\(promptTokens)_tokens_per_s"], as: "llama.cpp"),
+                rows[0].against(t["pp\(promptTokens)_tokens_per_s"], as: "PyTorch f32"),
+                rows[1].against(l["tg\(newTokens)_tokens_per_s"], as: "llama.cpp"),
+                rows[1].against(t["decode_tokens_per_s"], as: "PyTorch f32"),
+                rows[2].against(t["batched\(batch)_tokens_per_s"], as: "PyTorch f32"),
+                rows[3],
+            ]
+        }
+        for row in rows { print(json ? row.jsonLine : row.text) }
+    }
+
+    /// Seconds to decode `newTokens` tokens for `rows` sequences together
+    /// (greedy, sampling included), after their prompts are in the cache.
+    func decodeSeconds(_ model: InferenceModel, rows: Int, prompt: (Int) -> [Int32]) throws -> Double {
+        try bestTime(repeats: 2) {
+            // The prompts are prefilled outside the timed region except their last token.
+            let sequences = (0..<rows).map { _ in TokenSequence(tokens: prompt(8), model: model) }
+            _ = try model.forward(sequences.map { ($0.cache, Array($0.tokens.dropLast())) })
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: model,
+                             parameters: GenerationParameters(maxNewTokens: newTokens, sampling: .greedy))
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+    }
+
+    func bestTime(repeats: Int, _ body: () throws -> Void) throws -> Double {
+        try body()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+
+    func bestTime(repeats: Int, _ body: () throws -> Double) throws -> Double {
+        _ = try body()
+        return try (0..<repeats).map { _ in try body() }.min()!
+    }
+}

