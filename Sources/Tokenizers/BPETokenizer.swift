@@ -150,7 +150,7 @@ public struct BPETokenizer: Tokenizer {
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = addSpecialTokens ? postProcessor.prefix : []
         ids.reserveCapacity(text.utf8.count / 3)
-        var scratch = BytePairEncoder.Scratch()
+        var scratch = Scratch()
         var text = text
         text.withUTF8 { raw in
             for segment in rawTextTokens.segments(of: raw) {
@@ -164,8 +164,15 @@ public struct BPETokenizer: Tokenizer {
         return ids
     }
 
+    /// Buffers reused from piece to piece, so that encoding does not allocate per word.
+    private struct Scratch {
+        var pieces: [Range<Int>] = []
+        var previousPieces: [Range<Int>] = []
+        var merges = BytePairEncoder.Scratch()
+    }
+
     private func encodeUnnormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                                    _ scratch: inout BytePairEncoder.Scratch) {
+                                    _ scratch: inout Scratch) {
         // Scalars below U+0300 are in NFC and never compose with a neighbour, so
         // most text skips normalization. The standard library's NFC is used
         // because Foundation's on Linux garbles a supplementary-plane scalar
@@ -179,7 +186,7 @@ public struct BPETokenizer: Tokenizer {
     }
 
     private func encodeNormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                                  _ scratch: inout BytePairEncoder.Scratch) {
+                                  _ scratch: inout Scratch) {
         guard !normalizedTextTokens.isEmpty else { return encodePieces(text, into: &ids, &scratch) }
         for segment in normalizedTextTokens.segments(of: text) {
             switch segment {
@@ -189,27 +196,34 @@ public struct BPETokenizer: Tokenizer {
         }
     }
 
-    private func encodePieces(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                              _ scratch: inout BytePairEncoder.Scratch) {
-        forEachPiece(of: text) { encoder.encode($0, into: &ids, scratch: &scratch) }
-    }
-
-    private func forEachPiece(of text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        // Hugging Face drops empty pieces before the prefix space would be added.
-        if preTokenizer.addsPrefixSpace, let first = text.first, first != UInt8(ascii: " ") {
-            let prefixed = [UInt8(ascii: " ")] + text
-            return prefixed.withUnsafeBufferPointer { forEachPiece(of: $0, body) }
+    private func encodePieces(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32], _ scratch: inout Scratch) {
+        withPrefixSpace(text) { text in
+            preTokenizer.split(UTF8Scanner(bytes: text), into: &scratch.pieces, scratch: &scratch.previousPieces)
+            for piece in scratch.pieces {
+                encoder.encode(UnsafeBufferPointer(rebasing: text[piece]), into: &ids, scratch: &scratch.merges)
+            }
         }
-        preTokenizer.forEachPiece(of: UTF8Scanner(bytes: text)) { body(UnsafeBufferPointer(rebasing: text[$0])) }
     }
 
     /// The pieces the pre-tokenizer cuts `text` into, each of which BPE encodes
     /// on its own: Hugging Face's `pre_tokenizer.pre_tokenize_str`, so added
     /// tokens and normalization do not apply.
     public func preTokenize(_ text: String) -> [String] {
-        var text = text, pieces: [String] = []
-        text.withUTF8 { bytes in forEachPiece(of: bytes) { pieces.append(String(decoding: $0, as: UTF8.self)) } }
-        return pieces
+        var text = text, pieces: [Range<Int>] = [], previous: [Range<Int>] = []
+        return text.withUTF8 { bytes in
+            withPrefixSpace(bytes) { text in
+                preTokenizer.split(UTF8Scanner(bytes: text), into: &pieces, scratch: &previous)
+                return pieces.map { String(decoding: UnsafeBufferPointer(rebasing: text[$0]), as: UTF8.self) }
+            }
+        }
+    }
+
+    /// `text` as the pre-tokenizer sees it: with a space in front when ByteLevel
+    /// adds one. Hugging Face drops empty text before it would get the space.
+    private func withPrefixSpace<Result>(_ text: UnsafeBufferPointer<UInt8>,
+                                         _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        guard preTokenizer.addsPrefixSpace, let first = text.first, first != UInt8(ascii: " ") else { return body(text) }
+        return ([UInt8(ascii: " ")] + text).withUnsafeBufferPointer(body)
     }
 
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {

@@ -10,8 +10,10 @@ struct BytePairEncoder: Sendable {
     /// one token, whatever the merges would make of it. Keyed by raw bytes.
     let wholePieceIDs: [[UInt8]: Int32]?
 
-    /// Reused between pieces so that encoding does not allocate per word.
+    /// Reused between the pieces of one `encode` call, so that encoding does not
+    /// allocate per word.
     struct Scratch {
+        var cache = PieceCache()
         var ids: [Int32] = []
         var next: [Int32] = []
         var previous: [Int32] = []
@@ -25,6 +27,14 @@ struct BytePairEncoder: Sendable {
             if byteIDs[Int(piece[0])] >= 0 { output.append(byteIDs[Int(piece[0])]) }
             return
         }
+        let hash = PieceCache.hash(piece)
+        if let ids = scratch.cache.ids(of: piece, hash: hash) { return output.append(contentsOf: ids) }
+        let start = output.count
+        merge(piece, into: &output, scratch: &scratch)
+        scratch.cache.insert(piece, hash: hash, ids: output[start...])
+    }
+
+    private func merge(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32], scratch: inout Scratch) {
         if let wholePieceIDs, let id = wholePieceIDs[Array(piece)] {
             output.append(id)
             return
@@ -76,6 +86,41 @@ struct BytePairEncoder: Sendable {
     }
 }
 
+/// The ids of the pieces already encoded during one `encode` call: text repeats
+/// its words, and finding a piece here costs a fraction of merging it again.
+struct PieceCache {
+    /// By the FNV-1a hash of a piece's bytes; the bytes are compared too, so a
+    /// collision only costs a merge.
+    private var entries: [UInt64: Int] = [:]
+    private var bytes: [UInt8] = []
+    private var byteEnds: [Int] = [0]
+    private var ids: [Int32] = []
+    private var idEnds: [Int] = [0]
+
+    @inline(__always)
+    static func hash(_ piece: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in piece { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+
+    func ids(of piece: UnsafeBufferPointer<UInt8>, hash: UInt64) -> ArraySlice<Int32>? {
+        guard let entry = entries[hash], bytes[byteEnds[entry]..<byteEnds[entry + 1]].elementsEqual(piece) else {
+            return nil
+        }
+        return ids[idEnds[entry]..<idEnds[entry + 1]]
+    }
+
+    mutating func insert(_ piece: UnsafeBufferPointer<UInt8>, hash: UInt64, ids pieceIDs: ArraySlice<Int32>) {
+        guard entries[hash] == nil else { return }
+        entries[hash] = byteEnds.count - 1
+        bytes.append(contentsOf: piece)
+        byteEnds.append(bytes.count)
+        ids.append(contentsOf: pieceIDs)
+        idEnds.append(ids.count)
+    }
+}
+
 enum MinHeap {
     @inline(__always)
     static func push(_ value: UInt64, into heap: inout [UInt64]) {
@@ -110,29 +155,31 @@ enum MinHeap {
 
 /// Merge rank and result for a pair of token ids: an open-addressing hash table,
 /// because the merge loop looks up every adjacent pair and `Dictionary`'s
-/// SipHash costs more than the rest of the loop.
+/// SipHash costs more than the rest of the loop. A slot keeps key and value side
+/// by side: the table (8 MB for Qwen) lives in L3, and one cache miss per
+/// lookup instead of two is most of the encoding time saved.
 struct MergeTable: Sendable {
     private static let empty = UInt64.max
-    private var keys: [UInt64]
-    /// `rank << 32 | merged id`
-    private var values: [UInt64]
+    /// Key `left << 32 | right`, then value `rank << 32 | merged id`.
+    private var slots: [UInt64]
     private let shift: UInt64
+    private let mask: Int
 
     init(capacity: Int) {
         var bits: UInt64 = 4
         while 1 << bits < 2 * capacity { bits += 1 }
-        keys = Array(repeating: MergeTable.empty, count: 1 << bits)
-        values = Array(repeating: 0, count: 1 << bits)
+        slots = Array(repeating: MergeTable.empty, count: 2 << bits)
         shift = 64 - bits
+        mask = (1 << Int(bits)) - 1
     }
 
     /// A pair listed twice keeps its last rank, as Hugging Face's map does.
     mutating func insert(_ left: Int32, _ right: Int32, rank: UInt32, merged: Int32) {
         let key = MergeTable.key(left, right)
         var slot = slot(for: key)
-        while keys[slot] != MergeTable.empty && keys[slot] != key { slot = (slot + 1) & (keys.count - 1) }
-        keys[slot] = key
-        values[slot] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged))
+        while slots[2 * slot] != MergeTable.empty && slots[2 * slot] != key { slot = (slot + 1) & mask }
+        slots[2 * slot] = key
+        slots[2 * slot + 1] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged))
     }
 
     @inline(__always)
@@ -140,13 +187,13 @@ struct MergeTable: Sendable {
         let key = MergeTable.key(left, right)
         var slot = slot(for: key)
         while true {
-            let found = keys[slot]
+            let found = slots[2 * slot]
             if found == key {
-                let value = values[slot]
+                let value = slots[2 * slot + 1]
                 return (UInt32(value >> 32), Int32(bitPattern: UInt32(truncatingIfNeeded: value)))
             }
             if found == MergeTable.empty { return nil }
-            slot = (slot + 1) & (keys.count - 1)
+            slot = (slot + 1) & mask
         }
     }
 

@@ -37,93 +37,107 @@ private func readTokenizerFile(_ url: URL) throws -> Data {
     }
 }
 
-private func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
-    do {
-        return try JSONDecoder().decode(type, from: data)
-    } catch let error as DecodingError {
-        throw TokenizerError(error, in: file)
+/// A JSON value and where it sits in its file, so that a wrong or missing value
+/// is reported by its path: `tokenizer.json: model.vocab.abc: expected ...`.
+private struct Located {
+    let value: JSONValue
+    let path: String
+    let file: String
+
+    static func parse(_ data: Data, file: String) throws -> Located {
+        Located(value: try JSONValue.parse(data, file: file), path: "", file: file)
+    }
+
+    func error(_ detail: String) -> TokenizerError {
+        TokenizerError("\(file): " + (path.isEmpty ? "" : "\(path): ") + detail)
+    }
+
+    func member(_ key: String) -> Located? {
+        value[key].map { Located(value: $0, path: path.isEmpty ? key : "\(path).\(key)", file: file) }
+    }
+
+    /// The member, or nil where it is missing or null.
+    func optional(_ key: String) throws -> Located? {
+        guard value.object != nil else { throw error("expected an object") }
+        guard let member = member(key), !member.value.isNull else { return nil }
+        return member
+    }
+
+    func required(_ key: String) throws -> Located {
+        guard let member = try optional(key) else { throw error("missing field \"\(key)\"") }
+        return member
+    }
+
+    func elements() throws -> [Located] {
+        guard let array = value.array else { throw error("expected an array") }
+        return array.enumerated().map { Located(value: $1, path: "\(path)[\($0)]", file: file) }
+    }
+
+    func string() throws -> String {
+        guard let string = value.string else { throw error("expected a string") }
+        return string
+    }
+
+    func bool() throws -> Bool {
+        guard let bool = value.bool else { throw error("expected true or false") }
+        return bool
+    }
+
+    func tokenID() throws -> Int32 {
+        guard let id = value.int32 else { throw error("expected an integer token id") }
+        return id
     }
 }
 
 /// The parts of `tokenizer.json` that byte-level BPE uses.
-private struct TokenizerFile: Decodable {
-    struct Model: Decodable {
-        var type: String?
-        var vocab: [String: Int32]
-        var merges: [Merge]
-        var ignore_merges: Bool?
-        var dropout: Double?
-        var continuing_subword_prefix: String?
-        var end_of_word_suffix: String?
-        var byte_fallback: Bool?
-    }
-
-    /// Written `"a b"` by older files and `["a", "b"]` by newer ones.
-    struct Merge: Decodable {
-        var left: String
-        var right: String
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let line = try? container.decode(String.self) {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else {
-                    throw DecodingError.dataCorruptedError(
-                        in: container, debugDescription: "merge \(quoted(line)) is not two tokens separated by one space")
-                }
-                (left, right) = (String(parts[0]), String(parts[1]))
-            } else {
-                let pair = try container.decode([String].self)
-                guard pair.count == 2 else {
-                    throw DecodingError.dataCorruptedError(
-                        in: container, debugDescription: "merge has \(pair.count) tokens instead of 2")
-                }
-                (left, right) = (pair[0], pair[1])
-            }
-        }
-    }
-
-    struct AddedTokenEntry: Decodable {
-        var id: Int32
-        var content: String
-        var special: Bool?
-        var single_word: Bool?
-        var lstrip: Bool?
-        var rstrip: Bool?
-        var normalized: Bool?
-    }
-
-    var model: Model
-    var added_tokens: [AddedTokenEntry]?
-    var normalizer: JSONValue?
-    var pre_tokenizer: JSONValue?
-    var post_processor: JSONValue?
-    var decoder: JSONValue?
-
+private enum TokenizerFile {
     static func parse(_ data: Data) throws -> BPETokenizer.Description {
-        let file = try decodeJSON(TokenizerFile.self, from: data, file: "tokenizer.json")
-        let model = file.model
+        let file = try Located.parse(data, file: "tokenizer.json")
+        let model = try file.required("model")
         func unsupported(_ what: String) -> TokenizerError { TokenizerError("tokenizer.json: \(what) is not supported") }
-        if let type = model.type, type != "BPE" { throw unsupported("model type \(quoted(type)) (only BPE)") }
-        if let dropout = model.dropout, dropout > 0 { throw unsupported("BPE dropout") }
-        if model.byte_fallback == true { throw unsupported("byte_fallback (a SentencePiece-style BPE)") }
-        if !(model.continuing_subword_prefix ?? "").isEmpty || !(model.end_of_word_suffix ?? "").isEmpty {
-            throw unsupported("a continuing-subword prefix or end-of-word suffix")
+        if let type = try model.optional("type")?.string(), type != "BPE" {
+            throw unsupported("model type \(quoted(type)) (only BPE)")
         }
-        let addedTokens = (file.added_tokens ?? []).map {
-            AddedToken(content: $0.content, id: $0.id, special: $0.special ?? false, singleWord: $0.single_word ?? false,
-                       stripsLeft: $0.lstrip ?? false, stripsRight: $0.rstrip ?? false,
-                       normalized: $0.normalized ?? !($0.special ?? false))
+        if case let .number(dropout)? = try model.optional("dropout")?.value, dropout > 0 { throw unsupported("BPE dropout") }
+        if try model.optional("byte_fallback")?.bool() == true { throw unsupported("byte_fallback (a SentencePiece-style BPE)") }
+        for affix in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if try model.optional(affix)?.string().isEmpty == false { throw unsupported("a subword prefix or suffix (\(affix))") }
         }
-        try checkDecoder(file.decoder)
+
+        let vocab = try model.required("vocab")
+        guard let entries = vocab.value.object else { throw vocab.error("expected an object") }
+        var vocabulary: [String: Int32] = [:]
+        vocabulary.reserveCapacity(entries.count)
+        for (token, id) in entries {
+            guard let id = id.int32 else { throw vocab.member(token)!.error("expected an integer token id") }
+            vocabulary[token] = id
+        }
+        let merges = try model.required("merges").elements().map { merge -> (String, String) in
+            let parts = try merge.value.string.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
+                ?? merge.elements().map { try $0.string() }
+            guard parts.count == 2 else {
+                throw merge.error("expected two tokens, as \"a b\" or [\"a\", \"b\"]")
+            }
+            return (parts[0], parts[1])
+        }
+        let addedTokens = try (file.optional("added_tokens")?.elements() ?? []).map { token in
+            let special = try token.optional("special")?.bool() ?? false
+            return AddedToken(
+                content: try token.required("content").string(), id: try token.required("id").tokenID(), special: special,
+                singleWord: try token.optional("single_word")?.bool() ?? false,
+                stripsLeft: try token.optional("lstrip")?.bool() ?? false,
+                stripsRight: try token.optional("rstrip")?.bool() ?? false,
+                normalized: try token.optional("normalized")?.bool() ?? !special)
+        }
+        try checkDecoder(file.value["decoder"])
         return BPETokenizer.Description(
-            vocabulary: model.vocab,
-            merges: model.merges.map { ($0.left, $0.right) },
+            vocabulary: vocabulary,
+            merges: merges,
             addedTokens: addedTokens,
-            normalizesToNFC: try parseNormalizer(file.normalizer),
-            preTokenizer: try parsePreTokenizer(file.pre_tokenizer),
-            ignoresMerges: model.ignore_merges ?? false,
-            postProcessor: try parsePostProcessor(file.post_processor),
+            normalizesToNFC: try parseNormalizer(file.value["normalizer"]),
+            preTokenizer: try parsePreTokenizer(file.value["pre_tokenizer"]),
+            ignoresMerges: try model.optional("ignore_merges")?.bool() ?? false,
+            postProcessor: try parsePostProcessor(file.value["post_processor"]),
             source: "tokenizer.json")
     }
 
@@ -246,23 +260,22 @@ private struct TokenizerFile: Decodable {
 
 /// `tokenizer_config.json`: special tokens are written as a string or as an
 /// `AddedToken` object, the chat template as a string or a list of named ones.
-private struct TokenizerConfig: Decodable {
-    var bos_token: JSONValue?
-    var eos_token: JSONValue?
-    var chat_template: JSONValue?
-
-    var bosToken: String? { Self.content(bos_token) }
-    var eosToken: String? { Self.content(eos_token) }
-
-    var chatTemplate: String? {
-        if let template = chat_template?.string { return template }
-        let named = chat_template?.array?.first { $0["name"]?.string == "default" }
-        return named?["template"]?.string
-    }
+private struct TokenizerConfig {
+    var bosToken: String?
+    var eosToken: String?
+    var chatTemplate: String?
 
     static func parse(_ data: Data) throws -> TokenizerConfig {
-        try decodeJSON(TokenizerConfig.self, from: data, file: "tokenizer_config.json")
+        let file = try Located.parse(data, file: "tokenizer_config.json")
+        func token(_ key: String) throws -> String? {
+            guard let token = try file.optional(key) else { return nil }
+            return try token.value.string ?? token.required("content").string()
+        }
+        var chatTemplate: String?
+        if let template = try file.optional("chat_template") {
+            chatTemplate = try template.value.string ?? template.elements()
+                .first { $0.value["name"]?.string == "default" }?.required("template").string()
+        }
+        return TokenizerConfig(bosToken: try token("bos_token"), eosToken: try token("eos_token"), chatTemplate: chatTemplate)
     }
-
-    private static func content(_ token: JSONValue?) -> String? { token?.string ?? token?["content"]?.string }
 }

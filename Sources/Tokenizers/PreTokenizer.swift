@@ -23,15 +23,15 @@ enum SplitPattern: Sendable, Equatable {
         self = known.0
     }
 
-    func split(_ text: UTF8Scanner, _ range: Range<Int>, _ emit: (Range<Int>) -> Void) {
+    func split(_ text: UTF8Scanner, _ range: Range<Int>, into pieces: inout [Range<Int>]) {
         switch self {
-        case .gpt2: Self.splitGPT2(text, range, emit)
-        case .llama3: Self.splitLlama3(text, range, maxDigits: 3, emit)
-        case .qwen2: Self.splitLlama3(text, range, maxDigits: 1, emit)
+        case .gpt2: Self.splitGPT2(text, range, into: &pieces)
+        case .llama3: Self.splitLlama3(text, range, maxDigits: 3, into: &pieces)
+        case .qwen2: Self.splitLlama3(text, range, maxDigits: 1, into: &pieces)
         }
     }
 
-    private static func splitGPT2(_ text: UTF8Scanner, _ range: Range<Int>, _ emit: (Range<Int>) -> Void) {
+    private static func splitGPT2(_ text: UTF8Scanner, _ range: Range<Int>, into pieces: inout [Range<Int>]) {
         var start = range.lowerBound
         while start < range.upperBound {
             let end: Int
@@ -49,13 +49,13 @@ enum SplitPattern: Sendable, Equatable {
                 default: end = whitespaceEnd(text, start, range.upperBound)
                 }
             }
-            emit(start..<end)
+            pieces.append(start..<end)
             start = end
         }
     }
 
     private static func splitLlama3(_ text: UTF8Scanner, _ range: Range<Int>, maxDigits: Int,
-                                    _ emit: (Range<Int>) -> Void) {
+                                    into pieces: inout [Range<Int>]) {
         let limit = range.upperBound
         var start = range.lowerBound
         while start < limit {
@@ -96,7 +96,7 @@ enum SplitPattern: Sendable, Equatable {
                 }
                 end = afterLastNewline ?? whitespaceEnd(text, start, limit)
             }
-            emit(start..<end)
+            pieces.append(start..<end)
             start = end
         }
     }
@@ -157,24 +157,33 @@ struct PreTokenizer: Sendable, Equatable {
     /// is encoded as if it did, so a first word gets the same ids as later ones.
     var addsPrefixSpace = false
 
-    func forEachPiece(of text: UTF8Scanner, _ body: (Range<Int>) -> Void) {
-        func apply(_ step: Int, _ range: Range<Int>) {
-            guard step < steps.count else { return body(range) }
-            switch steps[step] {
-            case let .split(pattern):
-                pattern.split(text, range) { apply(step + 1, $0) }
-            case let .digits(individually):
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let (kind, next) = text.classified(at: start)
-                    let end = kind == .number
-                        ? (individually ? next : text.run(from: next, until: range.upperBound) { $0 == .number })
-                        : text.run(from: next, until: range.upperBound) { $0 != .number }
-                    apply(step + 1, start..<end)
-                    start = end
+    /// Replaces `pieces` with the byte ranges of `text`'s pieces, in order;
+    /// `scratch` holds the pieces of the previous step.
+    func split(_ text: UTF8Scanner, into pieces: inout [Range<Int>], scratch: inout [Range<Int>]) {
+        pieces.removeAll(keepingCapacity: true)
+        if text.end > 0 { pieces.append(0..<text.end) }
+        for step in steps {
+            swap(&pieces, &scratch)
+            pieces.removeAll(keepingCapacity: true)
+            for range in scratch {
+                switch step {
+                case let .split(pattern): pattern.split(text, range, into: &pieces)
+                case let .digits(individually): Self.splitDigits(text, range, individually: individually, into: &pieces)
                 }
             }
         }
-        apply(0, 0..<text.end)
+    }
+
+    private static func splitDigits(_ text: UTF8Scanner, _ range: Range<Int>, individually: Bool,
+                                    into pieces: inout [Range<Int>]) {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let (kind, next) = text.classified(at: start)
+            let end = kind == .number
+                ? (individually ? next : text.run(from: next, until: range.upperBound) { $0 == .number })
+                : text.run(from: next, until: range.upperBound) { $0 != .number }
+            pieces.append(start..<end)
+            start = end
+        }
     }
 }

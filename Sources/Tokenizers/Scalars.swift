@@ -10,12 +10,26 @@ enum ScalarClass: UInt8 {
     /// `\s`
     var isWhitespace: Bool { self == .space || self == .newline || self == .whitespace }
 
+    @inline(__always)
     init(_ value: UInt32) {
+        self = value < 0x10000 ? ScalarClass.basicPlane[Int(value)] : ScalarClass(looking: value)
+    }
+
+    /// Looking properties up costs more than the rest of pre-tokenization, so
+    /// the Basic Multilingual Plane is classified once, in a 64 KiB table.
+    private static let basicPlane: [ScalarClass] = (0..<0x10000).map { ScalarClass(looking: UInt32($0)) }
+
+    private init(looking value: UInt32) {
         if value < 0x80 {
             self = ScalarClass.ascii[Int(value)]
             return
         }
-        let properties = Unicode.Scalar(value)!.properties
+        // Surrogate code points are no scalars and never reach here from a String.
+        guard let scalar = Unicode.Scalar(value) else {
+            self = .other
+            return
+        }
+        let properties = scalar.properties
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             self = .letter

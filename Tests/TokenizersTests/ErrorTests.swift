@@ -16,16 +16,24 @@ import Tokenizers
 
     @Test func malformedJSON() throws {
         let data = try Data(contentsOf: try TestData.fixture("synthetic_gpt2.tokenizer.json"))
-        #expect(jsonError(data.prefix(data.count / 2)).hasPrefix("tokenizer.json: The given data was not valid JSON"))
-        #expect(jsonError(Data()).hasPrefix("tokenizer.json: The given data was not valid JSON"))
-        #expect(jsonError(Data("[1, 2]".utf8)).hasPrefix("tokenizer.json: expected Dictionary"))
+        #expect(jsonError(data.prefix(data.count / 2)).hasPrefix("tokenizer.json: invalid JSON at line 1, column "))
+        #expect(jsonError(Data()) == "tokenizer.json: invalid JSON at line 1, column 1: unexpected end of data")
+        #expect(jsonError(Data("{\"model\": {\n  \"vocab\": {\"a\": 1,}}}".utf8))
+            == "tokenizer.json: invalid JSON at line 2, column 20: expected a string key")
+        #expect(jsonError(Data("{\"a\": \"\\ud800\"}".utf8)).hasSuffix("unpaired surrogate escape"))
+        #expect(jsonError(Data(String(repeating: "[", count: 100_000).utf8)).hasSuffix("nested deeper than 256 levels"))
+        #expect(jsonError(Data("[1, 2]".utf8)) == "tokenizer.json: expected an object")
         #expect(jsonError(Data("{}".utf8)) == "tokenizer.json: missing field \"model\"")
         #expect(jsonError(editing: { $0["model"] = ["type": "BPE", "vocab": ["a": "zero"], "merges": []] })
-            .hasPrefix("tokenizer.json: model.vocab.a: expected Int32"))
+            == "tokenizer.json: model.vocab.a: expected an integer token id")
+        #expect(jsonError(editing: { $0["model"] = ["type": "BPE", "vocab": ["a": true], "merges": []] })
+            == "tokenizer.json: model.vocab.a: expected an integer token id")
         #expect(jsonError(editing: { $0["model"] = ["type": "BPE", "vocab": ["a": 0]] })
             == "tokenizer.json: model: missing field \"merges\"")
         #expect(jsonError(editing: { $0["added_tokens"] = [["id": 1]] })
             == "tokenizer.json: added_tokens[0]: missing field \"content\"")
+        #expect(jsonError(editing: { $0["added_tokens"] = [["id": 1, "content": "<x>", "special": "yes"]] })
+            == "tokenizer.json: added_tokens[0].special: expected true or false")
     }
 
     @Test func inconsistentVocabularies() throws {
@@ -33,7 +41,8 @@ import Tokenizers
             == #"tokenizer.json: merge 0 ("a" "zz") uses "zz", which is not in the vocabulary"#)
         #expect(jsonError(byteTokenizerJSON(merges: ["a b"]))
             == #"tokenizer.json: merge 0 ("a" "b") makes "ab", which is not in the vocabulary"#)
-        #expect(jsonError(byteTokenizerJSON(merges: ["a b c"])).hasPrefix("tokenizer.json: model.merges[0]: merge \"a b c\" is not two tokens"))
+        #expect(jsonError(byteTokenizerJSON(merges: ["a b c"]))
+            == #"tokenizer.json: model.merges[0]: expected two tokens, as "a b" or ["a", "b"]"#)
         #expect(jsonError(byteTokenizerJSON(extraVocabulary: ["ab": 97]))
             .contains("share id 97"))
         #expect(jsonError(byteTokenizerJSON(addedTokens: [["id": 97, "content": "<x>"]]))
