@@ -18,6 +18,7 @@ Other modes:
   --dump-logits PROMPTS.json     top-5 (ids, values) of the final-position logits per prompt
   --make-prompts OUT.json        tokenizes the standard greedy prompts (see PROMPTS below)
 PROMPTS.json is a JSON list of token-ID lists, used as is (no BOS added).
+Needs: torch, transformers, gguf, accelerate (transformers requires it for GGUF loading).
 Model loading takes about a minute (tokenizer construction and dequantisation).
 """
 import argparse
