@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo test
+.PHONY: demo test bench-generation
 
 # The main job. Until the ZeroSearch demo lands, it is the engine benchmark:
 # our GEMM and decoder training side by side with numpy and PyTorch (which
@@ -15,3 +15,12 @@ demo:
 test:
 	scripts/setup-test-data.sh
 	swift test -c release
+
+# Inference against llama.cpp (built from the llama-cpp-python sdist on first
+# use, a few minutes) and PyTorch on SmolLM2-135M-Instruct: prompt processing,
+# single-stream and 32-stream decoding. Not part of the tests.
+bench-generation:
+	scripts/setup-reference.sh
+	scripts/setup-llama-cpp.sh
+	swift build -c release
+	.build/release/zerosearch bench generation

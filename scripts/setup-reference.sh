@@ -34,3 +34,7 @@ ensure() {
 ensure numpy numpy
 ensure torch torch
 ensure tokenizers tokenizers
+# transformers reads GGUF files through gguf, and needs accelerate to do so.
+ensure transformers transformers
+ensure gguf gguf
+ensure accelerate accelerate

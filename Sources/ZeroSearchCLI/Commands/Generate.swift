@@ -23,7 +23,7 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per prompt: text, token ids, log-probs, finish reason.") var json = false
 
     func run() async throws {
-        let loaded = try LoadedModel(try ModelStore.default.resolve(model))
+        let loaded = try LoadedModel(try await resolveModel(model))
         guard let inference = loaded.inference else { return }
         var prompts = prompt.map { loaded.promptTokens($0, chat: chat, system: system) }
         if let promptTokens {

