@@ -25,7 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "Engine", swiftSettings: nativeCPU),
+        .target(name: "CPrefetch"),
+        .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: nativeCPU),
         // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
         .systemLibrary(name: "CZlib"),
         .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),

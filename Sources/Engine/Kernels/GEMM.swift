@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Single-precision matrix multiply, BLIS-style, for the shapes a transformer
 /// uses.
 ///
@@ -180,10 +182,11 @@ func blockedGEMM(rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
                             let height = min(mr, mc - ii)
                             let cTile = c + (i0 + ii) * ldc + jj
                             if width == nr {
-                                microkernel(kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta, rows: height)
+                                microkernel(kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta, rows: height,
+                                            prefetch: bPanel + panelStride)
                             } else {
                                 // Narrow edge tiles go through a full scratch tile.
-                                microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0, rows: mr)
+                                microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0, rows: mr, prefetch: bPanel)
                                 for r in 0..<height {
                                     for s in 0..<width {
                                         let dst = cTile + r * ldc + s
@@ -263,13 +266,20 @@ func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0
 /// It must stay a separate function: inlined into the blocking loops, LLVM
 /// keeps the accumulators on the stack and the kernel runs 2.4x slower.
 /// Only the first `rows` rows are stored, so a short last row tile (a batch
-/// of 32 is 12 + 12 + 8) writes straight into C.
+/// of 32 is 12 + 12 + 8) writes straight into C. `prefetch` is the next
+/// panel, requested two cache lines per k step: with few rows a panel is used
+/// only briefly, and without this the first pass over each panel of a large
+/// weight (the 113 MB output head) waits on DRAM.
 @inline(never)
 func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float, rows: Int) {
+                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float, rows: Int,
+                 prefetch: UnsafePointer<Float>) {
     var acc = InlineArray<24, Vec16>(repeating: Vec16())
-    var ap = a, bp = b
+    var ap = a, bp = b, next = prefetch
     for _ in 0..<kc {
+        zerosearch_prefetch(next)
+        zerosearch_prefetch(next + 16)
+        next += 32
         let b0 = load16(bp), b1 = load16(bp + 16)
         for i in 0..<12 {
             let x = Vec16(repeating: ap[i])
