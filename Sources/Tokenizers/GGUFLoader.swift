@@ -2,10 +2,39 @@ import Engine
 
 extension BPETokenizer {
     /// Reads the byte-level BPE tokenizer that llama.cpp stores in a GGUF file's
-    /// metadata (`tokenizer.ggml.*`), as `transformers` converts it: tokens of
-    /// type 3 (control) become special added tokens, type 4 (user-defined) plain
-    /// added ones, and `tokenizer.ggml.pre` picks the splitting regex.
+    /// metadata (`tokenizer.ggml.*`), as `transformers` converts it.
     public init(ggufMetadata metadata: [String: GGUFValue]) throws {
+        try self.init(GGUFVocabulary(metadata: metadata).description)
+    }
+}
+
+/// The `tokenizer.ggml.*` metadata of a GGUF file, read and checked in one
+/// place so that loading it and exporting it as Hugging Face files cannot
+/// disagree: control tokens (type 3) become special added tokens, user-defined
+/// ones (type 4) plain added ones, and `tokenizer.ggml.pre` picks the
+/// pre-tokenizer.
+struct GGUFVocabulary {
+    /// As the file writes them, indexed by id.
+    let tokens: [String]
+    /// The tokens in the byte-level alphabet: one written outside it (a raw
+    /// "\n", say) is respelled in it, so that BPE over bytes can produce it.
+    let spellings: [String]
+    /// Ids by spelling.
+    let vocabulary: [String: Int32]
+    let merges: [(String, String)]
+    let addedTokens: [AddedToken]
+    let preTokenizer: [PreTokenizer.Step]
+    let ignoresMerges: Bool
+    let bosTokenID: Int32?
+    let eosTokenID: Int32?
+    /// Only the export needs it, so an id outside the vocabulary is dropped
+    /// rather than failing the load.
+    let paddingTokenID: Int32?
+    let addsBOS: Bool
+    let addsEOS: Bool
+    let chatTemplate: String?
+
+    init(metadata: [String: GGUFValue]) throws {
         func fail(_ detail: String) -> TokenizerError { TokenizerError("GGUF: \(detail)") }
         func strings(_ key: String) throws -> [String] {
             guard let value = metadata[key] else { throw fail("missing \(key)") }
@@ -14,11 +43,6 @@ extension BPETokenizer {
                 guard let string = element.string else { throw fail("\(key)[\(index)] is not a string") }
                 return string
             }
-        }
-        func tokenID(_ key: String, count: Int) throws -> Int32? {
-            guard let value = metadata[key] else { return nil }
-            guard let id = value.int, id >= 0, id < count else { throw fail("\(key) is not a token id below \(count)") }
-            return Int32(id)
         }
 
         guard let model = metadata["tokenizer.ggml.model"] else { throw fail("missing tokenizer.ggml.model") }
@@ -33,7 +57,7 @@ extension BPETokenizer {
             }
             return types
         }
-        let merges = try strings("tokenizer.ggml.merges").enumerated().map { index, merge -> (String, String) in
+        merges = try strings("tokenizer.ggml.merges").enumerated().map { index, merge -> (String, String) in
             let parts = merge.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2 else {
                 throw fail("tokenizer.ggml.merges[\(index)] \(quoted(merge)) is not two tokens separated by one space")
@@ -41,13 +65,11 @@ extension BPETokenizer {
             return (String(parts[0]), String(parts[1]))
         }
         let pre = metadata["tokenizer.ggml.pre"]?.string ?? "gpt2"
-        guard let (steps, ignoresMerges) = Self.ggufPreTokenizers[pre] else {
+        guard let (steps, ignoresMerges) = Self.preTokenizers[pre] else {
             throw fail("tokenizer.ggml.pre \(quoted(pre)) is not supported (supported: "
-                       + Self.ggufPreTokenizers.keys.sorted().joined(separator: ", ") + ")")
+                       + Self.preTokenizers.keys.sorted().joined(separator: ", ") + ")")
         }
 
-        // A token written outside the byte alphabet (a raw "\n", say) is respelled
-        // in it, so that BPE over bytes can produce it.
         let spellings = tokens.map { ByteLevel.bytes(spelledBy: $0) != nil ? $0 : ByteLevel.spelling(of: $0.utf8) }
         var vocabulary: [String: Int32] = [:]
         var addedTokens: [AddedToken] = []
@@ -60,21 +82,45 @@ extension BPETokenizer {
                 addedTokens.append(AddedToken(content: token, id: Int32(index), special: type == 3))
             }
         }
-        let bos = try tokenID("tokenizer.ggml.bos_token_id", count: tokens.count)
-        let eos = try tokenID("tokenizer.ggml.eos_token_id", count: tokens.count)
-        var postProcessor = PostProcessor()
-        if metadata["tokenizer.ggml.add_bos_token"]?.bool == true, let bos { postProcessor.prefix = [bos] }
-        if metadata["tokenizer.ggml.add_eos_token"]?.bool == true, let eos { postProcessor.suffix = [eos] }
-        try self.init(Description(
+        func tokenID(_ key: String) throws -> Int32? {
+            guard let value = metadata[key] else { return nil }
+            guard let id = value.int, tokens.indices.contains(id) else {
+                throw fail("\(key) is not a token id below \(tokens.count)")
+            }
+            return Int32(id)
+        }
+
+        self.tokens = tokens
+        self.spellings = spellings
+        self.vocabulary = vocabulary
+        self.addedTokens = addedTokens
+        preTokenizer = steps
+        self.ignoresMerges = ignoresMerges
+        bosTokenID = try tokenID("tokenizer.ggml.bos_token_id")
+        eosTokenID = try tokenID("tokenizer.ggml.eos_token_id")
+        paddingTokenID = metadata["tokenizer.ggml.padding_token_id"]?.int.flatMap { tokens.indices.contains($0) ? Int32($0) : nil }
+        addsBOS = metadata["tokenizer.ggml.add_bos_token"]?.bool == true
+        addsEOS = metadata["tokenizer.ggml.add_eos_token"]?.bool == true
+        chatTemplate = metadata["tokenizer.chat_template"]?.string
+    }
+
+    /// The ids added around every sequence: BOS and EOS where the file asks for them.
+    var postProcessor: BPETokenizer.PostProcessor {
+        BPETokenizer.PostProcessor(prefix: addsBOS ? bosTokenID.map { [$0] } ?? [] : [],
+                                   suffix: addsEOS ? eosTokenID.map { [$0] } ?? [] : [])
+    }
+
+    var description: BPETokenizer.Description {
+        BPETokenizer.Description(
             vocabulary: vocabulary, merges: merges, addedTokens: addedTokens,
-            preTokenizer: PreTokenizer(steps: steps), ignoresMerges: ignoresMerges, postProcessor: postProcessor,
-            bosToken: bos.map { spellings[Int($0)] }, eosToken: eos.map { spellings[Int($0)] },
-            chatTemplate: metadata["tokenizer.chat_template"]?.string, source: "GGUF"))
+            preTokenizer: PreTokenizer(steps: preTokenizer), ignoresMerges: ignoresMerges, postProcessor: postProcessor,
+            bosToken: bosTokenID.map { spellings[Int($0)] }, eosToken: eosTokenID.map { spellings[Int($0)] },
+            chatTemplate: chatTemplate, source: "GGUF")
     }
 
     /// llama.cpp's pre-tokenizer names, and whether the vocabulary ignores merges
     /// for whole-word tokens (llama.cpp does for Llama-3, as its tokenizer.json).
-    private static let ggufPreTokenizers: [String: ([PreTokenizer.Step], Bool)] = [
+    private static let preTokenizers: [String: (steps: [PreTokenizer.Step], ignoresMerges: Bool)] = [
         "gpt2": ([.split(.gpt2)], false),
         "llama-bpe": ([.split(.llama3)], true),
         "llama3": ([.split(.llama3)], true),

@@ -5,79 +5,79 @@ import Foundation
 /// `tokenizer_config.json` a Hugging Face folder carries, so a model converted
 /// from GGUF leaves the project as a standard checkpoint.
 extension BPETokenizer {
-    /// The two files, built from the same metadata `init(ggufMetadata:)` reads
-    /// (tokens, merges, token types, `tokenizer.ggml.pre`, BOS/EOS, chat template).
+    /// The two files, built from the same reading of the metadata that
+    /// `init(ggufMetadata:)` loads, so they describe the tokenizer it gives.
     public static func huggingFaceFiles(ggufMetadata metadata: [String: GGUFValue], maxLength: Int? = nil) throws -> [String: Data] {
+        let gguf = try GGUFVocabulary(metadata: metadata)
         // Loading first validates everything the export relies on.
-        let tokenizer = try BPETokenizer(ggufMetadata: metadata)
-        let tokens = metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string) ?? []
-        let types = metadata["tokenizer.ggml.token_type"]?.array?.compactMap(\.int)
-        let merges = metadata["tokenizer.ggml.merges"]?.array?.compactMap(\.string) ?? []
-        let spellings = tokens.map { ByteLevel.bytes(spelledBy: $0) != nil ? $0 : ByteLevel.spelling(of: $0.utf8) }
+        _ = try BPETokenizer(gguf.description)
 
-        var vocabulary: [String: Int] = [:]
-        var added: [[String: Any]] = []
-        for (id, token) in tokens.enumerated() {
-            vocabulary[spellings[id]] = id
-            let type = types?[id] ?? 1
-            if spellings[id] == token, type == 3 || type == 4 {
-                added.append(["id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
-                              "normalized": false, "special": type == 3])
-            }
-        }
-        let pre = metadata["tokenizer.ggml.pre"]?.string ?? "gpt2"
-        func byteLevel(regex: Bool) -> [String: Any] {
-            ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": regex, "use_regex": regex]
-        }
-        func split(_ pattern: SplitPattern) -> [String: Any] {
-            let regex = SplitPattern.regexes.first { $0.0 == pattern }!.1
-            return ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false], byteLevel(regex: false),
-            ]]
-        }
-        let preTokenizer: [String: Any]
-        switch pre {
-        case "llama-bpe", "llama3": preTokenizer = split(.llama3)
-        case "qwen2": preTokenizer = split(.qwen2)
-        case "smollm":
-            preTokenizer = ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel(regex: true)]]
-        default: preTokenizer = byteLevel(regex: true)
-        }
-        let ignoresMerges = pre == "llama-bpe" || pre == "llama3"
-        let addsBOS = metadata["tokenizer.ggml.add_bos_token"]?.bool == true
-        var postProcessor: [String: Any] = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true]
-        if addsBOS, let bos = tokenizer.bosTokenID {
-            let name = tokens[Int(bos)]
-            postProcessor = [
-                "type": "TemplateProcessing",
-                "single": [["SpecialToken": ["id": name, "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]]],
-                "pair": [["SpecialToken": ["id": name, "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]],
-                         ["SpecialToken": ["id": name, "type_id": 1]], ["Sequence": ["id": "B", "type_id": 1]]],
-                "special_tokens": [name: ["id": name, "ids": [Int(bos)], "tokens": [name]]],
-            ]
-        }
         let json: [String: Any] = [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": NSNull(),
-            "pre_tokenizer": preTokenizer, "post_processor": postProcessor,
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(),
+            "added_tokens": gguf.addedTokens.map {
+                ["id": Int($0.id), "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.stripsLeft,
+                 "rstrip": $0.stripsRight, "normalized": $0.normalized, "special": $0.special]
+            },
+            "pre_tokenizer": preTokenizerJSON(gguf.preTokenizer),
+            "post_processor": postProcessorJSON(gguf.postProcessor, tokens: gguf.tokens),
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
             "model": [
                 "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": ignoresMerges,
-                "vocab": vocabulary, "merges": merges.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) },
+                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false,
+                "ignore_merges": gguf.ignoresMerges, "vocab": gguf.vocabulary.mapValues(Int.init),
+                "merges": gguf.merges.map { [$0.0, $0.1] },
             ] as [String: Any],
         ]
         var config: [String: Any] = [
-            "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false, "add_bos_token": addsBOS,
-            "add_eos_token": metadata["tokenizer.ggml.add_eos_token"]?.bool == true,
+            "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false,
+            "add_bos_token": gguf.addsBOS, "add_eos_token": gguf.addsEOS,
         ]
-        if let bos = tokenizer.bosTokenID { config["bos_token"] = tokens[Int(bos)] }
-        if let eos = tokenizer.eosTokenID { config["eos_token"] = tokens[Int(eos)] }
-        if let padding = metadata["tokenizer.ggml.padding_token_id"]?.int, padding < tokens.count { config["pad_token"] = tokens[padding] }
-        if let template = tokenizer.chatTemplateSource { config["chat_template"] = template }
+        if let bos = gguf.bosTokenID { config["bos_token"] = gguf.tokens[Int(bos)] }
+        if let eos = gguf.eosTokenID { config["eos_token"] = gguf.tokens[Int(eos)] }
+        if let padding = gguf.paddingTokenID { config["pad_token"] = gguf.tokens[Int(padding)] }
+        if let template = gguf.chatTemplate { config["chat_template"] = template }
         if let maxLength { config["model_max_length"] = maxLength }
         return [
             "tokenizer.json": try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]),
             "tokenizer_config.json": try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
+        ]
+    }
+
+    /// The `pre_tokenizer` that `init(tokenizerJSON:)` reads back as `steps`.
+    /// Byte-level BPE needs a ByteLevel pre-tokenizer last; it splits as GPT-2
+    /// itself when `use_regex` is on, so a final GPT-2 split is folded into it.
+    private static func preTokenizerJSON(_ steps: [PreTokenizer.Step]) -> [String: Any] {
+        let usesRegex = steps.last == .split(.gpt2)
+        let members = steps.dropLast(usesRegex ? 1 : 0).map { step -> [String: Any] in
+            switch step {
+            case let .digits(individually): ["type": "Digits", "individual_digits": individually]
+            case let .split(pattern):
+                ["type": "Split", "pattern": ["Regex": pattern.regex], "behavior": "Isolated", "invert": false]
+            }
+        } + [["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": usesRegex, "use_regex": usesRegex]]
+        return members.count == 1 ? members[0] : ["type": "Sequence", "pretokenizers": members]
+    }
+
+    /// A `TemplateProcessing` that puts `processor`'s ids around each sequence
+    /// of a single or a pair, as transformers writes it for Llama.
+    private static func postProcessorJSON(_ processor: PostProcessor, tokens: [String]) -> [String: Any] {
+        let ids = processor.prefix + processor.suffix
+        guard !ids.isEmpty else {
+            return ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true]
+        }
+        func template(_ sequence: String, typeID: Int) -> [[String: Any]] {
+            func special(_ ids: [Int32]) -> [[String: Any]] {
+                ids.map { ["SpecialToken": ["id": tokens[Int($0)], "type_id": typeID]] }
+            }
+            return special(processor.prefix) + [["Sequence": ["id": sequence, "type_id": typeID]]] + special(processor.suffix)
+        }
+        return [
+            "type": "TemplateProcessing",
+            "single": template("A", typeID: 0),
+            "pair": template("A", typeID: 0) + template("B", typeID: 1),
+            "special_tokens": Dictionary(ids.map { id in
+                (tokens[Int(id)], ["id": tokens[Int(id)], "ids": [Int(id)], "tokens": [tokens[Int(id)]]] as [String: Any])
+            }, uniquingKeysWith: { first, _ in first }),
         ]
     }
 }

@@ -4,7 +4,7 @@
 /// `Regex` is far too slow for encoding. Each splitter walks the alternatives of
 /// its regex in order at every position, as a backtracking engine would, and the
 /// comments show which alternative a branch stands for.
-enum SplitPattern: Sendable, Equatable {
+enum SplitPattern: Sendable, Equatable, CaseIterable {
     /// GPT-2, and the regex of Hugging Face's `ByteLevel(use_regex: true)`.
     case gpt2
     /// Llama-3: numbers in groups of up to three digits.
@@ -12,15 +12,18 @@ enum SplitPattern: Sendable, Equatable {
     /// Qwen2: the Llama-3 pattern with single digits.
     case qwen2
 
-    static let regexes: [(SplitPattern, String)] = [
-        (.gpt2, #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#),
-        (.llama3, #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#),
-        (.qwen2, #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#),
-    ]
+    /// The regex as tokenizer.json writes it.
+    var regex: String {
+        switch self {
+        case .gpt2: #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+        case .llama3: #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        case .qwen2: #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        }
+    }
 
     init?(regex: String) {
-        guard let known = SplitPattern.regexes.first(where: { $0.1 == regex }) else { return nil }
-        self = known.0
+        guard let known = Self.allCases.first(where: { $0.regex == regex }) else { return nil }
+        self = known
     }
 
     func split(_ text: UTF8Scanner, _ range: Range<Int>, into pieces: inout [Range<Int>]) {

@@ -23,12 +23,14 @@ enum TestData {
 
     /// Loaded once: tests run in parallel and the Qwen vocabulary takes most of a second.
     private static let qwenResult = Result { try BPETokenizer(huggingFaceFolder: try file("qwen")) }
-    private static let smolLM2Result = Result {
-        try BPETokenizer(ggufMetadata: GGUFFile(contentsOf: try file("SmolLM2-135M-Instruct.Q4_1.gguf")).metadata)
+    private static let smolLM2MetadataResult = Result {
+        try GGUFFile(contentsOf: try file("SmolLM2-135M-Instruct.Q4_1.gguf")).metadata
     }
+    private static let smolLM2Result = Result { try BPETokenizer(ggufMetadata: try smolLM2Metadata()) }
 
     static func qwen() throws -> BPETokenizer { try qwenResult.get() }
     static func smolLM2() throws -> BPETokenizer { try smolLM2Result.get() }
+    static func smolLM2Metadata() throws -> [String: GGUFValue] { try smolLM2MetadataResult.get() }
 
     static func fixture(_ name: String) throws -> URL {
         try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
@@ -66,6 +68,16 @@ struct Golden: Decodable {
 
     static func load(_ name: String) throws -> Golden {
         try JSONDecoder().decode(Golden.self, from: Data(contentsOf: try TestData.fixture("\(name)_golden.json")))
+    }
+
+    /// Every case encodes to Hugging Face's ids, with and without special tokens.
+    func expectEncodings(of tokenizer: some Tokenizer, sourceLocation: SourceLocation = #_sourceLocation) {
+        for example in cases {
+            #expect(tokenizer.encode(example.text, addSpecialTokens: false) == example.ids,
+                    "\(example.text.debugDescription)", sourceLocation: sourceLocation)
+            #expect(tokenizer.encode(example.text, addSpecialTokens: true) == example.ids_with_special,
+                    "\(example.text.debugDescription)", sourceLocation: sourceLocation)
+        }
     }
 }
 
