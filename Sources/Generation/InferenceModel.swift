@@ -141,26 +141,32 @@ public final class InferenceModel: @unchecked Sendable {
             let keys = cache.keys(layer: layer) + kvHead * headDim, values = cache.values(layer: layer) + kvHead * headDim
             let queries = qkv.pointer + starts[c] * qkvWidth + h * headDim
             let output = out.pointer + starts[c] * d + h * headDim
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * total)
-            defer { scores.deallocate() }
             if length == 1 {
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: total)
+                defer { scores.deallocate() }
                 for t in 0..<total { scores[t] = scale * VectorMath.dot(queries, keys + t * kvWidth, headDim) }
-            } else {
-                sgemm(transA: false, transB: true, m: length, n: total, k: headDim, alpha: scale, a: queries, lda: qkvWidth,
-                      b: keys, ldb: kvWidth, c: scores, ldc: total, parallel: false)
-            }
-            for i in 0..<length {
-                // Query i sits at position past + i and sees keys 0...past + i.
-                let row = scores + i * total, visible = past + i + 1
-                softmaxInPlace(row, visible)
-                (row + visible).update(repeating: 0, count: total - visible)
-            }
-            if length == 1 {
+                softmaxInPlace(scores, total)
                 output.update(repeating: 0, count: headDim)
                 for t in 0..<total { VectorMath.axpy(scores[t], values + t * kvWidth, output, headDim) }
-            } else {
-                sgemm(transA: false, transB: false, m: length, n: headDim, k: total, a: scores, lda: total,
-                      b: values, ldb: kvWidth, c: output, ldc: d, parallel: false)
+                return
+            }
+            // Query blocks of 64 rows multiply only the keys the block's last row
+            // can see, so causal prefill skips about half the square.
+            let block = 64
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(block, length) * total)
+            defer { scores.deallocate() }
+            for i0 in stride(from: 0, to: length, by: block) {
+                let rows = min(block, length - i0), visibleKeys = past + i0 + rows
+                sgemm(transA: false, transB: true, m: rows, n: visibleKeys, k: headDim, alpha: scale,
+                      a: queries + i0 * qkvWidth, lda: qkvWidth, b: keys, ldb: kvWidth, c: scores, ldc: visibleKeys, parallel: false)
+                for r in 0..<rows {
+                    // Query i0 + r sits at position past + i0 + r and sees keys 0...past + i0 + r.
+                    let row = scores + r * visibleKeys, visible = past + i0 + r + 1
+                    softmaxInPlace(row, visible)
+                    (row + visible).update(repeating: 0, count: visibleKeys - visible)
+                }
+                sgemm(transA: false, transB: false, m: rows, n: headDim, k: visibleKeys, a: scores, lda: visibleKeys,
+                      b: values, ldb: kvWidth, c: output + i0 * d, ldc: d, parallel: false)
             }
         }
     }

@@ -8,7 +8,7 @@ import Testing
 /// ModelsTests checks against transformers), and the generation loop.
 @Suite struct GenerationTests {
     static let config = DecoderConfig(vocabSize: 40, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
-                                      ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 64, tieEmbeddings: false, attentionBias: true)
+                                      ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 256, tieEmbeddings: false, attentionBias: true)
     nonisolated(unsafe) static let decoder = try! Decoder(config: config, seed: 11, std: 0.3)
     static let model = try! InferenceModel(decoder)
 
@@ -43,6 +43,21 @@ import Testing
                              Self.config.vocabSize, "after \(position) tokens")
         }
         #expect(cache.count == tokens.count)
+    }
+
+    /// A long prompt after a short past spans several of attention's 64-row
+    /// query blocks; every block sees exactly its causal keys.
+    @Test func longPrefillAfterAPastMatchesTheFullForwardPass() throws {
+        var rng = RandomGenerator(seed: 4)
+        let tokens = (0..<200).map { _ in Int32(rng.next() % UInt64(Self.config.vocabSize)) }
+        let full = try Self.referenceLogits(tokens)
+        let cache = Self.model.makeCache()
+        let v = Self.config.vocabSize
+        _ = try Self.model.forward([(cache, Array(tokens[..<30]))])
+        let logits = try Self.model.forward([(cache, Array(tokens[30..<170]))])
+        Self.expectClose(logits.pointer, full.pointer + 169 * v, v, "after 170 tokens")
+        let last = try Self.model.forward([(cache, Array(tokens[170...]))])
+        Self.expectClose(last.pointer, full.pointer + 199 * v, v, "after 200 tokens")
     }
 
     @Test func greedyDecodingFollowsTheArgmaxOfTheFullForwardPass() throws {
@@ -148,7 +163,7 @@ import Testing
     @Test func badRequestsAreRejected() throws {
         let cache = Self.model.makeCache()
         #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [40])]) }
-        #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [Int32](repeating: 1, count: 65))]) }
+        #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [Int32](repeating: 1, count: 257))]) }
         #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [1]), (cache, [2])]) }
         #expect(cache.count == 0)
         #expect(throws: TensorError.self) {
