@@ -51,7 +51,7 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// An empty cache for one sequence of up to `capacity` tokens (it grows if needed).
     public func makeCache(capacity: Int = 256) -> KVCache {
-        KVCache(layers: config.layers, width: config.kvHeads * config.headDim, capacity: capacity)
+        KVCache(layers: config.layers, heads: config.kvHeads, headDim: config.headDim, capacity: capacity)
     }
 
     /// Appends each chunk's tokens to its sequence's cache and returns the
@@ -66,7 +66,7 @@ public final class InferenceModel: @unchecked Sendable {
         var tokens: [Int32] = []
         for (index, chunk) in chunks.enumerated() {
             try require(!chunk.tokens.isEmpty, op, "chunk \(index) has no tokens")
-            try require(chunk.cache.layers == config.layers && chunk.cache.width == kvWidth, op, "chunk \(index)'s cache was made for another model")
+            try require(chunk.cache.layers == config.layers && chunk.cache.heads == kvHeads && chunk.cache.headDim == headDim, op, "chunk \(index)'s cache was made for another model")
             try require(chunk.cache.count + chunk.tokens.count <= config.maxPositions, op,
                         "sequence \(index) would reach \(chunk.cache.count + chunk.tokens.count) tokens, past the model's \(config.maxPositions) positions")
             if let bad = chunk.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
@@ -98,11 +98,9 @@ public final class InferenceModel: @unchecked Sendable {
             // q heads then k heads lie side by side at the start of each row.
             applyRotary(qkv.pointer, rowStride: qkvWidth, heads: heads + kvHeads, positions: positions, table: rotary)
             for (chunk, start) in zip(chunks, starts) {
-                let keys = chunk.cache.keys(layer: index), values = chunk.cache.values(layer: index)
                 for t in 0..<chunk.tokens.count {
-                    let row = qkv.pointer + (start + t) * qkvWidth, slot = (chunk.cache.count + t) * kvWidth
-                    (keys + slot).update(from: row + d, count: kvWidth)
-                    (values + slot).update(from: row + d + kvWidth, count: kvWidth)
+                    let row = qkv.pointer + (start + t) * qkvWidth
+                    chunk.cache.store(layer: index, position: chunk.cache.count + t, key: row + d, value: row + d + kvWidth)
                 }
             }
             cachedAttention(chunks: chunks, starts: starts, layer: index, qkv: qkv, into: attended)
@@ -132,22 +130,34 @@ public final class InferenceModel: @unchecked Sendable {
         let d = config.hiddenSize, headDim = config.headDim, heads = config.heads
         let kvWidth = config.kvHeads * headDim, qkvWidth = d + 2 * kvWidth, group = heads / config.kvHeads
         let scale = 1 / Float(headDim).squareRoot()
-        let tasks = chunks.count * heads
         let caches = UncheckedSendable(chunks.map(\.cache)), lengths = chunks.map(\.tokens.count)
+        // Decoding chunks (one token) take one task per KV head, so the query
+        // heads that share it read each cached key and value once; prefill
+        // chunks take one task per query head.
+        let decodeTasks = chunks.count * config.kvHeads
+        if lengths.allSatisfy({ $0 == 1 }) {
+            Parallel.forEach(decodeTasks) { task in
+                let c = task / config.kvHeads, kvHead = task % config.kvHeads
+                let cache = caches.value[c]
+                attendOneToken(queries: qkv.pointer + starts[c] * qkvWidth + kvHead * group * headDim,
+                               keys: cache.keys(layer: layer, head: kvHead), keyStride: cache.capacity,
+                               values: cache.values(layer: layer) + kvHead * headDim, valueStride: kvWidth,
+                               count: cache.count + 1, output: out.pointer + starts[c] * d + kvHead * group * headDim,
+                               heads: group, headDim: headDim, scale: scale)
+            }
+            return
+        }
+        let tasks = chunks.count * heads
         Parallel.forEach(tasks) { task in
             let c = task / heads, h = task % heads, kvHead = h / group
             let cache = caches.value[c], length = lengths[c]
             let past = cache.count, total = past + length
-            let keys = cache.keys(layer: layer) + kvHead * headDim, values = cache.values(layer: layer) + kvHead * headDim
+            let keys = cache.keys(layer: layer, head: kvHead), values = cache.values(layer: layer) + kvHead * headDim
             let queries = qkv.pointer + starts[c] * qkvWidth + h * headDim
             let output = out.pointer + starts[c] * d + h * headDim
             if length == 1 {
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: total)
-                defer { scores.deallocate() }
-                for t in 0..<total { scores[t] = scale * VectorMath.dot(queries, keys + t * kvWidth, headDim) }
-                softmaxInPlace(scores, total)
-                output.update(repeating: 0, count: headDim)
-                for t in 0..<total { VectorMath.axpy(scores[t], values + t * kvWidth, output, headDim) }
+                attendOneToken(queries: queries, keys: keys, keyStride: cache.capacity, values: values, valueStride: kvWidth,
+                               count: total, output: output, heads: 1, headDim: headDim, scale: scale)
                 return
             }
             // Query blocks of 64 rows multiply only the keys the block's last row
@@ -157,8 +167,8 @@ public final class InferenceModel: @unchecked Sendable {
             defer { scores.deallocate() }
             for i0 in stride(from: 0, to: length, by: block) {
                 let rows = min(block, length - i0), visibleKeys = past + i0 + rows
-                sgemm(transA: false, transB: true, m: rows, n: visibleKeys, k: headDim, alpha: scale,
-                      a: queries + i0 * qkvWidth, lda: qkvWidth, b: keys, ldb: kvWidth, c: scores, ldc: visibleKeys, parallel: false)
+                sgemm(transA: false, transB: false, m: rows, n: visibleKeys, k: headDim, alpha: scale,
+                      a: queries + i0 * qkvWidth, lda: qkvWidth, b: keys, ldb: cache.capacity, c: scores, ldc: visibleKeys, parallel: false)
                 for r in 0..<rows {
                     // Query i0 + r sits at position past + i0 + r and sees keys 0...past + i0 + r.
                     let row = scores + r * visibleKeys, visible = past + i0 + r + 1
@@ -170,6 +180,54 @@ public final class InferenceModel: @unchecked Sendable {
             }
         }
     }
+}
+
+/// One new token's attention for `heads` consecutive query heads that share
+/// a KV head: scores against `count` cached keys (stored transposed, rows
+/// `keyStride` apart), softmax, and the weighted sum of value rows
+/// (`valueStride` apart), written to consecutive outputs.
+func attendOneToken(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int,
+                    values: UnsafePointer<Float>, valueStride: Int, count: Int,
+                    output: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, scale: Float) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: heads * count) { buffer in
+        let scores = buffer.baseAddress!
+        for j in 0..<heads {
+            let query = queries + j * headDim, row = scores + j * count
+            var t = 0
+            while t + 16 <= count {
+                var acc = Vec16()
+                for i in 0..<headDim {
+                    acc = acc.addingProduct(Vec16(repeating: query[i]), UnsafeRawPointer(keys + i * keyStride + t).loadUnaligned(as: Vec16.self))
+                }
+                UnsafeMutableRawPointer(row + t).storeBytes(of: acc * scale, as: Vec16.self)
+                t += 16
+            }
+            while t < count {
+                var sum: Float = 0
+                for i in 0..<headDim { sum += query[i] * keys[i * keyStride + t] }
+                row[t] = sum * scale
+                t += 1
+            }
+            softmaxInPlace(row, count)
+        }
+        output.update(repeating: 0, count: heads * headDim)
+        for t in 0..<count {
+            let value = values + t * valueStride
+            for j in 0..<heads { addScaled(scores[j * count + t], value, to: output + j * headDim, headDim) }
+        }
+    }
+}
+
+@inline(__always)
+private func addScaled(_ a: Float, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let scale = Vec16(repeating: a)
+    var i = 0
+    while i + 16 <= n {
+        let sum = UnsafeRawPointer(y + i).loadUnaligned(as: Vec16.self).addingProduct(scale, UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self))
+        UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: Vec16.self)
+        i += 16
+    }
+    while i < n { y[i] += a * x[i]; i += 1 }
 }
 
 /// Stacks 2-D tensors (or 1-D biases) with the same row width.
