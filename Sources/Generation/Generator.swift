@@ -92,20 +92,23 @@ public func generate(_ requests: [GenerationRequest], model: InferenceModel, par
     // Enough trailing tokens to contain any stop string (a token is at least one byte).
     let stopWindow = (parameters.stopStrings.map(\.utf8.count).max() ?? 0) + 4
 
+    // Prefill gives every request a logits row; each decode step gives one per
+    // request still active, in `active` order.
     var logits = try prefill(sequences, model: model, chunk: parameters.prefillChunk)
     var active = requests.indices.filter { limits[$0] > 0 }
-    var rowOf = Dictionary(uniqueKeysWithValues: requests.indices.map { ($0, $0) })
+    var logitRows = active
     while !active.isEmpty {
         var stillActive: [Int] = []
-        for request in active {
-            let row = logits.pointer + rowOf[request]! * model.vocabularySize
+        for (request, logitRow) in zip(active, logitRows) {
+            let row = logits.pointer + logitRow * model.vocabularySize
             let drawn = sampleToken(row, count: model.vocabularySize, parameters: parameters.sampling, rng: &generators[request])
             sequences[request].append([drawn.token])
             completions[request].tokens.append(drawn.token)
             completions[request].logProbs.append(drawn.logProb)
             if parameters.stopTokens.contains(drawn.token) {
                 completions[request].finishReason = .stopToken(drawn.token)
-            } else if let decode, let stop = matchedStop(parameters.stopStrings, in: decode(Array(completions[request].tokens.suffix(stopWindow)))) {
+            } else if let decode, !parameters.stopStrings.isEmpty,
+                      let stop = matchedStop(parameters.stopStrings, in: decode(Array(completions[request].tokens.suffix(stopWindow)))) {
                 completions[request].finishReason = .stopString(stop)
             } else if completions[request].tokens.count >= limits[request] {
                 completions[request].finishReason = .length
@@ -116,7 +119,7 @@ public func generate(_ requests: [GenerationRequest], model: InferenceModel, par
         active = stillActive
         if active.isEmpty { break }
         logits = try model.forward(active.map { (sequences[$0].cache, Array(sequences[$0].unread)) })
-        rowOf = Dictionary(uniqueKeysWithValues: active.enumerated().map { ($1, $0) })
+        logitRows = Array(active.indices)
     }
     return completions
 }

@@ -1,5 +1,4 @@
 import Engine
-import Foundation
 import Models
 
 /// A decoder prepared for fast inference: projections that read the same
@@ -28,6 +27,8 @@ public final class InferenceModel: @unchecked Sendable {
     let head: PackedMatrix
     let rotary: RotaryTable
 
+    /// Copies (and packs) the decoder's weights, so training the decoder
+    /// afterwards never leaves this model half old, half new.
     public init(_ decoder: Decoder) throws {
         config = decoder.config
         embedding = decoder.embedding.value.copy()
@@ -92,9 +93,7 @@ public final class InferenceModel: @unchecked Sendable {
         for (index, layer) in layers.enumerated() {
             rmsNormRows(x.pointer, weight: layer.attentionNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
             sgemm(m: m, a: normed.pointer, lda: d, packed: layer.qkv, c: qkv.pointer, ldc: qkvWidth)
-            if let bias = layer.qkvBias {
-                for row in 0..<m { VectorMath.axpy(1, bias.pointer, qkv.pointer + row * qkvWidth, qkvWidth) }
-            }
+            if let bias = layer.qkvBias { addRowVector(qkv.pointer, rows: m, cols: qkvWidth, bias.pointer) }
             // q heads then k heads lie side by side at the start of each row.
             applyRotary(qkv.pointer, rowStride: qkvWidth, heads: heads + kvHeads, positions: positions, table: rotary)
             for (chunk, start) in zip(chunks, starts) {
@@ -134,9 +133,8 @@ public final class InferenceModel: @unchecked Sendable {
         // Decoding chunks (one token) take one task per KV head, so the query
         // heads that share it read each cached key and value once; prefill
         // chunks take one task per query head.
-        let decodeTasks = chunks.count * config.kvHeads
         if lengths.allSatisfy({ $0 == 1 }) {
-            Parallel.forEach(decodeTasks) { task in
+            Parallel.forEach(chunks.count * config.kvHeads) { task in
                 let c = task / config.kvHeads, kvHead = task % config.kvHeads
                 let cache = caches.value[c]
                 attendOneToken(queries: qkv.pointer + starts[c] * qkvWidth + kvHead * group * headDim,
@@ -213,21 +211,9 @@ func attendOneToken(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, k
         output.update(repeating: 0, count: heads * headDim)
         for t in 0..<count {
             let value = values + t * valueStride
-            for j in 0..<heads { addScaled(scores[j * count + t], value, to: output + j * headDim, headDim) }
+            for j in 0..<heads { VectorMath.axpy(scores[j * count + t], value, output + j * headDim, headDim) }
         }
     }
-}
-
-@inline(__always)
-private func addScaled(_ a: Float, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ n: Int) {
-    let scale = Vec16(repeating: a)
-    var i = 0
-    while i + 16 <= n {
-        let sum = UnsafeRawPointer(y + i).loadUnaligned(as: Vec16.self).addingProduct(scale, UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self))
-        UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: Vec16.self)
-        i += 16
-    }
-    while i < n { y[i] += a * x[i]; i += 1 }
 }
 
 /// Stacks 2-D tensors (or 1-D biases) with the same row width.
@@ -249,19 +235,8 @@ func siluGate(_ gateUp: UnsafePointer<Float>, into out: UnsafeMutablePointer<Flo
     let destination = UncheckedSendable(out)
     Parallel.forRanges(rows, minChunk: max(1, 16384 / max(width, 1))) { range in
         for r in range {
-            let gate = gateUp + r * 2 * width, up = gate + width, y = destination.value + r * width
-            var j = 0
-            while j + 16 <= width {
-                let g = UnsafeRawPointer(gate + j).loadUnaligned(as: Vec16.self)
-                let u = UnsafeRawPointer(up + j).loadUnaligned(as: Vec16.self)
-                UnsafeMutableRawPointer(y + j).storeBytes(of: g * VectorMath.sigmoid(g) * u, as: Vec16.self)
-                j += 16
-            }
-            while j < width {
-                let g = gate[j]
-                y[j] = g / (1 + Foundation.exp(-g)) * up[j]
-                j += 1
-            }
+            let gate = gateUp + r * 2 * width
+            VectorMath.siluMul(gate, gate + width, into: destination.value + r * width, count: width)
         }
     }
 }

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import Models
 import Tokenizers
@@ -17,14 +16,8 @@ public struct LoadedModel: @unchecked Sendable {
     /// (for conversions).
     public init(_ location: URL, prepareInference: Bool = true) throws {
         self.location = location
-        if location.pathExtension == "gguf" {
-            let file = try GGUFFile(contentsOf: location)
-            decoder = try Decoder(gguf: file)
-            tokenizer = try BPETokenizer(ggufMetadata: file.metadata)
-        } else {
-            decoder = try Decoder(huggingFaceFolder: location)
-            tokenizer = try BPETokenizer(huggingFaceFolder: location)
-        }
+        decoder = try Decoder(contentsOf: location)
+        tokenizer = try BPETokenizer(contentsOf: location)
         chatTemplate = ChatTemplate(source: tokenizer.chatTemplateSource)
         inference = prepareInference ? try InferenceModel(decoder) : nil
     }

@@ -44,14 +44,16 @@ public struct SampledToken: Sendable, Equatable {
 /// Draws one token from `logits[0..<count]`.
 public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: SamplingParameters,
                         rng: inout RandomGenerator) -> SampledToken {
-    let greedy = parameters.temperature == 0
-    let inverseTemperature = greedy ? 1 : 1 / parameters.temperature
-    let scaled = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    defer { scaled.deallocate() }
-    for i in 0..<count { scaled[i] = logits[i] * inverseTemperature }
+    // Greedy and temperature 1 read the logits as they are; only another
+    // temperature needs a scaled copy.
+    let inverseTemperature = parameters.temperature == 0 ? 1 : 1 / parameters.temperature
+    let scaledCopy: UnsafeMutablePointer<Float>? = inverseTemperature == 1 ? nil : .allocate(capacity: count)
+    defer { scaledCopy?.deallocate() }
+    if let scaledCopy { for i in 0..<count { scaledCopy[i] = logits[i] * inverseTemperature } }
+    let scaled = UnsafePointer(scaledCopy) ?? logits
     let logNormaliser = logSumExp(scaled, count)
     func drawn(_ i: Int) -> SampledToken { SampledToken(token: Int32(i), logProb: scaled[i] - logNormaliser) }
-    if greedy {
+    if parameters.temperature == 0 {
         var best = 0
         for i in 1..<count where scaled[i] > scaled[best] { best = i }
         return drawn(best)
@@ -68,15 +70,18 @@ public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: 
         candidates.sort { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
     } else {
         // The whole vocabulary: inverse CDF over the probabilities.
-        softmaxInPlace(scaled, count)
-        var target = Float(rng.uniformDouble()), i = 0
-        while i < count - 1 {
-            target -= scaled[i]
-            if target < 0 { break }
-            i += 1
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { buffer in
+            let probabilities = buffer.baseAddress!
+            probabilities.update(from: scaled, count: count)
+            softmaxInPlace(probabilities, count)
+            var target = Float(rng.uniformDouble()), i = 0
+            while i < count - 1 {
+                target -= probabilities[i]
+                if target < 0 { break }
+                i += 1
+            }
+            return drawn(i)
         }
-        let probability = scaled[i]
-        return SampledToken(token: Int32(i), logProb: Foundation.log(probability))
     }
     var weights = candidates.map { Foundation.exp(Double(scaled[$0] - logNormaliser)) }
     if parameters.topP < 1 {

@@ -25,10 +25,10 @@ public enum GEMM {
 
 public typealias Vec16 = SIMD16<Float>
 
-@inline(__always)
+@usableFromInline @inline(__always)
 func load16(_ p: UnsafePointer<Float>) -> Vec16 { UnsafeRawPointer(p).loadUnaligned(as: Vec16.self) }
 
-@inline(__always)
+@usableFromInline @inline(__always)
 func store16(_ v: Vec16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec16.self) }
 
 /// `C = alpha · op(A) · op(B) + beta · C` on raw row-major buffers.

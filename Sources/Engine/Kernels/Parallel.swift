@@ -6,9 +6,9 @@ import Synchronization
 /// The engine targets small machines (2 cores here) and splits each kernel
 /// into at most `threadCount` chunks. The chunks run on a fork-join pool of
 /// persistent threads that spin briefly between jobs: a decode step makes
-/// about 150 parallel calls of 20–100 µs each, and handing such a call to
-/// GCD's `concurrentPerform` cost more than the work (measured here: 49 µs
-/// of work split in two took 72 µs through GCD, 25 µs through the pool).
+/// about 150 parallel calls of 20–100 µs each, where waking a GCD worker
+/// per call (`concurrentPerform`) is a large share of the work. The A/B in
+/// BENCHMARKS.md measures the difference.
 /// `ZEROSEARCH_THREADS` overrides the core count.
 public enum Parallel {
     public static let threadCount: Int = {

@@ -1,12 +1,14 @@
 import Foundation
 
-/// Vectorised elementary functions for the elementwise kernels.
+/// Vectorised elementary functions for the elementwise kernels. The small
+/// ones are `@inlinable` so that other modules' inner loops (attention over a
+/// KV cache, per-row bias adds) inline them instead of calling across modules.
 ///
 /// `exp` is the Cephes single-precision scheme (range reduction by ln 2, a
 /// degree-5 polynomial, exponent bits assembled directly); its error is about
 /// 1 ulp over the clamped range, which is what PyTorch's vectorised exp gives.
 public enum VectorMath {
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Vec16) -> Vec16 {
         // Written with min/max, FMA and bit casts only: the generic SIMD
         // `clamped`, `rounded` and Int32 conversions are not specialised and
@@ -30,7 +32,7 @@ public enum VectorMath {
         return (y * unsafeBitCast(exponent, to: Vec16.self)).replacing(with: 0, where: x .< -87.33654)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func sigmoid(_ x: Vec16) -> Vec16 { 1 / (1 + exp(-x)) }
 
     /// `exp` over a buffer, in place.
@@ -41,7 +43,7 @@ public enum VectorMath {
     }
 
     /// Sum and max of a buffer, vectorised.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vec16(), i = 0
         while i + 16 <= n { acc += load16(x + i); i += 16 }
@@ -50,7 +52,7 @@ public enum VectorMath {
         return s
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vec16(repeating: -.infinity), i = 0
         while i + 16 <= n { acc = pointwiseMax(acc, load16(x + i)); i += 16 }
@@ -59,7 +61,7 @@ public enum VectorMath {
         return m
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vec16(), i = 0
         while i + 16 <= n { acc = acc.addingProduct(load16(x + i), load16(y + i)); i += 16 }
@@ -69,12 +71,24 @@ public enum VectorMath {
     }
 
     /// `y += alpha * x`
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         let a = Vec16(repeating: alpha)
         var i = 0
         while i + 16 <= n { store16(load16(y + i).addingProduct(a, load16(x + i)), y + i); i += 16 }
         while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+
+    /// `out = silu(gate) ⊙ up = gate·σ(gate)·up` over `count` elements.
+    @inlinable @inline(__always)
+    public static func siluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            let width = Swift.min(16, count - i)
+            let g = load16(gate + i, width: width)
+            store16(g * sigmoid(g) * load16(up + i, width: width), out + i, width: width)
+            i += width
+        }
     }
 
     /// Applies `body` to 16-lane chunks of `count` elements, splitting large
@@ -93,7 +107,7 @@ public enum VectorMath {
     }
 }
 
-@inline(__always)
+@usableFromInline @inline(__always)
 func load16(_ p: UnsafePointer<Float>, width: Int) -> Vec16 {
     if width == 16 { return load16(p) }
     var v = Vec16()
@@ -101,7 +115,7 @@ func load16(_ p: UnsafePointer<Float>, width: Int) -> Vec16 {
     return v
 }
 
-@inline(__always)
+@usableFromInline @inline(__always)
 func store16(_ v: Vec16, _ p: UnsafeMutablePointer<Float>, width: Int) {
     if width == 16 { store16(v, p); return }
     for i in 0..<width { p[i] = v[i] }

@@ -6,10 +6,10 @@ extension Tape {
     /// Backward: `d gate = dy⊙up⊙σ(g)(1 + g(1−σ(g)))`, `d up = dy⊙silu(g)`.
     public func siluMul(_ gate: Variable, _ up: Variable) throws -> Variable {
         try check(gate.shape == up.shape, "siluMul", "gate \(describe(gate.shape)) and up \(describe(up.shape)) differ")
-        let g = gate.value, u = up.value, y = Tensor(zeros: gate.shape)
-        VectorMath.map(g.count) { i, w in
-            let x = load16(g.pointer + i, width: w)
-            store16(x * VectorMath.sigmoid(x) * load16(u.pointer + i, width: w), y.pointer + i, width: w)
+        let g = gate.value, u = up.value, y = Tensor(uninitialized: gate.shape)
+        Parallel.forRanges(g.count, minChunk: 1 << 16) { range in
+            let lo = range.lowerBound
+            VectorMath.siluMul(g.pointer + lo, u.pointer + lo, into: y.pointer + lo, count: range.count)
         }
         return output(y, inputs: [gate, up]) { dy in
             let dGate = Tensor(zeros: gate.shape), dUp = Tensor(zeros: up.shape)

@@ -93,6 +93,6 @@ func batchedGEMM(_ batch: Int, _ transA: Bool, _ transB: Bool, m: Int, n: Int, k
 }
 
 @inline(__always)
-func addRowVector(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ v: UnsafePointer<Float>) {
+public func addRowVector(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ v: UnsafePointer<Float>) {
     for r in 0..<rows { VectorMath.axpy(1, v, y + r * cols, cols) }
 }

@@ -79,7 +79,16 @@ extension DecoderConfig {
     }
 }
 
+/// The files besides the weights and `config.json` that a Hugging Face
+/// checkpoint folder may carry and that travel with it (pull, export).
+public let huggingFaceSideFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"]
+
 extension Decoder {
+    /// A `.gguf` file or a Hugging Face folder.
+    public convenience init(contentsOf url: URL) throws {
+        if url.pathExtension == "gguf" { try self.init(gguf: GGUFFile(contentsOf: url)) } else { try self.init(huggingFaceFolder: url) }
+    }
+
     /// Loads `config.json` and the safetensors weights of a Hugging Face folder.
     public convenience init(huggingFaceFolder folder: URL) throws {
         let configURL = folder.appendingPathComponent("config.json")
@@ -98,11 +107,7 @@ extension Decoder {
         var archive = TensorArchive(storage: storage)
         archive.metadata = ["format": "pt"]
         for parameter in parameters { archive.tensors[parameter.name] = parameter.value }
-        let parent = folder.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-        let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.removeItem(at: staging)
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staging = try makeStagingDirectory(for: folder)
         do {
             try archive.write(to: staging.appendingPathComponent("model.safetensors"))
             try config.huggingFaceConfig(bosTokenID: bosTokenID, eosTokenID: eosTokenID)
@@ -140,6 +145,16 @@ func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
         }
     }
     return weights
+}
+
+/// An empty folder beside `target` (same file system, so the final rename
+/// is atomic), named after it and this process.
+func makeStagingDirectory(for target: URL) throws -> URL {
+    let staging = target.deletingLastPathComponent()
+        .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+    try? FileManager.default.removeItem(at: staging)
+    try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+    return staging
 }
 
 /// Moves `staging` to `target`; an existing `target` is moved aside first and

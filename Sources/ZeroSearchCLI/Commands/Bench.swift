@@ -120,18 +120,6 @@ struct BenchRow {
     }
 }
 
-/// Best wall time of `body` over repeated runs lasting at least `minSeconds`.
-func bestSeconds(minSeconds: Double = 0.5, _ body: () -> Void) -> Double {
-    body()
-    var best = Double.infinity
-    let start = DispatchTime.now().uptimeNanoseconds
-    repeat {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body()
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minSeconds
-    return best
-}
 
 /// Runs a reference script (Python or shell) as a subprocess and parses the
 /// JSON objects it prints, one per line. A missing package is reported with

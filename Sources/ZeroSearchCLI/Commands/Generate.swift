@@ -65,7 +65,7 @@ extension FinishReason {
     }
 }
 
-struct Tokenize: ParsableCommand {
+struct Tokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the token ids of a text as a JSON array.")
 
     @Option(help: "A model (GGUF file, Hugging Face folder or installed name) whose tokenizer to use.") var model: String?
@@ -73,18 +73,10 @@ struct Tokenize: ParsableCommand {
     @Option(help: "The text to tokenize.") var text: String
     @Flag(help: "Add the tokens the tokenizer adds around a sequence (a BOS, for some).") var addSpecial = false
 
-    func run() throws {
+    func run() async throws {
         guard (model == nil) != (tokenizer == nil) else { throw ValidationError("give exactly one of --model and --tokenizer") }
-        let location = try model.map { try ModelStore.default.resolve($0) } ?? URL(fileURLWithPath: tokenizer!)
-        let loaded: BPETokenizer
-        if location.pathExtension == "gguf" {
-            loaded = try BPETokenizer(ggufMetadata: GGUFFile(contentsOf: location).metadata)
-        } else if location.pathExtension == "json" {
-            loaded = try BPETokenizer(tokenizerJSON: location)
-        } else {
-            loaded = try BPETokenizer(huggingFaceFolder: location)
-        }
-        let ids = loaded.encode(text, addSpecialTokens: addSpecial)
+        let location = if let model { try await resolveModel(model) } else { URL(fileURLWithPath: tokenizer!) }
+        let ids = try BPETokenizer(contentsOf: location).encode(text, addSpecialTokens: addSpecial)
         print("[" + ids.map(String.init).joined(separator: ", ") + "]")
     }
 }

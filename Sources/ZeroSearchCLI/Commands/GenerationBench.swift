@@ -22,13 +22,13 @@ struct GenerationBench: AsyncParsableCommand {
 
     func run() async throws {
         let location = try await resolveModel(model)
-        let inference = try InferenceModel(location.pathExtension == "gguf" ? Decoder(gguf: GGUFFile(contentsOf: location)) : Decoder(huggingFaceFolder: location))
+        let inference = try InferenceModel(Decoder(contentsOf: location))
         var rng = RandomGenerator(seed: 7)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(inference.vocabularySize)) } }
 
         let prompt = randomTokens(promptTokens)
-        let prefillSeconds = try bestTime(repeats: 3) {
-            _ = try inference.forward([(inference.makeCache(capacity: promptTokens), prompt)])
+        let prefillSeconds = try bestOf(repeats: 3) {
+            try seconds { _ = try inference.forward([(inference.makeCache(capacity: promptTokens), prompt)]) }
         }
         let single = try decodeSeconds(inference, rows: 1, prompt: randomTokens)
         let batched = try decodeSeconds(inference, rows: batch, prompt: randomTokens)
@@ -38,6 +38,9 @@ struct GenerationBench: AsyncParsableCommand {
             BenchRow(name: "decode tg\(newTokens), \(batch) streams", ours: Double(newTokens * batch) / batched, reference: nil, unit: "tokens/s"),
         ]
         rows.append(BenchRow(name: "batched / single-stream", ours: rows[2].ours / rows[1].ours, reference: nil, unit: "x"))
+        if !noReference, location.pathExtension != "gguf" {
+            FileHandle.standardError.write(Data("note: llama.cpp and the PyTorch reference read GGUF files; measuring ours only\n".utf8))
+        }
         if !noReference, location.pathExtension == "gguf" {
             guard promptTokens == 512, newTokens == 128, batch == 32 else {
                 throw ValidationError("the references measure pp512, tg128 and 32 streams; use the defaults or --no-reference")
@@ -63,30 +66,14 @@ struct GenerationBench: AsyncParsableCommand {
     /// Seconds to decode `newTokens` tokens for `rows` sequences together
     /// (greedy, sampling included), after their prompts are in the cache.
     func decodeSeconds(_ model: InferenceModel, rows: Int, prompt: (Int) -> [Int32]) throws -> Double {
-        try bestTime(repeats: 2) {
+        try bestOf(repeats: 2) {
             // The prompts are prefilled outside the timed region except their last token.
             let sequences = (0..<rows).map { _ in TokenSequence(tokens: prompt(8), model: model) }
             _ = try model.forward(sequences.map { ($0.cache, Array($0.tokens.dropLast())) })
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: model,
-                             parameters: GenerationParameters(maxNewTokens: newTokens, sampling: .greedy))
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return try seconds {
+                _ = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: model,
+                                 parameters: GenerationParameters(maxNewTokens: newTokens, sampling: .greedy))
+            }
         }
-    }
-
-    func bestTime(repeats: Int, _ body: () throws -> Void) throws -> Double {
-        try body()
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return best
-    }
-
-    func bestTime(repeats: Int, _ body: () throws -> Double) throws -> Double {
-        _ = try body()
-        return try (0..<repeats).map { _ in try body() }.min()!
     }
 }

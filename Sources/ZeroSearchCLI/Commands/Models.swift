@@ -42,7 +42,7 @@ struct ModelsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer) that transformers loads.")
 
@@ -50,25 +50,21 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Output folder (replaced atomically).") var out: String
         @Option(help: "Weight storage: F32, F16 or BF16.") var dtype = "F32"
 
-        func run() throws {
+        func run() async throws {
             guard let storage = DType(rawValue: dtype.uppercased()) else { throw ValidationError("--dtype must be F32, F16 or BF16") }
-            let location = try ModelStore.default.resolve(model)
-            let decoder: Decoder
-            var tokenizer: BPETokenizer?
+            let location = try await resolveModel(model)
+            let decoder = try Decoder(contentsOf: location)
+            let tokenizer = try? BPETokenizer(contentsOf: location)
             var files: [String: Data] = [:]
-            if location.pathExtension == "gguf" {
-                let file = try GGUFFile(contentsOf: location)
-                decoder = try Decoder(gguf: file)
-                tokenizer = try? BPETokenizer(ggufMetadata: file.metadata)
-                if tokenizer != nil { files = try BPETokenizer.huggingFaceFiles(ggufMetadata: file.metadata, maxLength: decoder.config.maxPositions) }
+            if tokenizer == nil {
+                FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8))
+            } else if location.pathExtension == "gguf" {
+                files = try BPETokenizer.huggingFaceFiles(ggufMetadata: GGUFFile(contentsOf: location).metadata, maxLength: decoder.config.maxPositions)
             } else {
-                decoder = try Decoder(huggingFaceFolder: location)
-                tokenizer = try? BPETokenizer(huggingFaceFolder: location)
-                for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
+                for name in huggingFaceSideFiles {
                     if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
                 }
             }
-            if tokenizer == nil { FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8)) }
             try decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage, bosTokenID: tokenizer?.bosTokenID,
                                         eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
             print(out)

@@ -49,13 +49,11 @@ struct TokenizerBench: AsyncParsableCommand {
     func measure(_ texts: [String], with tokenizer: BPETokenizer)
         -> (megabytes: Double, bestMBps: Double, medianMBps: Double, tokens: Int, checksum: UInt64) {
         let megabytes = Double(texts.reduce(0) { $0 + $1.utf8.count }) / 1e6
-        var seconds: [Double] = [], ids: [[Int32]] = []
+        var times: [Double] = [], ids: [[Int32]] = []
         for _ in 0..<max(repeats, 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            ids = texts.map { tokenizer.encode($0, addSpecialTokens: false) }
-            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(seconds { ids = texts.map { tokenizer.encode($0, addSpecialTokens: false) } })
         }
-        seconds.sort()
+        times.sort()
         // FNV-1a over the ids as little-endian UInt32, as the reference script computes it.
         var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
         for id in ids.joined() {
@@ -63,7 +61,7 @@ struct TokenizerBench: AsyncParsableCommand {
                 checksum = (checksum ^ UInt64((UInt32(bitPattern: id) >> shift) & 0xFF)) &* 0x100_0000_01B3
             }
         }
-        return (megabytes, megabytes / seconds[0], megabytes / seconds[seconds.count / 2],
+        return (megabytes, megabytes / times[0], megabytes / times[times.count / 2],
                 ids.reduce(0) { $0 + $1.count }, checksum)
     }
 
