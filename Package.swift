@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "Search", targets: ["Search"]),
+        .library(name: "RL", targets: ["RL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,10 +35,11 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
         .target(name: "Search", dependencies: ["Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "RL", dependencies: ["Engine"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search",
+                "Engine", "Tokenizers", "Models", "Generation", "Search", "RL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -47,6 +49,8 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "RLTests", dependencies: ["RL", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],

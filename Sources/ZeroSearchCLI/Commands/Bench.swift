@@ -135,7 +135,7 @@ enum ReferenceScript {
         // stderr goes to a file: a chatty reference (progress bars, warnings)
         // must not fill a pipe nobody drains while stdout is being read.
         let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-reference-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorLog) }
         let stdout = Pipe()
         process.standardOutput = stdout
