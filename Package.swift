@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Generation", targets: ["Generation"]),
         .library(name: "Search", targets: ["Search"]),
+        .library(name: "Agent", targets: ["Agent"]),
         .library(name: "RL", targets: ["RL"]),
     ],
     dependencies: [
@@ -35,11 +36,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
         .target(name: "Search", dependencies: ["Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
-        .target(name: "RL", dependencies: ["Engine"], swiftSettings: nativeCPU),
+        .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
+        .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search", "RL",
+                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -50,8 +52,10 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "RLTests", dependencies: ["RL", "Engine"],
+        .testTarget(name: "RLTests", dependencies: ["RL", "Agent", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),

@@ -57,6 +57,12 @@ public struct Completion: Sendable, Equatable {
     public var tokens: [Int32]
     public var logProbs: [Float]
     public var finishReason: FinishReason
+
+    public init(tokens: [Int32], logProbs: [Float], finishReason: FinishReason) {
+        self.tokens = tokens
+        self.logProbs = logProbs
+        self.finishReason = finishReason
+    }
 }
 
 /// A generation request: a sequence to extend and, optionally, its own limit.

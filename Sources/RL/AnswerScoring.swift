@@ -1,3 +1,5 @@
+import Search
+
 /// Answer normalisation and the three QA scores of the ZeroSearch/Search-R1
 /// evaluation: strict exact match, substring match (what the paper calls EM)
 /// and token F1 (the training reward), each the maximum over the gold answers.
@@ -89,19 +91,6 @@ func tokenF1(predicted: String, expected: String) -> Double {
     return 2 * precision * recall / (precision + recall)
 }
 
-/// The content of the last complete `<answer>…</answer>` element, trimmed, or
-/// nil if there is none. Call it on the policy's own text only: the prompt
-/// holds two example answers and documents may hold anything.
-public func extractAnswer(_ text: String) -> String? {
-    var answer: Substring?
-    var rest = text[...]
-    while let open = rest.range(of: "<answer>"), let close = rest[open.upperBound...].range(of: "</answer>") {
-        answer = rest[open.upperBound..<close.lowerBound]
-        rest = rest[close.upperBound...]
-    }
-    return answer.map { String($0).trimmingPythonWhitespace() }
-}
-
 private let asciiPunctuation = Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".unicodeScalars)
 
 /// Python's `str.isalnum` per scalar (letters and numerics), which is what
@@ -111,12 +100,6 @@ private func isPythonWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
     case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
     default: return scalar.properties.numericType != nil
     }
-}
-
-/// Python's `str.isspace`: the White_Space property plus the information
-/// separators U+001C–U+001F that Python also splits on.
-func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
 }
 
 /// Python's `str.lower`: full lower-case mappings, with capital sigma
@@ -146,16 +129,4 @@ private func isFinalSigma(at index: Int, in scalars: [Unicode.Scalar]) -> Bool {
         return false
     }
     return casedNeighbour((0..<index).reversed()) && !casedNeighbour(index + 1..<scalars.count)
-}
-
-extension StringProtocol {
-    /// Python's `str.strip()`.
-    func trimmingPythonWhitespace() -> String {
-        let scalars = Array(unicodeScalars)
-        guard let first = scalars.firstIndex(where: { !isPythonWhitespace($0) }),
-              let last = scalars.lastIndex(where: { !isPythonWhitespace($0) }) else { return "" }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[first...last])
-        return String(view)
-    }
 }

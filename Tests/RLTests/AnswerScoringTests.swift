@@ -1,4 +1,5 @@
 import Foundation
+import Agent
 import RL
 import Testing
 
