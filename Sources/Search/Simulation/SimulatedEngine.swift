@@ -20,6 +20,12 @@ public struct SimulatorCounters: Sendable, Equatable, Codable {
     public var calls = 0
     public var failures = 0
     public var noisy = 0
+
+    public init(calls: Int = 0, failures: Int = 0, noisy: Int = 0) {
+        self.calls = calls
+        self.failures = failures
+        self.noisy = noisy
+    }
 }
 
 /// An LLM pretending to be a search engine: each request becomes the
