@@ -52,7 +52,8 @@ public let invalidActionText = "\nMy previous action is invalid. If I want to se
 /// `</answer>`, an end-of-turn token or its token budget; the generated
 /// tokens are kept exactly as sampled (no decode and re-encode), so their
 /// log-probs stay valid. The turn's first `<search>` or `<answer>` element is
-/// its action. All searches of a turn go to the engine as one batch, each
+/// its action; a turn without one (even one that ended its reply) reads the
+/// published invalid-action text and goes on, as in the published loop. All searches of a turn go to the engine as one batch, each
 /// request carrying its own row's question and gold answers, and each drawn
 /// useful or noisy with probability `noiseProbability` from `rng`. After
 /// `maxTurns` searches a last generation may answer; its search, if any, is
@@ -94,8 +95,6 @@ public func rollout<Policy: RolloutPolicy>(
             case .search, .invalid:
                 if turn == config.maxTurns {
                     trajectories[row].end = .turnLimit
-                } else if case .stopToken = completion.finishReason {
-                    trajectories[row].end = .stopped
                 } else {
                     observe(invalidActionText, row: row, turn: turn, into: &trajectories, contexts: contexts,
                             policy: policy, config: config, active: &stillActive)

@@ -16,8 +16,6 @@ public enum TrajectoryEnd: String, Sendable, Equatable, Codable {
     case answered
     /// The final generation after `maxTurns` searches gave none.
     case turnLimit
-    /// The policy ended its reply (end of sequence) without a valid action.
-    case stopped
     /// The context budget ran out.
     case contextFull
 }

@@ -92,12 +92,15 @@ import Tokenizers
         #expect(trajectory.lossMask.last == 1)
     }
 
-    @Test func endOfSequenceWithoutActionStops() async throws {
-        let (trajectories, _) = try await run([["I am not sure.<EOS>", "unused"]])
-        #expect(trajectories[0].end == .stopped)
-        #expect(trajectories[0].generations.count == 1)
-        #expect(trajectories[0].tokens.last == tokenizer.eosTokenID)
-        #expect(trajectories[0].lossMask.last == 1)
+    /// Ending the reply without an action is an invalid action, as in the
+    /// published loop: the policy reads the invalid-action text and goes on.
+    @Test func endOfSequenceWithoutActionIsInvalid() async throws {
+        let (trajectories, _) = try await run([["I am not sure.<EOS>", "<answer>maybe</answer>"]])
+        let trajectory = trajectories[0]
+        #expect(trajectory.end == .answered)
+        #expect(trajectory.generations.count == 2)
+        let firstTurn = encode("I am not sure.") + [tokenizer.eosTokenID!]
+        #expect(Array(trajectory.tokens[trajectory.promptLength...]) == firstTurn + encode(invalidActionText) + encode("<answer>maybe</answer>"))
     }
 
     @Test func budgetsCutTurnsObservationsAndContext() async throws {
