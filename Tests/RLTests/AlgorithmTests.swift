@@ -1,0 +1,104 @@
+import Foundation
+import RL
+import Testing
+
+/// Expected values are the published formulas evaluated in float64 torch
+/// (scripts/fixtures/make_rl_golden.py); gradients are torch autograd's.
+@Suite struct AlgorithmTests {
+    nonisolated(unsafe) static let golden: [String: Any] = {
+        let url = Bundle.module.url(forResource: "rl_golden", withExtension: "json", subdirectory: "Fixtures")!
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    func matrix(_ key: String, in object: [String: Any] = golden) -> TokenMatrix { object[key] as! [[Double]] }
+    func vector(_ key: String) -> [Double] { Self.golden[key] as! [Double] }
+    var masks: TokenMatrix { matrix("mask") }
+    var scores: [Double] { vector("scores") }
+    var groups: [Int] { Self.golden["groups"] as! [Int] }
+
+    func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double = 1e-9, _ what: String) {
+        #expect(actual.count == expected.count, "\(what): count")
+        for (i, (a, e)) in zip(actual, expected).enumerated() {
+            #expect(abs(a - e) <= tolerance * max(1, abs(e)), "\(what)[\(i)]: \(a) vs \(e)")
+        }
+    }
+
+    func expectClose(_ actual: TokenMatrix, _ expected: TokenMatrix, tolerance: Double = 1e-9, _ what: String) {
+        #expect(actual.count == expected.count, "\(what): rows")
+        for (i, (a, e)) in zip(actual, expected).enumerated() { expectClose(a, e, tolerance: tolerance, "\(what) row \(i)") }
+    }
+
+    @Test func groupEstimators() {
+        expectClose(grpoAdvantages(scores: scores, groups: groups), vector("grpo"), "grpo")
+        expectClose(grpoAdvantages(scores: scores, groups: groups, normalization: GroupNormalization(epsilon: 1e-4, unbiasedStd: false)),
+                    vector("grpo_trl_population"), "grpo, TRL eps and population std")
+        expectClose(grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false), vector("dr_grpo"), "dr_grpo")
+        expectClose(rlooAdvantages(scores: scores, groups: groups), vector("rloo"), "rloo")
+        #expect(reinforceAdvantages(scores: scores, masks: masks) == broadcast(scores, over: masks))
+    }
+
+    @Test func tokenLevelEstimators() {
+        let rewards = outcomeTokenRewards(scores: scores, masks: masks)
+        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks), matrix("reinforce_pp_gamma1"), "reinforce++ γ=1")
+        let kl = zip(matrix("old_logp"), matrix("ref_logp")).map { zip($0, $1).map { $0 - $1 } }
+        let shaped = outcomeTokenRewards(scores: scores, masks: masks, kl: kl, klCoefficient: 0.01)
+        expectClose(reinforcePlusPlusAdvantages(tokenRewards: shaped, masks: masks, gamma: 0.9),
+                    matrix("reinforce_pp_gamma09_kl"), "reinforce++ γ=0.9 with KL in the reward")
+        expectClose(reinforcePlusPlusBaselineAdvantages(scores: scores, groups: groups, masks: masks),
+                    matrix("reinforce_pp_baseline"), "reinforce++ baseline")
+        let (advantages, returns) = gaeAdvantages(tokenRewards: rewards, values: matrix("values"), masks: masks, gamma: 0.99, lambda: 0.95)
+        expectClose(advantages, matrix("gae_099_095"), "gae advantages")
+        expectClose(returns, matrix("gae_returns_099_095"), "gae returns")
+    }
+
+    @Test func klEstimatorsAndTheirGradients() {
+        let weights = LossAggregation.tokenMean.weights(masks: masks)
+        for estimator in KLEstimator.allCases {
+            let expected = (Self.golden["kl"] as! [String: Any])[estimator.rawValue] as! [String: Any]
+            let result = klLoss(logProbs: matrix("logp"), referenceLogProbs: matrix("ref_logp"), masks: masks,
+                                weights: weights, estimator: estimator)
+            expectClose([result.loss], [expected["loss"] as! Double], "\(estimator) loss")
+            expectClose(result.gradient, matrix("gradient", in: expected), "\(estimator) gradient")
+        }
+    }
+
+    @Test func policyLossEveryAggregation() {
+        for mode in LossAggregation.allCases {
+            let expected = (Self.golden["policy"] as! [String: Any])[mode.rawValue] as! [String: Any]
+            let result = policyLoss(logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
+                                    masks: masks, weights: mode.weights(masks: masks, normalizer: 7),
+                                    clip: PolicyClip(low: 0.2, high: 0.28, dualClip: 3))
+            expectClose([result.loss], [expected["loss"] as! Double], "\(mode) loss")
+            expectClose(result.gradient, matrix("gradient", in: expected), "\(mode) gradient")
+            expectClose([result.metrics["pg_clipfrac"]!, result.metrics["ppo_kl"]!],
+                        [expected["pg_clipfrac"] as! Double, expected["ppo_kl"] as! Double], "\(mode) metrics")
+        }
+        let expected = Self.golden["policy_no_dual_clip"] as! [String: Any]
+        let plain = policyLoss(logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
+                               masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks),
+                               clip: PolicyClip(low: 0.2, high: 0.2, dualClip: nil))
+        expectClose([plain.loss], [expected["loss"] as! Double], "symmetric clip without dual-clip")
+        expectClose(plain.gradient, matrix("gradient", in: expected), "symmetric clip gradient")
+    }
+
+    @Test func clippedValueLoss() {
+        let expected = Self.golden["value"] as! [String: Any]
+        let result = valueLoss(values: matrix("values"), oldValues: matrix("old_values"), returns: matrix("returns", in: expected),
+                               masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks), clip: 0.5)
+        expectClose([result.loss], [expected["loss"] as! Double], "value loss")
+        expectClose(result.gradient, matrix("gradient", in: expected), "value gradient")
+        let rewards = outcomeTokenRewards(scores: scores, masks: masks)
+        expectClose(gaeAdvantages(tokenRewards: rewards, values: matrix("values"), masks: masks).returns,
+                    matrix("returns", in: expected), "returns with γ = λ = 1")
+    }
+
+    /// Micro-batches weighted with the mini-batch's token count add up to the
+    /// mini-batch loss (so gradient accumulation does not depend on the split).
+    @Test func microBatchWeightsAddUp() {
+        let total = masks.reduce(0) { $0 + $1.reduce(0, +) }
+        let whole = LossAggregation.tokenMean.weights(masks: masks)
+        let parts = LossAggregation.tokenMean.weights(masks: Array(masks[..<2]), tokenCount: total)
+            + LossAggregation.tokenMean.weights(masks: Array(masks[2...]), tokenCount: total)
+        #expect(parts == whole)
+    }
+}
