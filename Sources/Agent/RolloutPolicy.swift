@@ -20,25 +20,38 @@ public protocol RolloutPolicy: AnyObject {
     func generate(_ contexts: [Context], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion]
 }
 
-/// A loaded model as the policy, sampling with its own settings.
+/// A model as the policy, sampling with its own settings. The trainer makes
+/// a new one from the current weights every step.
 public final class ModelPolicy: RolloutPolicy {
-    public let model: LoadedModel
+    public let inference: InferenceModel
+    let bpe: BPETokenizer
+    let chatTemplate: ChatTemplate
+    let stopTokens: Set<Int32>
     public var sampling: SamplingParameters
     public var seed: UInt64
-    let inference: InferenceModel
 
-    public init(model: LoadedModel, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) throws {
-        guard let inference = model.inference else { throw TokenizerError("the policy model was loaded without inference weights") }
-        self.model = model
+    public init(inference: InferenceModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, stopTokens: Set<Int32>,
+                sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) {
+        self.inference = inference
+        bpe = tokenizer
+        self.chatTemplate = chatTemplate
+        self.stopTokens = stopTokens
         self.sampling = sampling
         self.seed = seed
-        self.inference = inference
     }
 
-    public var tokenizer: any Tokenizer { model.tokenizer }
+    public convenience init(model: LoadedModel, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) throws {
+        guard let inference = model.inference else { throw TokenizerError("the policy model was loaded without inference weights") }
+        self.init(inference: inference, tokenizer: model.tokenizer, chatTemplate: model.chatTemplate, stopTokens: model.stopTokens,
+                  sampling: sampling, seed: seed)
+    }
 
+    public var tokenizer: any Tokenizer { bpe }
+
+    /// Through the chat template as one user turn when the model has one, raw otherwise.
     public func promptTokens(_ instructions: String) -> [Int32] {
-        model.promptTokens(instructions, chat: model.chatTemplate.format != .raw)
+        guard chatTemplate.format != .raw else { return bpe.encode(instructions, addSpecialTokens: true) }
+        return bpe.encode(chatTemplate.render([.user(instructions)]), addSpecialTokens: false)
     }
 
     public func makeContext(_ prompt: [Int32]) -> TokenSequence { TokenSequence(tokens: prompt, model: inference) }
@@ -47,9 +60,9 @@ public final class ModelPolicy: RolloutPolicy {
 
     public func generate(_ contexts: [TokenSequence], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
         let parameters = GenerationParameters(sampling: sampling, seed: seed &+ UInt64(call) &* 0x1_0000_0001,
-                                              stopTokens: model.stopTokens, stopStrings: stopStrings)
+                                              stopTokens: stopTokens, stopStrings: stopStrings)
         let requests = zip(contexts, maxNewTokens).map { GenerationRequest(sequence: $0, maxNewTokens: $1) }
-        let tokenizer = model.tokenizer
+        let tokenizer = bpe
         return try Generation.generate(requests, model: inference, parameters: parameters) {
             tokenizer.decode($0, skipSpecialTokens: false)
         }

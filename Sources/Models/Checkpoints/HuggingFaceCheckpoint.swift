@@ -149,7 +149,7 @@ func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
 
 /// An empty folder beside `target` (same file system, so the final rename
 /// is atomic), named after it and this process.
-func makeStagingDirectory(for target: URL) throws -> URL {
+public func makeStagingDirectory(for target: URL) throws -> URL {
     let staging = target.deletingLastPathComponent()
         .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: staging)
@@ -159,7 +159,7 @@ func makeStagingDirectory(for target: URL) throws -> URL {
 
 /// Moves `staging` to `target`; an existing `target` is moved aside first and
 /// removed only after the new folder is in place.
-func replaceDirectory(_ target: URL, with staging: URL) throws {
+public func replaceDirectory(_ target: URL, with staging: URL) throws {
     let fm = FileManager.default
     let backup = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
     let hadTarget = fm.fileExists(atPath: target.path)

@@ -57,7 +57,7 @@ public struct ModelStore: Sendable {
             let files = (try? fm.subpathsOfDirectory(atPath: folder.path)) ?? []
             let bytes = files.reduce(Int64(0)) { total, file in
                 let size = (try? fm.attributesOfItem(atPath: folder.appendingPathComponent(file).path)[.size] as? Int64) ?? 0
-                return total + (size ?? 0)
+                return total + size
             }
             return Installed(name: entry.replacingOccurrences(of: "--", with: "/"), location: location, bytes: bytes)
         }
