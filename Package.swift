@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Search", targets: ["Search"]),
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "RL", targets: ["RL"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,10 +39,12 @@ let package = Package(
         .target(name: "Search", dependencies: ["Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
         .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
+        .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine"],
+                swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL",
+                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

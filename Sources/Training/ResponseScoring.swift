@@ -1,0 +1,98 @@
+import Agent
+import Engine
+import Models
+import RL
+
+/// The policy tokens of a batch of trajectories laid out for one forward
+/// pass: right-padded rows, and for every generated token the hidden row that
+/// predicts it. Prompt and observation tokens are read (they are context) but
+/// never scored, which keeps the language-model head off the long documents.
+struct ResponseBatch {
+    let tokens: [Int32]
+    let batch: Int
+    let time: Int
+    let keyValid: [Bool]
+    /// Hidden-state row predicting each scored token.
+    let rows: [Int]
+    let targets: [Int32]
+    /// (sequence, offset in its response) of each scored token.
+    let positions: [(sequence: Int, offset: Int)]
+    let responseLengths: [Int]
+
+    init(_ trajectories: [Trajectory]) {
+        batch = trajectories.count
+        time = trajectories.map(\.tokens.count).max() ?? 0
+        var tokens = [Int32](repeating: 0, count: batch * time)
+        var keyValid = [Bool](repeating: false, count: batch * time)
+        var rows: [Int] = [], targets: [Int32] = [], positions: [(Int, Int)] = []
+        for (b, trajectory) in trajectories.enumerated() {
+            for (t, token) in trajectory.tokens.enumerated() {
+                tokens[b * time + t] = token
+                keyValid[b * time + t] = true
+            }
+            for t in trajectory.promptLength..<trajectory.tokens.count where trajectory.lossMask[t] == 1 && t > 0 {
+                rows.append(b * time + t - 1)
+                targets.append(trajectory.tokens[t])
+                positions.append((b, t - trajectory.promptLength))
+            }
+        }
+        self.tokens = tokens
+        self.keyValid = keyValid
+        self.rows = rows
+        self.targets = targets
+        self.positions = positions
+        responseLengths = trajectories.map(\.responseLength)
+    }
+
+    /// Spreads one value per scored token into per-response rows (0 elsewhere).
+    func matrix(_ flat: UnsafePointer<Float>) -> TokenMatrix {
+        var result = responseLengths.map { [Double](repeating: 0, count: $0) }
+        for (i, position) in positions.enumerated() { result[position.sequence][position.offset] = Double(flat[i]) }
+        return result
+    }
+
+    /// Gathers per-response values back into one value per scored token.
+    func flat(_ matrix: TokenMatrix) -> Tensor {
+        let tensor = Tensor(zeros: [positions.count])
+        for (i, position) in positions.enumerated() { tensor.pointer[i] = Float(matrix[position.sequence][position.offset]) }
+        return tensor
+    }
+
+    /// The final hidden states of the rows that predict scored tokens.
+    func hidden(_ decoder: Decoder, tape: Tape) throws -> Variable {
+        let states = try decoder.hiddenStates(tokens: tokens, batch: batch, keyValid: keyValid, tape: tape)
+        return try tape.selectRows(states, rows)
+    }
+
+    /// Log-probabilities (at `temperature`, as sampled) and entropies of the scored tokens.
+    func logProbs(_ decoder: Decoder, temperature: Float, tape: Tape) throws -> TokenLogProbs {
+        try tape.tokenLogProbs(hidden: hidden(decoder, tape: tape), weight: decoder.outputWeight, targets: targets,
+                               temperature: temperature)
+    }
+}
+
+/// A critic: a decoder trunk with a linear value head read at every policy token.
+public final class ValueModel {
+    public let trunk: Decoder
+    public let head: Variable
+
+    /// A critic initialised from the policy's weights (veRL's default), with a
+    /// zero head so the first values are 0.
+    public init(copying policy: Decoder) throws {
+        trunk = try Decoder(config: policy.config, weights: policy.namedWeights())
+        head = Variable(Tensor(zeros: [1, policy.config.hiddenSize]), requiresGrad: true, name: "value_head.weight")
+    }
+
+    public var parameters: [Variable] { trunk.parameters + [head] }
+
+    func values(_ batch: ResponseBatch, tape: Tape) throws -> Variable {
+        try tape.reshape(tape.linear(batch.hidden(trunk, tape: tape), head), [batch.positions.count])
+    }
+}
+
+extension Decoder {
+    /// Copies of every parameter, keyed by name (a frozen reference model, a critic's trunk).
+    public func namedWeights() -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.value.copy()) })
+    }
+}
