@@ -28,7 +28,9 @@ final class EndpointPool: Sendable {
             }
             let chosen = best!
             state.inFlight[chosen] += 1
-            state.next = (chosen + 1) % urls.count
+            // Only first attempts turn the wheel, so calls alternate between
+            // servers even while every call to one of them needs a retry.
+            if avoided == nil { state.next = (chosen + 1) % urls.count }
             return chosen
         }
     }

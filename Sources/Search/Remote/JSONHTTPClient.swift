@@ -54,7 +54,7 @@ public struct JSONHTTPClient: Sendable {
         _ path: String, json body: Body, as _: Response.Type = Response.self
     ) async -> Result<Response, HTTPFailure> {
         guard let data = try? JSONEncoder().encode(body) else {
-            preconditionFailure("\(Body.self) does not encode as JSON")
+            fatalError("\(Body.self) does not encode as JSON")
         }
         return await call("POST", path, query: [], body: data)
     }
