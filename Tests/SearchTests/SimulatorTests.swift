@@ -10,7 +10,7 @@ final class ScriptedCompleter: TextCompleter {
 
     init(_ reply: @escaping @Sendable (String) -> Result<String, CompletionFailure>) { self.reply = reply }
 
-    func complete(_ prompts: [String]) async -> [Result<String, CompletionFailure>] {
+    func completions(for prompts: [String]) async -> [Result<String, CompletionFailure>] {
         self.prompts.withLock { $0 += prompts }
         return prompts.map(reply)
     }

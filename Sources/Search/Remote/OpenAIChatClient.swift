@@ -107,3 +107,11 @@ public struct OpenAIChatClient: Sendable {
         var data: [Model]
     }
 }
+
+extension OpenAIChatClient: TextCompleter {
+    public var name: String { configuration.servers.map(JSONHTTPClient.origin).joined(separator: ",") }
+
+    public func completions(for prompts: [String]) async -> [Result<String, CompletionFailure>] {
+        await complete(prompts).map { $0.mapError { CompletionFailure($0.description) } }
+    }
+}

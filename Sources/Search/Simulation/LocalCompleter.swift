@@ -18,7 +18,7 @@ public actor LocalCompleter: TextCompleter {
                                           seed: seed, stopTokens: model.stopTokens)
     }
 
-    public func complete(_ prompts: [String]) async -> [Result<String, CompletionFailure>] {
+    public func completions(for prompts: [String]) async -> [Result<String, CompletionFailure>] {
         guard !prompts.isEmpty else { return [] }
         guard let inference = model.inference else { return prompts.map { _ in .failure(CompletionFailure("model not prepared for inference")) } }
         var parameters = parameters

@@ -12,7 +12,7 @@ public struct CompletionFailure: Error, Sendable, Equatable, CustomStringConvert
 /// or an OpenAI-compatible server. One result per prompt, in order.
 public protocol TextCompleter: Sendable {
     var name: String { get }
-    func complete(_ prompts: [String]) async -> [Result<String, CompletionFailure>]
+    func completions(for prompts: [String]) async -> [Result<String, CompletionFailure>]
 }
 
 /// Counts what a simulator did, for the training metrics.
@@ -48,7 +48,7 @@ public final class SimulatedEngine: SearchEngine {
     public var statistics: SimulatorCounters { counters.withLock { $0 } }
 
     public func search(_ requests: [SearchRequest]) async -> [SearchResult] {
-        let outputs = await completer.complete(requests.map { SimulatorPrompt.render($0, mode: mode) })
+        let outputs = await completer.completions(for: requests.map { SimulatorPrompt.render($0, mode: mode) })
         let results = outputs.map { output -> SearchResult in
             switch output {
             case .failure(let failure): return .failed(failure.description)

@@ -16,6 +16,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Simulator sampling temperature.") var simulatorTemperature: Float = 0.8
     @Option(help: "Simulator output limit in tokens.") var simulatorMaxTokens = 600
     @Option(help: "Simulator random seed.") var simulatorSeed: UInt64 = 0
+    @Option(help: "Model name sent to a simulator server (vLLM needs the served name).") var simulatorModel = ""
+    @Option(help: "Remote engines: calls in flight at most.") var concurrency = 10
+    @Option(help: "Remote engines: seconds before a call is abandoned (then retried).") var timeout = 60.0
 
     var spec: EngineSpec {
         get throws { try EngineSpec(parsing: engine) }
@@ -30,7 +33,16 @@ struct EngineOptions: ParsableArguments {
             if let loaded, loaded.name == name { model = loaded.model } else { model = try LoadedModel(try await resolveModel(name)) }
             let completer = LocalCompleter(model: model, maxTokens: simulatorMaxTokens, temperature: simulatorTemperature, seed: simulatorSeed)
             return SimulatedEngine(mode: simulatorMode, completer: completer, topK: topK)
-        case .simulatorServers, .bm25, .retriever, .google:
+        case .simulatorServers(let servers):
+            let client = OpenAIChatClient(.init(servers: servers, model: simulatorModel, maxTokens: simulatorMaxTokens,
+                                                temperature: Double(simulatorTemperature), concurrency: concurrency,
+                                                timeout: .seconds(timeout)))
+            return SimulatedEngine(mode: simulatorMode, completer: client, topK: topK)
+        case .retriever(let server):
+            return RetrieverEngine(.init(servers: [server], topK: topK, concurrency: concurrency, timeout: .seconds(timeout)))
+        case .google:
+            return try GoogleEngine(.init(topK: topK, concurrency: concurrency, timeout: .seconds(timeout)))
+        case .bm25:
             throw ValidationError("engine '\(engine)' is not available in this build yet")
         }
     }
@@ -52,7 +64,10 @@ struct Search: AsyncParsableCommand {
         let request = SearchRequest(query: query, question: question, goldAnswers: gold, kind: noisy ? .noisy : .useful)
         let result = await engine.search([request])[0]
         print(result.text)
-        if let failure = result.failure { throw ValidationError("search failed: \(failure)") }
+        if let failure = result.failure {
+            FileHandle.standardError.write(Data("search failed: \(failure)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }
 
