@@ -57,6 +57,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "RLTests", dependencies: ["RL", "Agent", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),

@@ -40,7 +40,7 @@ public struct Trajectory: Sendable, Equatable, Codable {
     public var answer: String?
     public var end: TrajectoryEnd = .turnLimit
 
-    init(prompt: [Int32]) {
+    public init(prompt: [Int32]) {
         tokens = prompt
         logProbs = Array(repeating: 0, count: prompt.count)
         lossMask = Array(repeating: 0, count: prompt.count)
@@ -50,7 +50,7 @@ public struct Trajectory: Sendable, Equatable, Codable {
 
     public var responseLength: Int { tokens.count - promptLength }
 
-    mutating func appendGenerated(_ generated: [Int32], logProbs sampled: [Float], turn: Int) {
+    public mutating func appendGenerated(_ generated: [Int32], logProbs sampled: [Float], turn: Int) {
         tokens += generated
         logProbs += sampled
         lossMask += Array(repeating: 1, count: generated.count)

@@ -45,9 +45,11 @@ struct ResponseBatch {
     }
 
     /// Spreads one value per scored token into per-response rows (0 elsewhere).
-    func matrix(_ flat: UnsafePointer<Float>) -> TokenMatrix {
+    func matrix(_ flat: Tensor) -> TokenMatrix {
         var result = responseLengths.map { [Double](repeating: 0, count: $0) }
-        for (i, position) in positions.enumerated() { result[position.sequence][position.offset] = Double(flat[i]) }
+        withExtendedLifetime(flat) {
+            for (i, position) in positions.enumerated() { result[position.sequence][position.offset] = Double(flat.pointer[i]) }
+        }
         return result
     }
 
@@ -95,4 +97,12 @@ extension Decoder {
     public func namedWeights() -> [String: Tensor] {
         Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.value.copy()) })
     }
+}
+
+/// The log-probability of every generated token of each trajectory under
+/// `decoder` at `temperature` (0 at prompt and observation tokens), in one
+/// forward pass without gradients.
+public func responseLogProbs(_ trajectories: [Trajectory], under decoder: Decoder, temperature: Float = 1) throws -> TokenMatrix {
+    let batch = ResponseBatch(trajectories)
+    return batch.matrix(try batch.logProbs(decoder, temperature: temperature, tape: .inference).logProbs.value)
 }

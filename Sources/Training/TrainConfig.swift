@@ -107,6 +107,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var clipRatioHigh = 0.2
         /// Dual-clip bound; 0 turns dual-clip off.
         public var clipRatioC = 3.0
+        /// How far a value may move from the rollout's before its loss stops
+        /// pulling (PPO's critic).
+        public var valueClip = 0.5
         /// Recompute the old log-probs with the training model (veRL) rather
         /// than keep the sampler's.
         public var recomputeOldLogProbs = true
@@ -117,7 +120,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             case klLossCoef = "kl_loss_coef", klLossType = "kl_loss_type", klInReward = "kl_in_reward", klCoef = "kl_coef"
             case klPenalty = "kl_penalty", entropyCoef = "entropy_coef", lossAggMode = "loss_agg_mode"
             case clipRatioLow = "clip_ratio_low", clipRatioHigh = "clip_ratio_high", clipRatioC = "clip_ratio_c"
-            case recomputeOldLogProbs = "recompute_old_log_probs"
+            case recomputeOldLogProbs = "recompute_old_log_probs", valueClip = "value_clip"
         }
 
         var usesReference: Bool { klLoss || klInReward }
@@ -178,6 +181,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try field(algorithm.clipRatioHigh >= 0, "algorithm.clip_ratio_high", "must be ≥ 0")
         try field(algorithm.clipRatioC == 0 || algorithm.clipRatioC > 1, "algorithm.clip_ratio_c", "must be 0 (off) or > 1")
         try field(algorithm.gamma >= 0 && algorithm.gamma <= 1, "algorithm.gamma", "must lie in [0, 1]")
+        try field(algorithm.valueClip > 0, "algorithm.value_clip", "must be positive")
         try field(algorithm.lambda >= 0 && algorithm.lambda <= 1, "algorithm.lambda", "must lie in [0, 1]")
         for (name, optimizer) in [("actor", actor), ("critic", critic)] {
             try field(optimizer.lr > 0, "\(name).lr", "must be positive")

@@ -1,0 +1,347 @@
+import Agent
+import Engine
+import Foundation
+import Generation
+import Models
+import RL
+import Search
+import Tokenizers
+
+/// Where a run is: what a checkpoint must hold, besides weights and
+/// optimiser moments, for a resumed run to continue bit for bit.
+public struct TrainerState: Codable, Equatable, Sendable {
+    /// Steps completed.
+    public var step = 0
+    /// This pass's order of the training rows, and the next position in it.
+    public var order: [Int] = []
+    public var cursor = 0
+    public var epoch = 0
+    public var dataRNG: RandomGenerator
+    public var noiseRNG: RandomGenerator
+
+    init(seed: UInt64) {
+        dataRNG = RandomGenerator(seed: seed)
+        noiseRNG = RandomGenerator(seed: seed &+ 0x5EED)
+    }
+}
+
+/// What one step did: its metrics (one JSONL line) and the trajectories.
+public struct StepReport: Sendable {
+    public var metrics: [String: Double]
+    public var trajectories: [Trajectory]
+}
+
+/// The RL loop. One `step()` is: take the next prompts → roll each out
+/// `group_size` times against the engine at this step's noise level → score
+/// the answers → reference and old log-probs (and values, for PPO) →
+/// advantages → clipped policy updates over mini-batches, with micro-batches
+/// accumulating gradients → metrics. Every phase is timed.
+public final class RLTrainer {
+    public let config: TrainConfig
+    public let policy: Decoder
+    let reference: Decoder?
+    let critic: ValueModel?
+    let tokenizer: BPETokenizer
+    let chatTemplate: ChatTemplate
+    let stopTokens: Set<Int32>
+    let engine: any SearchEngine
+    let rows: [RolloutRow]
+    let curriculum: NoiseCurriculum
+    let actorOptimizer: AdamW
+    let criticOptimizer: AdamW?
+    public private(set) var state: TrainerState
+
+    public init(config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
+                stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow]) throws {
+        try config.validate()
+        try require(!rows.isEmpty, "RLTrainer", "no training rows")
+        self.config = config
+        self.policy = policy
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.stopTokens = stopTokens
+        self.engine = engine
+        self.rows = rows
+        curriculum = try NoiseCurriculum(start: config.curriculum.start, end: config.curriculum.end,
+                                         base: config.curriculum.base, totalSteps: config.trainer.totalSteps)
+        reference = config.algorithm.usesReference ? try Decoder(config: policy.config, weights: policy.namedWeights()) : nil
+        reference?.parameters.forEach { $0.requiresGrad = false }
+        actorOptimizer = try AdamW(parameters: policy.parameters, Self.hyperparameters(config.actor))
+        if config.algorithm.advantage == .gae {
+            let critic = try ValueModel(copying: policy)
+            self.critic = critic
+            criticOptimizer = try AdamW(parameters: critic.parameters, Self.hyperparameters(config.critic))
+        } else {
+            critic = nil
+            criticOptimizer = nil
+        }
+        state = TrainerState(seed: config.trainer.seed)
+    }
+
+    static func hyperparameters(_ optimizer: TrainConfig.Optimizer) -> AdamW.Hyperparameters {
+        AdamW.Hyperparameters(learningRate: Float(optimizer.lr), weightDecay: Float(optimizer.weightDecay))
+    }
+
+    /// The learning rate at a step: linear warm-up over `warmup_ratio` of the
+    /// run, then constant. Step 0 already learns (at 1/warm-up of the rate).
+    func learningRate(_ optimizer: TrainConfig.Optimizer) -> Float {
+        let warmup = Int((optimizer.warmupRatio * Double(config.trainer.totalSteps)).rounded())
+        return LearningRateSchedule.constant(warmup: warmup).learningRate(base: Float(optimizer.lr), step: state.step + 1)
+    }
+
+    /// The next `count` rows, reshuffling at each pass over the data.
+    func nextRows(_ count: Int) -> [RolloutRow] {
+        (0..<count).map { _ in
+            if state.cursor >= state.order.count {
+                state.order = Array(rows.indices)
+                state.order.shuffle(using: &state.dataRNG)
+                state.cursor = 0
+                state.epoch += state.order.isEmpty ? 0 : 1
+            }
+            defer { state.cursor += 1 }
+            return rows[state.order[state.cursor]]
+        }
+    }
+
+    public func step() async throws -> StepReport {
+        var phases: [String: Double] = [:]
+        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { phases[phase, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            return try body()
+        }
+        let stepStart = DispatchTime.now().uptimeNanoseconds
+        let group = config.rollout.groupSize
+        let prompts = nextRows(config.rollout.promptsPerStep)
+        let batchRows = prompts.flatMap { Array(repeating: $0, count: group) }
+        let groups = prompts.indices.flatMap { Array(repeating: $0, count: group) }
+
+        // Rollout with the current weights.
+        let noise = curriculum.probability(step: state.step)
+        let agent = try timed("pack_weights") {
+            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
+                        stopTokens: stopTokens,
+                        sampling: SamplingParameters(temperature: config.rollout.temperature, topK: config.rollout.topK,
+                                                     topP: config.rollout.topP),
+                        seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
+        }
+        let rolloutStart = DispatchTime.now().uptimeNanoseconds
+        let trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
+                                             rng: &state.noiseRNG, config: config.rolloutConfig)
+        phases["rollout"] = Double(DispatchTime.now().uptimeNanoseconds - rolloutStart) / 1e9
+
+        // Rewards.
+        let scores = zip(trajectories, batchRows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
+        let rewards = scores.map { config.algorithm.reward.reward($0) }
+        let masks: TokenMatrix = trajectories.map { $0.lossMask[$0.promptLength...].map(Double.init) }
+        let micro = stride(from: 0, to: trajectories.count, by: config.actor.microBatchSize).map {
+            Array($0..<min($0 + config.actor.microBatchSize, trajectories.count))
+        }
+
+        // Old and reference log-probs, values: forward passes without a tape.
+        let temperature = config.rollout.temperature
+        let oldLogProbs: TokenMatrix = try timed("old_log_probs") {
+            guard config.algorithm.recomputeOldLogProbs else {
+                return trajectories.map { $0.logProbs[$0.promptLength...].map(Double.init) }
+            }
+            return try scoreAll(micro, trajectories) { batch in
+                batch.matrix(try batch.logProbs(policy, temperature: temperature, tape: .inference).logProbs.value)
+            }
+        }
+        let referenceLogProbs: TokenMatrix? = try timed("reference_log_probs") {
+            guard let reference else { return nil }
+            return try scoreAll(micro, trajectories) { batch in
+                batch.matrix(try batch.logProbs(reference, temperature: temperature, tape: .inference).logProbs.value)
+            }
+        }
+        let oldValues: TokenMatrix? = try timed("values") {
+            guard let critic else { return nil }
+            return try scoreAll(micro, trajectories) { batch in batch.matrix(try critic.values(batch, tape: .inference).value) }
+        }
+
+        // Advantages.
+        let (advantages, returns) = timed("advantages") {
+            computeAdvantages(rewards: rewards, groups: groups, masks: masks, oldLogProbs: oldLogProbs,
+                              referenceLogProbs: referenceLogProbs, values: oldValues)
+        }
+
+        // Updates.
+        var metrics = try timed("actor_update") {
+            try updateActor(trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
+                            advantages: advantages)
+        }
+        if let critic, let criticOptimizer, let oldValues, let returns {
+            let criticMetrics = try timed("critic_update") {
+                try updateCritic(critic, optimizer: criticOptimizer, trajectories, masks: masks, oldValues: oldValues, returns: returns)
+            }
+            metrics.merge(criticMetrics) { $1 }
+        }
+
+        // Metrics.
+        let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+        let searches = trajectories.map { Double($0.searches.count) }
+        let calls = trajectories.flatMap(\.searches)
+        let generated = trajectories.reduce(0) { $0 + $1.lossMask.filter { $0 == 1 }.count }
+        let equalGroups = Dictionary(grouping: rewards.indices, by: { groups[$0] }).values
+            .filter { indices in indices.allSatisfy { rewards[$0] == rewards[indices[0]] } }.count
+        metrics["step"] = Double(state.step + 1)
+        metrics["reward_mean"] = mean(rewards)
+        metrics["reward_std"] = standardDeviation(rewards)
+        metrics["f1"] = mean(scores.map(\.f1))
+        metrics["em"] = mean(scores.map(\.em))
+        metrics["subem"] = mean(scores.map(\.subem))
+        metrics["searches_per_trajectory"] = mean(searches)
+        metrics["noisy_share"] = calls.isEmpty ? 0 : Double(calls.filter { $0.kind == .noisy }.count) / Double(calls.count)
+        metrics["failed_searches"] = Double(calls.filter(\.failed).count)
+        metrics["noise_probability"] = noise
+        metrics["response_length"] = mean(trajectories.map { Double($0.responseLength) })
+        metrics["answered_share"] = mean(trajectories.map { $0.answer == nil ? 0 : 1 })
+        metrics["zero_gradient_group_share"] = Double(equalGroups) / Double(prompts.count)
+        metrics["generated_tokens_per_second"] = Double(generated) / max(phases["rollout"] ?? 1, 1e-9)
+        metrics["tokens_per_second"] = Double(trajectories.reduce(0) { $0 + $1.tokens.count }) / stepSeconds
+        metrics["seconds"] = stepSeconds
+        metrics["lr"] = Double(learningRate(config.actor))
+        for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
+        state.step += 1
+        return StepReport(metrics: metrics, trajectories: trajectories)
+    }
+
+    /// Runs `score` over the micro-batches and joins the rows in order.
+    func scoreAll(_ microBatches: [[Int]], _ trajectories: [Trajectory], _ score: (ResponseBatch) throws -> TokenMatrix) rethrows -> TokenMatrix {
+        try microBatches.flatMap { indices in try score(ResponseBatch(indices.map { trajectories[$0] })) }
+    }
+
+    func computeAdvantages(rewards: [Double], groups: [Int], masks: TokenMatrix, oldLogProbs: TokenMatrix,
+                           referenceLogProbs: TokenMatrix?, values: TokenMatrix?) -> (TokenMatrix, TokenMatrix?) {
+        let algorithm = config.algorithm
+        let normalization = GroupNormalization(epsilon: algorithm.grpoEpsilon, unbiasedStd: algorithm.grpoUnbiasedStd)
+        var klInReward: TokenMatrix?
+        if algorithm.klInReward, let referenceLogProbs {
+            klInReward = zip(oldLogProbs, referenceLogProbs).map { old, ref in
+                zip(old, ref).map { algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
+            }
+        }
+        let tokenRewards = outcomeTokenRewards(scores: rewards, masks: masks, kl: klInReward, klCoefficient: algorithm.klCoef)
+        switch algorithm.advantage {
+        case .reinforce: return (reinforceAdvantages(scores: rewards, masks: masks), nil)
+        case .grpo: return (broadcast(grpoAdvantages(scores: rewards, groups: groups, normalization: normalization), over: masks), nil)
+        case .drGRPO:
+            return (broadcast(grpoAdvantages(scores: rewards, groups: groups, normalizeByStd: false), over: masks), nil)
+        case .rloo: return (broadcast(rlooAdvantages(scores: rewards, groups: groups), over: masks), nil)
+        case .reinforcePlusPlus:
+            return (reinforcePlusPlusAdvantages(tokenRewards: tokenRewards, masks: masks, gamma: algorithm.gamma), nil)
+        case .reinforcePlusPlusBaseline:
+            return (reinforcePlusPlusBaselineAdvantages(scores: rewards, groups: groups, masks: masks), nil)
+        case .gae:
+            let result = gaeAdvantages(tokenRewards: tokenRewards, values: values!, masks: masks,
+                                       gamma: algorithm.gamma, lambda: algorithm.lambda)
+            return (result.advantages, result.returns)
+        }
+    }
+
+    /// Mini-batches of trajectory indices for an optimiser.
+    func miniBatches(count: Int, _ optimizer: TrainConfig.Optimizer) -> [[Int]] {
+        let size = optimizer.miniBatchSize == 0 ? count : optimizer.miniBatchSize
+        return stride(from: 0, to: count, by: size).map { Array($0..<min($0 + size, count)) }
+    }
+
+    func updateActor(_ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
+                     advantages: TokenMatrix) throws -> [String: Double] {
+        let algorithm = config.algorithm, actor = config.actor
+        let clip = PolicyClip(low: algorithm.clipRatioLow, high: algorithm.clipRatioHigh,
+                              dualClip: algorithm.clipRatioC > 1 ? algorithm.clipRatioC : nil)
+        var sums: [String: Double] = [:]
+        var tokensSeen = 0.0, gradNorms: [Double] = []
+        for _ in 0..<actor.ppoEpochs {
+            for mini in miniBatches(count: trajectories.count, actor) {
+                let miniMasks = mini.map { masks[$0] }
+                let tokenCount = miniMasks.reduce(0) { $0 + $1.reduce(0, +) }
+                let sequenceCount = Double(miniMasks.filter { $0.contains { $0 != 0 } }.count)
+                let longest = Double(miniMasks.map(\.count).max() ?? 1)
+                for start in stride(from: 0, to: mini.count, by: actor.microBatchSize) {
+                    let indices = Array(mini[start..<min(start + actor.microBatchSize, mini.count)])
+                    let batch = ResponseBatch(indices.map { trajectories[$0] })
+                    guard !batch.positions.isEmpty else { continue }
+                    let tape = Tape()
+                    let scored = try batch.logProbs(policy, temperature: config.rollout.temperature, tape: tape)
+                    let logProbs = batch.matrix(scored.logProbs.value)
+                    let microMasks = indices.map { masks[$0] }
+                    let weights = algorithm.lossAggMode.weights(masks: microMasks, tokenCount: tokenCount,
+                                                                sequenceCount: sequenceCount, normalizer: longest)
+                    let pg = policyLoss(logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
+                                        advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights, clip: clip)
+                    var gradient = pg.gradient
+                    sums["pg_loss", default: 0] += pg.loss
+                    let microTokens = microMasks.reduce(0) { $0 + $1.reduce(0, +) }
+                    for (key, value) in pg.metrics { sums[key, default: 0] += value * microTokens }
+                    if algorithm.klLoss, let referenceLogProbs {
+                        let kl = klLoss(logProbs: logProbs, referenceLogProbs: indices.map { referenceLogProbs[$0] }, masks: microMasks,
+                                        weights: weights, estimator: algorithm.klLossType)
+                        gradient = zip(gradient, kl.gradient).map { zip($0, $1).map { $0 + algorithm.klLossCoef * $1 } }
+                        sums["kl_loss", default: 0] += kl.loss
+                        sums["kl", default: 0] += (kl.metrics["kl"] ?? 0) * microTokens
+                    }
+                    let entropy = batch.matrix(scored.entropy.value)
+                    sums["entropy", default: 0] += zip(entropy, microMasks).reduce(0) { $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 } }
+                    tokensSeen += microTokens
+                    // The surrogate Σ g·logπ − c·Σ w·H has exactly the loss's
+                    // gradient with respect to the log-probs and entropies.
+                    var surrogate = try tape.sum(tape.mul(scored.logProbs, Variable(batch.flat(gradient))))
+                    if algorithm.entropyCoef != 0 {
+                        let entropyGradient = weights.map { $0.map { -algorithm.entropyCoef * $0 } }
+                        surrogate = try tape.add(surrogate, tape.sum(tape.mul(scored.entropy, Variable(batch.flat(entropyGradient)))))
+                    }
+                    try tape.backward(surrogate)
+                }
+                gradNorms.append(Double(clipGradNorm(policy.parameters, maxNorm: Float(actor.gradClip == 0 ? .infinity : actor.gradClip))))
+                actorOptimizer.update(learningRate: learningRate(actor))
+            }
+        }
+        var metrics: [String: Double] = ["grad_norm": mean(gradNorms)]
+        let updates = Double(actor.ppoEpochs)
+        metrics["pg_loss"] = (sums["pg_loss"] ?? 0) / updates
+        if let kl = sums["kl_loss"] { metrics["kl_loss"] = kl / updates }
+        for key in ["pg_clipfrac", "pg_clipfrac_lower", "ppo_kl", "kl", "entropy"] where sums[key] != nil {
+            metrics[key] = sums[key]! / max(tokensSeen, 1)
+        }
+        return metrics
+    }
+
+    func updateCritic(_ critic: ValueModel, optimizer: AdamW, _ trajectories: [Trajectory], masks: TokenMatrix,
+                      oldValues: TokenMatrix, returns: TokenMatrix) throws -> [String: Double] {
+        let settings = config.critic
+        var loss = 0.0, clipped = 0.0, tokensSeen = 0.0
+        for _ in 0..<settings.ppoEpochs {
+            for mini in miniBatches(count: trajectories.count, settings) {
+                let tokenCount = mini.reduce(0) { $0 + masks[$1].reduce(0, +) }
+                for start in stride(from: 0, to: mini.count, by: settings.microBatchSize) {
+                    let indices = Array(mini[start..<min(start + settings.microBatchSize, mini.count)])
+                    let batch = ResponseBatch(indices.map { trajectories[$0] })
+                    guard !batch.positions.isEmpty else { continue }
+                    let tape = Tape()
+                    let values = try critic.values(batch, tape: tape)
+                    let microMasks = indices.map { masks[$0] }
+                    let weights = LossAggregation.tokenMean.weights(masks: microMasks, tokenCount: tokenCount)
+                    let result = valueLoss(values: batch.matrix(values.value), oldValues: indices.map { oldValues[$0] },
+                                           returns: indices.map { returns[$0] }, masks: microMasks, weights: weights,
+                                           clip: config.algorithm.valueClip)
+                    loss += result.loss
+                    let microTokens = microMasks.reduce(0) { $0 + $1.reduce(0, +) }
+                    clipped += (result.metrics["vf_clipfrac"] ?? 0) * microTokens
+                    tokensSeen += microTokens
+                    try tape.backward(tape.sum(tape.mul(values, Variable(batch.flat(result.gradient)))))
+                }
+                clipGradNorm(critic.parameters, maxNorm: Float(settings.gradClip == 0 ? .infinity : settings.gradClip))
+                optimizer.update(learningRate: learningRate(settings))
+            }
+        }
+        return ["vf_loss": loss / Double(settings.ppoEpochs), "vf_clipfrac": clipped / max(tokensSeen, 1)]
+    }
+}
+
+func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+
+func standardDeviation(_ values: [Double]) -> Double {
+    let m = mean(values)
+    return values.isEmpty ? 0 : (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count)).squareRoot()
+}

@@ -1,0 +1,120 @@
+import Agent
+import Engine
+import Foundation
+import Models
+import Search
+import Tokenizers
+import Training
+
+/// A small world in which answering needs the search tool: question `Qi` has
+/// answer `A(π(i))` for a secret permutation π that only the engine knows.
+/// A policy that answers without searching is right one time in
+/// `answers.count`; one that searches and reads the document is always right.
+struct TinySearchTask {
+    static let size = 8
+    let questions = (0..<size).map { "Q\($0)" }
+    let answers: [String]
+    let tokenizer: BPETokenizer
+    let template = "Q: {question}\n"
+
+    init(seed: UInt64 = 3) throws {
+        var rng = RandomGenerator(seed: seed)
+        answers = (0..<Self.size).map { "A\($0)" }.shuffled(using: &rng)
+        tokenizer = try Self.makeTokenizer()
+    }
+
+    var rows: [RolloutRow] { zip(questions, answers).map { RolloutRow(question: $0, goldAnswers: [$1]) } }
+
+    /// Byte-level BPE without merges, plus the tags, questions and answers as
+    /// single tokens, and an end-of-sequence token.
+    static func makeTokenizer() throws -> BPETokenizer {
+        var vocab: [String: Int] = [:]
+        for (i, byte) in (0..<256).enumerated() { vocab[byteLevelCharacter(UInt8(byte))] = i }
+        let words = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>"]
+            + (0..<size).map { "Q\($0)" } + (0..<size).map { "A\($0)" }
+        var added: [[String: Any]] = words.enumerated().map { i, word in
+            ["id": 256 + i, "content": word, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false]
+        }
+        added.append(["id": 256 + words.count, "content": "<eos>", "single_word": false, "lstrip": false, "rstrip": false,
+                      "normalized": false, "special": true])
+        let json: [String: Any] = [
+            "version": "1.0", "added_tokens": added,
+            "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
+            "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
+            "model": ["type": "BPE", "vocab": vocab, "merges": [String]()],
+        ]
+        let config = try JSONSerialization.data(withJSONObject: ["eos_token": "<eos>"])
+        return try BPETokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: json), tokenizerConfig: config)
+    }
+
+    /// GPT-2's printable stand-in for a byte.
+    static func byteLevelCharacter(_ byte: UInt8) -> String {
+        let printable = Array(33...126) + Array(161...172) + Array(174...255)
+        if printable.contains(Int(byte)) { return String(UnicodeScalar(byte)) }
+        let offset = (0..<256).filter { !printable.contains($0) }.firstIndex(of: Int(byte))!
+        return String(UnicodeScalar(UInt32(256 + offset))!)
+    }
+
+    static let config = DecoderConfig(vocabSize: 288, hiddenSize: 64, intermediateSize: 128, layers: 2, heads: 4, kvHeads: 2,
+                                      maxPositions: 256)
+
+    func prompt(_ question: String) -> String { PolicyPrompt(template: template).render(question: question) }
+
+    /// A policy that knows the format and how to read documents, but not the
+    /// world, and rarely searches. Supervised in two phases: first on
+    /// trajectories that search half of the time and then answer with the
+    /// document's answer (the others answer at random) until it reads
+    /// documents reliably; then briefly on ones that search only `searchRate`
+    /// of the time. RL has to discover that searching pays.
+    func pretrainedPolicy(searchRate: Float = 0.1, seed: UInt64 = 1) throws -> Models.Decoder {
+        let model = try Models.Decoder(config: Self.config, seed: seed)
+        let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 3e-3, weightDecay: 0))
+        var rng = RandomGenerator(seed: seed &+ 100)
+        func train(steps: Int, searchRate: Float) throws {
+            let length = 40, batch = 16
+            for _ in 0..<steps {
+                var tokens: [Int32] = []
+                for _ in 0..<batch {
+                    let i = Int(rng.next() % UInt64(Self.size))
+                    var answer = answers[Int(rng.next() % UInt64(Self.size))]
+                    var text = prompt(questions[i])
+                    if rng.uniform() < searchRate {
+                        text += "<search>\(questions[i])</search>\n\n<information>Doc 1: \(answers[i])</information>\n\n"
+                        answer = answers[i]
+                    }
+                    text += "<answer>\(answer)</answer><eos>"
+                    let ids = tokenizer.encode(text, addSpecialTokens: false)
+                    tokens += ids + Array(repeating: tokenizer.eosTokenID!, count: length - ids.count)
+                }
+                let tape = Tape()
+                try tape.backward(model.languageModelingLoss(tokens: tokens, batch: batch, tape: tape))
+                optimizer.update()
+            }
+        }
+        for _ in 0..<30 where try readingAccuracy(model) < 0.95 { try train(steps: 100, searchRate: 0.5) }
+        try train(steps: 60, searchRate: searchRate)
+        return model
+    }
+
+    /// The mean probability of answering with the document's answer after a search.
+    func readingAccuracy(_ model: Models.Decoder) throws -> Double {
+        let trajectories = zip(questions, answers).map { question, answer in
+            var trajectory = Trajectory(prompt: tokenizer.encode(
+                prompt(question) + "<search>\(question)</search>\n\n<information>Doc 1: \(answer)</information>\n\n<answer>",
+                addSpecialTokens: false))
+            trajectory.appendGenerated(tokenizer.encode(answer, addSpecialTokens: false), logProbs: [0], turn: 0)
+            return trajectory
+        }
+        let logProbs = try responseLogProbs(trajectories, under: model)
+        return logProbs.reduce(0) { $0 + Foundation.exp($1[0]) } / Double(logProbs.count)
+    }
+}
+
+/// The task's engine: whatever the query, the document gives the row's answer.
+struct TinySearchEngine: SearchEngine {
+    let name = "tiny"
+
+    func search(_ requests: [SearchRequest]) async -> [SearchResult] {
+        requests.map { .documents($0.goldAnswers) }
+    }
+}
