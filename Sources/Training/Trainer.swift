@@ -49,7 +49,7 @@ public final class RLTrainer {
     let curriculum: NoiseCurriculum
     let actorOptimizer: AdamW
     let criticOptimizer: AdamW?
-    public private(set) var state: TrainerState
+    public internal(set) var state: TrainerState
 
     public init(config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
                 stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow]) throws {

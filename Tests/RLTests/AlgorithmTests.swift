@@ -102,3 +102,20 @@ import Testing
         #expect(parts == whole)
     }
 }
+
+@Suite struct GAESkippingTests {
+    /// Observation tokens are transparent: the returns at the policy tokens
+    /// equal those of the same sequence with the observations cut out.
+    @Test func observationsArePassedThroughExactly() {
+        let rewards: [Double] = [0, 0, 9, 9, 0, 0, 1]
+        let values: [Double] = [0.3, -0.2, 5, -7, 0.1, 0.4, 0.6]
+        let mask: [Double] = [1, 1, 0, 0, 1, 1, 1]
+        let policy = mask.indices.filter { mask[$0] == 1 }
+        for (gamma, lambda) in [(1.0, 1.0), (0.9, 0.8), (0.5, 0.0)] {
+            let full = gaeAdvantages(tokenRewards: [rewards], values: [values], masks: [mask], gamma: gamma, lambda: lambda)
+            let cut = gaeAdvantages(tokenRewards: [policy.map { rewards[$0] }], values: [policy.map { values[$0] }],
+                                    masks: [policy.map { _ in 1 }], gamma: gamma, lambda: lambda)
+            #expect(policy.map { full.returns[0][$0] } == cut.returns[0], "γ=\(gamma) λ=\(lambda)")
+        }
+    }
+}

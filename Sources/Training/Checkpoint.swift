@@ -1,0 +1,95 @@
+import Engine
+import Foundation
+import Models
+
+/// A checkpoint is a folder: the policy's weights, the optimiser's moments,
+/// the critic and its optimiser (PPO), the trainer's state (step, data order
+/// and cursor, random generators) and the full config. It is written to a
+/// staging folder and renamed into place, so a run killed while saving
+/// leaves the previous checkpoint intact and never a partial one.
+extension RLTrainer {
+    enum CheckpointFile {
+        static let policy = "policy.safetensors"
+        static let optimizer = "optimizer.safetensors"
+        static let critic = "critic.safetensors"
+        static let criticOptimizer = "critic_optimizer.safetensors"
+        static let state = "trainer_state.json"
+        static let config = "config.json"
+    }
+
+    public func saveCheckpoint(to directory: URL) throws {
+        let staging = try makeStagingDirectory(for: directory)
+        func file(_ name: String) -> URL { staging.appendingPathComponent(name) }
+        try archive(policy.parameters).write(to: file(CheckpointFile.policy))
+        try actorOptimizer.save(to: file(CheckpointFile.optimizer))
+        if let critic, let criticOptimizer {
+            try archive(critic.parameters).write(to: file(CheckpointFile.critic))
+            try criticOptimizer.save(to: file(CheckpointFile.criticOptimizer))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(state).write(to: file(CheckpointFile.state))
+        try encoder.encode(config).write(to: file(CheckpointFile.config))
+        try replaceDirectory(directory, with: staging)
+    }
+
+    /// Continues from a checkpoint written by `saveCheckpoint` with the same
+    /// settings: the policy, optimiser, critic and state are replaced, so the
+    /// next step is the one the saved run would have taken.
+    public func restore(from directory: URL) throws {
+        func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
+        let op = "checkpoint \(directory.path)"
+        let saved: TrainConfig
+        do {
+            saved = try JSONDecoder().decode(TrainConfig.self, from: Data(contentsOf: file(CheckpointFile.config)))
+        } catch {
+            throw TensorError.invalidArgument(op: op, detail: "cannot read \(CheckpointFile.config): \(error)")
+        }
+        var comparable = saved
+        comparable.trainer.outputDir = config.trainer.outputDir
+        comparable.trainer.saveEvery = config.trainer.saveEvery
+        try require(comparable == config, op, "was written with other settings; resume with its config.json (differences change the run)")
+        try load(TensorArchive(contentsOf: file(CheckpointFile.policy)), into: policy.parameters, op: op)
+        try actorOptimizer.load(from: file(CheckpointFile.optimizer))
+        if let critic, let criticOptimizer {
+            try load(TensorArchive(contentsOf: file(CheckpointFile.critic)), into: critic.parameters, op: op)
+            try criticOptimizer.load(from: file(CheckpointFile.criticOptimizer))
+        }
+        do {
+            state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: file(CheckpointFile.state)))
+        } catch {
+            throw TensorError.invalidArgument(op: op, detail: "cannot read \(CheckpointFile.state): \(error)")
+        }
+    }
+
+    /// The newest checkpoint folder (`step-NNNNNN`) under a run's
+    /// `checkpoints/`, or the folder itself if it is a checkpoint.
+    public static func latestCheckpoint(in run: URL) -> URL? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: run.appendingPathComponent(CheckpointFile.state).path) { return run }
+        let folder = run.appendingPathComponent("checkpoints")
+        let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasPrefix("step-") && !$0.contains(".") }.sorted().last.map { folder.appendingPathComponent($0) }
+    }
+
+    public func checkpointFolder(step: Int) -> URL {
+        URL(fileURLWithPath: config.trainer.outputDir).appendingPathComponent("checkpoints")
+            .appendingPathComponent(String(format: "step-%06d", step))
+    }
+
+    private func archive(_ parameters: [Variable]) -> TensorArchive {
+        var archive = TensorArchive()
+        for parameter in parameters { archive.tensors[parameter.name] = parameter.value }
+        return archive
+    }
+
+    private func load(_ archive: TensorArchive, into parameters: [Variable], op: String) throws {
+        for parameter in parameters {
+            guard let tensor = archive.tensors[parameter.name] else {
+                throw TensorError.invalidArgument(op: op, detail: "no tensor \(parameter.name)")
+            }
+            try check(tensor.shape == parameter.shape, op, "\(parameter.name) is \(describe(tensor.shape)), the model needs \(describe(parameter.shape))")
+            parameter.value.pointer.update(from: tensor.pointer, count: tensor.count)
+        }
+    }
+}

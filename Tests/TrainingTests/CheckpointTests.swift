@@ -1,0 +1,80 @@
+import Agent
+import Engine
+import Foundation
+import Models
+import RL
+import Testing
+import Training
+
+/// N steps straight and k steps + checkpoint + a fresh trainer resumed from
+/// it + N−k steps end with the same weights, bit for bit.
+@Suite struct CheckpointTests {
+    func trainer(_ advantage: AdvantageEstimator, output: URL) throws -> RLTrainer {
+        let task = LearningTests.task
+        var config = LearningTests.config(advantage)
+        config.trainer.outputDir = output.path
+        config.curriculum.end = 0.5  // noise draws must resume too
+        let policy = try Models.Decoder(config: TinySearchTask.config, weights: LearningTests.pretrained.mapValues { $0.copy() })
+        return try RLTrainer(config: config, policy: policy, tokenizer: task.tokenizer, chatTemplate: ChatTemplate(format: .raw),
+                             stopTokens: [task.tokenizer.eosTokenID!], engine: TinySearchEngine(), rows: task.rows)
+    }
+
+    func weights(_ trainer: RLTrainer) -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: trainer.policy.parameters.map {
+            ($0.name, Array(UnsafeBufferPointer(start: $0.value.pointer, count: $0.value.count)))
+        })
+    }
+
+    @Test(arguments: [AdvantageEstimator.grpo, .gae]) func resumeIsBitExact(advantage: AdvantageEstimator) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = try trainer(advantage, output: folder)
+        var straightRewards: [Double] = []
+        for _ in 0..<5 { straightRewards.append(try await straight.step().metrics["reward_mean"]!) }
+
+        let first = try trainer(advantage, output: folder)
+        var resumedRewards: [Double] = []
+        for _ in 0..<2 { resumedRewards.append(try await first.step().metrics["reward_mean"]!) }
+        try first.saveCheckpoint(to: first.checkpointFolder(step: 2))
+        let second = try trainer(advantage, output: folder)
+        let checkpoint = try #require(RLTrainer.latestCheckpoint(in: folder))
+        try second.restore(from: checkpoint)
+        #expect(second.state == first.state)
+        for _ in 0..<3 { resumedRewards.append(try await second.step().metrics["reward_mean"]!) }
+
+        #expect(resumedRewards == straightRewards)
+        #expect(weights(second) == weights(straight), "weights differ after resuming")
+        #expect(weights(second) != weights(try trainer(advantage, output: folder)), "training changed nothing")
+    }
+
+    @Test func refusesOtherSettingsAndDamagedFiles() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = try trainer(.reinforce, output: folder)
+        _ = try await original.step()
+        let checkpoint = original.checkpointFolder(step: 1)
+        try original.saveCheckpoint(to: checkpoint)
+        #expect(throws: (any Error).self) { try trainer(.grpo, output: folder).restore(from: checkpoint) }
+
+        let weightsFile = checkpoint.appendingPathComponent("policy.safetensors")
+        let data = try Data(contentsOf: weightsFile)
+        try data.prefix(data.count / 2).write(to: weightsFile)
+        let error = #expect(throws: (any Error).self) { try trainer(.reinforce, output: folder).restore(from: checkpoint) }
+        #expect("\(error!)".contains("policy.safetensors") || "\(error!)".contains("truncated") || "\(error!)".contains("safetensors"))
+    }
+
+    /// Saving over an existing checkpoint replaces it whole.
+    @Test func savingReplacesAtomically() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try trainer(.reinforce, output: folder)
+        let target = run.checkpointFolder(step: 0)
+        try run.saveCheckpoint(to: target)
+        _ = try await run.step()
+        try run.saveCheckpoint(to: target)
+        let names = try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path)
+        #expect(names == ["step-000000"], "staging or backup folders left behind: \(names)")
+        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: target.appendingPathComponent("trainer_state.json")))
+        #expect(state.step == 1)
+    }
+}
