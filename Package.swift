@@ -27,6 +27,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "CPrefetch"),
@@ -39,7 +40,7 @@ let package = Package(
         .target(name: "Search", dependencies: ["Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
         .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine"],
+        .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine", "Yams"],
                 swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",

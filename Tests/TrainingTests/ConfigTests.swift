@@ -1,0 +1,61 @@
+import Foundation
+import RL
+import Testing
+import Training
+
+@Suite struct ConfigTests {
+    @Test func aFileNamesOnlyWhatItChanges() throws {
+        let config = try TrainConfig.load(yaml: "algorithm:\n  advantage: grpo\nactor:\n  lr: 2.0e-6\n")
+        var expected = TrainConfig()
+        expected.algorithm.advantage = .grpo
+        expected.actor.lr = 2e-6
+        #expect(config == expected)
+        #expect(try TrainConfig.load(yaml: "") == TrainConfig())
+    }
+
+    @Test func commandLineOverridesWin() throws {
+        let config = try TrainConfig.load(yaml: "actor:\n  lr: 1.0e-6\n",
+                                          overrides: ["actor.lr=3e-5", "rollout.group_size=4", "algorithm.kl_loss=false",
+                                                      "engine.spec=sim+http://10.0.0.1:6001"])
+        #expect(config.actor.lr == 3e-5)
+        #expect(config.rollout.groupSize == 4)
+        #expect(!config.algorithm.klLoss)
+        #expect(config.engine.spec == "sim+http://10.0.0.1:6001")
+    }
+
+    @Test func mistakesAreNamed() {
+        func message(_ yaml: String, _ overrides: [String] = []) -> String {
+            do { _ = try TrainConfig.load(yaml: yaml, overrides: overrides); return "" } catch { return "\(error)" }
+        }
+        #expect(message("actor:\n  lrr: 1\n").contains("unknown setting actor.lrr (did you mean actor.lr?)"))
+        #expect(message("", ["rollout.groupsize=3"]).contains("did you mean rollout.group_size?"))
+        #expect(message("algorithm:\n  advantage: gpro\n").contains("algorithm.advantage"))
+        #expect(message("actor:\n  lr: fast\n").contains("actor.lr"))
+        #expect(message("actor:\n  lr: -1\n").contains("actor.lr: must be positive"))
+        #expect(message("", ["rollout.group_size=1", "algorithm.advantage=grpo"]).contains("rollout.group_size"))
+        #expect(message("- a\n- b\n").contains("mapping"))
+        #expect(message("actor: [unclosed\n").contains("not valid YAML"))
+        #expect(message("", ["noequals"]).contains("KEY=VALUE"))
+    }
+
+    @Test func yamlRoundTrips() throws {
+        var config = TrainConfig()
+        config.algorithm.advantage = .reinforcePlusPlus
+        config.algorithm.lossAggMode = .seqMeanTokenSumNorm
+        config.rollout.template = "Q: {question}\n"
+        #expect(try TrainConfig.load(yaml: config.yaml()) == config)
+    }
+
+    /// The configs the project ships load and validate.
+    @Test func shippedConfigsLoad() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        #expect(files.count >= 4)
+        for file in files {
+            #expect(throws: Never.self, "\(file)") { _ = try TrainConfig.load(contentsOf: folder.appendingPathComponent(file)) }
+        }
+        let reinforce = try TrainConfig.load(contentsOf: folder.appendingPathComponent("zerosearch-reinforce.yaml"))
+        #expect(reinforce.algorithm.advantage == .reinforce && reinforce.rollout.groupSize == 5 && reinforce.actor.lr == 1e-6)
+    }
+}
