@@ -27,24 +27,44 @@ struct EngineOptions: ParsableArguments {
     /// Builds the engine; `sharing` is a model already loaded for another
     /// role, reused when the simulator names the same model.
     func makeEngine(sharing loaded: (name: String, model: LoadedModel)? = nil) async throws -> any SearchEngine {
-        switch try spec {
-        case .simulator(let name):
-            let model: LoadedModel
-            if let loaded, loaded.name == name { model = loaded.model } else { model = try LoadedModel(try await resolveModel(name)) }
-            let completer = LocalCompleter(model: model, maxTokens: simulatorMaxTokens, temperature: simulatorTemperature, seed: simulatorSeed)
-            return SimulatedEngine(mode: simulatorMode, completer: completer, topK: topK)
-        case .simulatorServers(let servers):
-            let client = OpenAIChatClient(.init(servers: servers, model: simulatorModel, maxTokens: simulatorMaxTokens,
-                                                temperature: Double(simulatorTemperature), concurrency: concurrency,
-                                                timeout: .seconds(timeout)))
-            return SimulatedEngine(mode: simulatorMode, completer: client, topK: topK)
-        case .retriever(let server):
-            return RetrieverEngine(.init(servers: [server], topK: topK, concurrency: concurrency, timeout: .seconds(timeout)))
-        case .google:
-            return try GoogleEngine(.init(topK: topK, concurrency: concurrency, timeout: .seconds(timeout)))
-        case .bm25:
-            throw ValidationError("engine '\(engine)' is not available in this build yet")
-        }
+        try await buildEngine(try spec, settings: EngineSettings(
+            mode: simulatorMode, topK: topK, temperature: simulatorTemperature, maxTokens: simulatorMaxTokens,
+            seed: simulatorSeed, servedModel: simulatorModel, concurrency: concurrency, timeout: timeout), sharing: loaded)
+    }
+}
+
+/// What an engine needs besides its spec.
+struct EngineSettings {
+    var mode: SimulatorMode
+    var topK: Int
+    var temperature: Float
+    var maxTokens: Int
+    var seed: UInt64 = 0
+    var servedModel = ""
+    var concurrency = 10
+    var timeout = 60.0
+}
+
+func buildEngine(_ spec: EngineSpec, settings: EngineSettings,
+                 sharing loaded: (name: String, model: LoadedModel)? = nil) async throws -> any SearchEngine {
+    switch spec {
+    case .simulator(let name):
+        let model: LoadedModel
+        if let loaded, loaded.name == name { model = loaded.model } else { model = try LoadedModel(try await resolveModel(name)) }
+        let completer = LocalCompleter(model: model, maxTokens: settings.maxTokens, temperature: settings.temperature, seed: settings.seed)
+        return SimulatedEngine(mode: settings.mode, completer: completer, topK: settings.topK)
+    case .simulatorServers(let servers):
+        let client = OpenAIChatClient(.init(servers: servers, model: settings.servedModel, maxTokens: settings.maxTokens,
+                                            temperature: Double(settings.temperature), concurrency: settings.concurrency,
+                                            timeout: .seconds(settings.timeout)))
+        return SimulatedEngine(mode: settings.mode, completer: client, topK: settings.topK)
+    case .retriever(let server):
+        return RetrieverEngine(.init(servers: [server], topK: settings.topK, concurrency: settings.concurrency,
+                                     timeout: .seconds(settings.timeout)))
+    case .google:
+        return try GoogleEngine(.init(topK: settings.topK, concurrency: settings.concurrency, timeout: .seconds(settings.timeout)))
+    case .bm25:
+        throw ValidationError("engine '\(spec)' is not available in this build yet")
     }
 }
 
