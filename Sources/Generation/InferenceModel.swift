@@ -27,8 +27,9 @@ public final class InferenceModel: @unchecked Sendable {
     let head: PackedMatrix
     let rotary: RotaryTable
 
-    /// Copies (and packs) the decoder's weights, so training the decoder
-    /// afterwards never leaves this model half old, half new.
+    /// Copies (and packs) the decoder's weights, with enabled LoRA adapters
+    /// merged in, so training the decoder afterwards never leaves this model
+    /// half old, half new.
     public init(_ decoder: Decoder) throws {
         config = decoder.config
         embedding = decoder.embedding.value.copy()
@@ -36,12 +37,12 @@ public final class InferenceModel: @unchecked Sendable {
             let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
             return Layer(
                 attentionNorm: layer.attentionNorm.value.copy(),
-                qkv: try PackedMatrix(concatenatingRows([layer.wq.value, layer.wk.value, layer.wv.value])),
+                qkv: try PackedMatrix(concatenatingRows([layer.wq, layer.wk, layer.wv].map(decoder.effectiveWeight))),
                 qkvBias: biases.isEmpty ? nil : try concatenatingRows(biases),
-                output: try PackedMatrix(layer.wo.value),
+                output: try PackedMatrix(decoder.effectiveWeight(layer.wo)),
                 mlpNorm: layer.mlpNorm.value.copy(),
-                gateUp: try PackedMatrix(concatenatingRows([layer.wGate.value, layer.wUp.value])),
-                down: try PackedMatrix(layer.wDown.value))
+                gateUp: try PackedMatrix(concatenatingRows([layer.wGate, layer.wUp].map(decoder.effectiveWeight))),
+                down: try PackedMatrix(decoder.effectiveWeight(layer.wDown)))
         }
         finalNorm = decoder.finalNorm.value.copy()
         head = try PackedMatrix(decoder.outputWeight.value)

@@ -19,6 +19,11 @@ public final class Decoder {
     public let finalNorm: Variable
     public let lmHead: Variable?
     public let rotary: RotaryTable
+    /// LoRA adapters by the name of the weight they adapt (see `attachLoRA`).
+    public internal(set) var adapters: [String: LoRAAdapter] = [:]
+    public internal(set) var loraConfig: LoRAConfig?
+    /// Off, the decoder computes with its base weights alone.
+    public var adaptersEnabled = true
 
     /// The matrix the output logits are computed with.
     public var outputWeight: Variable { lmHead ?? embedding }
@@ -104,17 +109,17 @@ public final class Decoder {
         var x = try tape.embedding(embedding, ids: tokens)
         for layer in layers {
             let h = try tape.rmsNorm(x, weight: layer.attentionNorm, eps: config.rmsNormEps)
-            let q = try tape.rope(tape.reshape(tape.linear(h, layer.wq, bias: layer.bq), [batch, time, heads, headDim]),
+            let q = try tape.rope(tape.reshape(project(h, layer.wq, bias: layer.bq, tape: tape), [batch, time, heads, headDim]),
                                   positions: positions, table: rotary)
-            let k = try tape.rope(tape.reshape(tape.linear(h, layer.wk, bias: layer.bk), [batch, time, kvHeads, headDim]),
+            let k = try tape.rope(tape.reshape(project(h, layer.wk, bias: layer.bk, tape: tape), [batch, time, kvHeads, headDim]),
                                   positions: positions, table: rotary)
-            let v = try tape.reshape(tape.linear(h, layer.wv, bias: layer.bv), [batch, time, kvHeads, headDim])
+            let v = try tape.reshape(project(h, layer.wv, bias: layer.bv, tape: tape), [batch, time, kvHeads, headDim])
             let attended = try tape.reshape(tape.attention(q: q, k: k, v: v, keyValid: keyValid), [batch * time, heads * headDim])
-            x = try tape.add(x, tape.linear(attended, layer.wo))
+            x = try tape.add(x, project(attended, layer.wo, tape: tape))
 
             let h2 = try tape.rmsNorm(x, weight: layer.mlpNorm, eps: config.rmsNormEps)
-            let gated = try tape.siluMul(tape.linear(h2, layer.wGate), tape.linear(h2, layer.wUp))
-            x = try tape.add(x, tape.linear(gated, layer.wDown))
+            let gated = try tape.siluMul(project(h2, layer.wGate, tape: tape), project(h2, layer.wUp, tape: tape))
+            x = try tape.add(x, project(gated, layer.wDown, tape: tape))
         }
         return try tape.rmsNorm(x, weight: finalNorm, eps: config.rmsNormEps)
     }
