@@ -6,7 +6,7 @@ import Models
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each side by side with a reference run on the same machine.",
-        subcommands: [EngineBench.self, GenerationBench.self, TokenizerBench.self]
+        subcommands: [EngineBench.self, GenerationBench.self, TokenizerBench.self, BM25Bench.self]
     )
 }
 
@@ -135,7 +135,7 @@ enum ReferenceScript {
         // stderr goes to a file: a chatty reference (progress bars, warnings)
         // must not fill a pipe nobody drains while stdout is being read.
         let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-reference-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorLog) }
         let stdout = Pipe()
         process.standardOutput = stdout
