@@ -58,9 +58,9 @@ struct BM25IndexLayout {
         size = (end + 7) & ~7
     }
 
-    /// A multiply-xor hash over 8-byte words in four independent lanes (about
-    /// 10 GB/s, so checking a 100 MB index costs ~10 ms). Each step is a
-    /// bijection of its lane, so any single changed word changes the result.
+    /// A multiply-xor hash over 8-byte words in four independent lanes, so
+    /// that it runs at memory speed and every open can afford it. Each step is
+    /// a bijection of its lane, so any single changed word changes the result.
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let prime: UInt64 = 0x100_0000_01B3
         var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xCBF2_9CE4_8422_2325, 1, 2, 3)

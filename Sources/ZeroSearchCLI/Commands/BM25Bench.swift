@@ -97,11 +97,11 @@ struct BM25Bench: AsyncParsableCommand {
     }
 
     /// Share of bm25s' top-k ids (positive scores only: bm25s pads with
-    /// unmatched passages) that ours also returns, and why the rest differ:
-    /// a passage scoring within float rounding of the k-th is a tie at the cut,
-    /// which each side breaks its own way (ours by corpus order).
+    /// unmatched passages) that ours also returns, and why lists differ: a
+    /// passage scoring within float rounding of another is a tie, which each
+    /// side breaks its own way (ours by corpus order), inside the list or at the cut.
     func agreement(index: BM25Index, queries: [String], ours: [[BM25Hit]], theirs: [[String: Any]]) -> BenchRow {
-        var shared = 0, total = 0, identicalLists = 0, tieExplained = 0, unexplained: [String] = []
+        var shared = 0, total = 0, identical = 0, reordered = 0, cutTies = 0, unexplained: [String] = []
         var worstScoreError = 0.0
         for (q, list) in theirs.enumerated() {
             let scores = (list["scores"] as? [Double] ?? []).map { $0 * (1 + k1) }
@@ -109,28 +109,32 @@ struct BM25Bench: AsyncParsableCommand {
             let mine = ours[q].map { index.passage($0.document).id }
             shared += Set(ids).intersection(mine).count
             total += ids.count
-            if ids == mine { identicalLists += 1 }
             for (id, score) in zip(ids, scores) {
-                if let hit = ours[q].first(where: { index.passage($0.document).id == id }) {
-                    worstScoreError = max(worstScoreError, abs(Double(hit.score) - score) / score)
+                if let position = mine.firstIndex(of: id) {
+                    worstScoreError = max(worstScoreError, abs(Double(ours[q][position].score) - score) / score)
                 }
             }
-            guard Set(ids) != Set(mine) else { continue }
-            // Our score for every passage either side returned, against our k-th.
+            if ids == mine {
+                identical += 1
+                continue
+            }
+            // Our score for every passage either side returned.
             let all = Dictionary(index.search(queries[q], topK: index.documentCount).map { (index.passage($0.document).id, $0.score) },
                                  uniquingKeysWith: max)
-            let cut = ours[q].last?.score ?? 0
-            let differing = Set(ids).symmetricDifference(mine)
-            if differing.allSatisfy({ abs((all[$0] ?? 0) - cut) <= 1e-5 * cut }) {
-                tieExplained += 1
+            func tied(_ a: String, _ b: String) -> Bool { abs((all[a] ?? 0) - (all[b] ?? 0)) <= 1e-5 * (all[b] ?? 0) }
+            let cut = mine.last ?? ""
+            if Set(ids) == Set(mine), zip(ids, mine).allSatisfy({ tied($0, $1) }) {
+                reordered += 1
+            } else if zip(ids, mine).allSatisfy({ $0 == $1 || tied($0, $1) }), Set(ids).symmetricDifference(mine).allSatisfy({ tied($0, cut) }) {
+                cutTies += 1
             } else {
                 unexplained.append(queries[q])
             }
         }
-        let detail = "\(theirs.count) queries: \(identicalLists) identical lists, sets differ in \(tieExplained + unexplained.count) "
-            + "(\(tieExplained) only by ties at the k-th score), largest relative score difference "
-            + String(format: "%.1e", worstScoreError)
-            + (unexplained.isEmpty ? "" : "; unexplained: \(unexplained.prefix(3))")
+        let detail = "\(theirs.count) queries: \(identical) identical lists, \(reordered) the same passages with tied ones in another "
+            + "order, \(cutTies) differing only in which of the passages tied at the k-th score made the cut, "
+            + "\(unexplained.count) otherwise\(unexplained.isEmpty ? "" : " (\(unexplained.prefix(3)))"); "
+            + String(format: "largest relative score difference %.1e", worstScoreError)
         return BenchRow(name: "top-\(topK) ids shared with bm25s", ours: 100 * Double(shared) / Double(max(total, 1)), reference: nil,
                         unit: "%", detail: detail)
     }
