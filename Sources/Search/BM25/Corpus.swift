@@ -43,11 +43,11 @@ public enum JSONLCorpus {
         let decoder = JSONDecoder()
         try forEachLine(in: url) { line, number in
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else { return }
-            let record: Record
+            let record: Record, data = Data(line)
             do {
-                record = try decoder.decode(Record.self, from: Data(line))
+                record = try decoder.decode(Record.self, from: data)
             } catch {
-                throw BM25Error.badCorpusLine(path: url.path, line: number, reason: Self.reason(error))
+                throw BM25Error.badCorpusLine(path: url.path, line: number, reason: Self.reason(error, data))
             }
             try body(Passage(id: record.id, title: record.title, text: record.text), number)
         }
@@ -96,14 +96,23 @@ public enum JSONLCorpus {
         }
     }
 
-    /// The decoder's message without its coding-path boilerplate.
-    private static func reason(_ error: any Error) -> String {
+    /// The decoder's message without its coding-path boilerplate. For a
+    /// syntax error `JSONDecoder` does not say where; `JSONSerialization` does.
+    private static func reason(_ error: any Error, _ line: Data) -> String {
         switch error {
-        case let DecodingError.dataCorrupted(context): "invalid JSON (\(context.debugDescription))"
-        case let DecodingError.keyNotFound(key, _): "missing \"\(key.stringValue)\""
-        case let DecodingError.typeMismatch(_, context): "wrong type for \"\(context.codingPath.last?.stringValue ?? "?")\": \(context.debugDescription)"
-        case let DecodingError.valueNotFound(_, context): "null \"\(context.codingPath.last?.stringValue ?? "?")\""
-        default: "\(error)"
+        case DecodingError.dataCorrupted:
+            do {
+                _ = try JSONSerialization.jsonObject(with: line)
+                return "invalid JSON"
+            } catch {
+                return "invalid JSON (\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error))"
+            }
+        case let DecodingError.keyNotFound(key, _): return "missing \"\(key.stringValue)\""
+        case let DecodingError.typeMismatch(_, context):
+            guard let key = context.codingPath.last?.stringValue else { return "not a JSON object" }
+            return "wrong type for \"\(key)\": \(context.debugDescription)"
+        case let DecodingError.valueNotFound(_, context): return "null \"\(context.codingPath.last?.stringValue ?? "?")\""
+        default: return "\(error)"
         }
     }
 }
