@@ -27,10 +27,13 @@ public struct BM25Analyzer: Sendable {
         "will", "with",
     ]
 
-    public var stopWords: Set<String>
+    public let stopWords: Set<String>
+    /// Longer terms skip the stop-word lookup, one of the two hashes per term.
+    private let longestStopWord: Int
 
     public init(stopWords: Set<String> = BM25Analyzer.englishStopWords) {
         self.stopWords = stopWords
+        longestStopWord = stopWords.map(\.utf8.count).max() ?? 0
     }
 
     /// The terms of `text`, in order, stop words removed.
@@ -47,8 +50,9 @@ public struct BM25Analyzer: Sendable {
         func flush() {
             guard !buffer.isEmpty else { return }
             let term = String(decoding: buffer, as: UTF8.self)
+            let candidate = buffer.count <= longestStopWord
             buffer.removeAll(keepingCapacity: true)
-            if !stopWords.contains(term) { body(term) }
+            if !(candidate && stopWords.contains(term)) { body(term) }
         }
         for scalar in text.unicodeScalars {
             let value = scalar.value

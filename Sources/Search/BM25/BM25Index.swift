@@ -48,6 +48,7 @@ public struct BM25Index: Sendable {
     public let analyzer: BM25Analyzer
 
     /// Reads an index written by `write(to:)`, mapping it rather than copying.
+    /// `analyzer` must be the one it was built with: the file does not record it.
     public init(contentsOf url: URL, analyzer: BM25Analyzer = BM25Analyzer()) throws {
         let file: MappedFile
         do { file = try MappedFile(url) } catch { throw BM25Error.io(path: url.path, reason: "\(error)") }
