@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo test bench-generation
+.PHONY: demo test bench-generation bench-bm25
 
 # The main job. Until the ZeroSearch demo lands, it is the engine benchmark:
 # our GEMM and decoder training side by side with numpy and PyTorch (which
@@ -27,3 +27,11 @@ bench-generation:
 	scripts/setup-llama-cpp.sh
 	swift build -c release
 	.build/release/zerosearch bench generation
+
+# BM25 over a generated 100k-passage corpus against the Python bm25s package:
+# build time, queries/s and top-10 agreement. Not part of the tests.
+bench-bm25:
+	scripts/setup-system.sh
+	scripts/setup-reference.sh
+	swift build -c release
+	.build/release/zerosearch bench bm25

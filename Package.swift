@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
         .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
-        .target(name: "Search", dependencies: ["Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Search", dependencies: ["Engine", "Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
         .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine", "Yams"],

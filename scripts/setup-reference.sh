@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Python packages used by scripts/reference/*.py (numpy, torch,
-# tokenizers) into the python3 on PATH. Idempotent: packages that already import
+# tokenizers, transformers, bm25s with numba) into the python3 on PATH. Idempotent: packages that already import
 # are left alone.
 set -euo pipefail
 
@@ -9,6 +9,13 @@ PYTHON="${PYTHON:-python3}"
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
     echo "error: $PYTHON not found on PATH" >&2
     exit 1
+fi
+
+# A Debian-managed python3 refuses pip installs (PEP 668) unless told otherwise;
+# older pips do not know the flag.
+PIP_FLAGS=(--quiet)
+if "$PYTHON" -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+    PIP_FLAGS+=(--break-system-packages)
 fi
 
 ensure() {
@@ -21,7 +28,7 @@ ensure() {
         echo "note: the torch wheel is large (several hundred MB to a few GB); this may take a while"
     fi
     echo "$module: installing $package"
-    if ! "$PYTHON" -m pip install --quiet "$package"; then
+    if ! "$PYTHON" -m pip install "${PIP_FLAGS[@]}" "$package"; then
         echo "error: 'pip install $package' failed; install it manually for $PYTHON" >&2
         exit 1
     fi
@@ -38,3 +45,6 @@ ensure tokenizers tokenizers
 ensure transformers transformers
 ensure gguf gguf
 ensure accelerate accelerate
+# The BM25 reference (zerosearch bench bm25); numba is its fast retrieval backend.
+ensure bm25s bm25s
+ensure numba numba

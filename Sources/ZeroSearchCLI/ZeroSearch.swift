@@ -5,6 +5,7 @@ struct ZeroSearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zerosearch",
         abstract: "Teach a language model to search, with an LLM-simulated search engine, on a CPU.",
-        subcommands: [ModelsCommand.self, Generate.self, Tokenize.self, Search.self, Ask.self, Score.self, Train.self, Bench.self]
+        subcommands: [ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, Search.self, Ask.self, Score.self,
+                      Train.self, Bench.self]
     )
 }

@@ -106,6 +106,10 @@ final class TestHTTPServer: Sendable {
             finished()
             let bytes = Array(body.utf8)
             write(connection, head(status: status, length: bytes.count) + bytes)
+            // Close gracefully: closing with unread input would send a reset,
+            // which can reach the client before it has read the answer.
+            shutdown(connection, Int32(SHUT_WR))
+            waitForHangUp(connection)
         case .silence:
             waitForHangUp(connection)
             finished()

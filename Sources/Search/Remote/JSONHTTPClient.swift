@@ -111,6 +111,11 @@ public struct JSONHTTPClient: Sendable {
         var request = URLRequest(url: components.url!)
         request.httpMethod = method
         request.setValue("application/json", forHTTPHeaderField: "Accept")
+        // A fresh connection per attempt: a pooled one the server has already
+        // closed fails (or is silently re-sent by the HTTP stack), which would
+        // blur what an attempt is. Against an LLM call's seconds, the
+        // handshake costs nothing.
+        request.setValue("close", forHTTPHeaderField: "Connection")
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

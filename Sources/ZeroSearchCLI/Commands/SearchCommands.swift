@@ -63,8 +63,8 @@ func buildEngine(_ spec: EngineSpec, settings: EngineSettings,
                                      timeout: .seconds(settings.timeout)))
     case .google:
         return try GoogleEngine(.init(topK: settings.topK, concurrency: settings.concurrency, timeout: .seconds(settings.timeout)))
-    case .bm25:
-        throw ValidationError("engine '\(spec)' is not available in this build yet")
+    case .bm25(let index):
+        return try BM25Engine(contentsOf: URL(fileURLWithPath: index), topK: settings.topK)
     }
 }
 
