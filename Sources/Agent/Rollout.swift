@@ -75,8 +75,10 @@ public func rollout<Policy: RolloutPolicy>(
         let generating = zip(active, budgets).filter { $0.1 > 0 }
         active = generating.map(\.0)
         guard !active.isEmpty else { break }
-        let completions = try policy.generate(active.map { contexts[$0] }, maxNewTokens: generating.map(\.1),
-                                              stopStrings: ["</search>", "</answer>"], call: turn)
+        let turnContexts = active.map { contexts[$0] }, limits = generating.map(\.1)
+        let completions = try await computeOffPool {
+            try policy.generate(turnContexts, maxNewTokens: limits, stopStrings: ["</search>", "</answer>"], call: turn)
+        }
         var searching: [(row: Int, request: SearchRequest)] = []
         var stillActive: [Int] = []
         for (row, completion) in zip(active, completions) {

@@ -2,7 +2,8 @@ import Engine
 import Foundation
 import Models
 
-/// A checkpoint is a folder: the policy's weights, the optimiser's moments,
+/// A checkpoint is a folder: the policy's trained weights (its LoRA adapters
+/// when it has them), the optimiser's moments,
 /// the critic and its optimiser (PPO), the trainer's state (step, data order
 /// and cursor, random generators) and the full config. It is written to a
 /// staging folder and renamed into place, so a run killed while saving
@@ -20,7 +21,7 @@ extension RLTrainer {
     public func saveCheckpoint(to directory: URL) throws {
         let staging = try makeStagingDirectory(for: directory)
         func file(_ name: String) -> URL { staging.appendingPathComponent(name) }
-        try archive(policy.parameters).write(to: file(CheckpointFile.policy))
+        try archive(policy.trainableParameters).write(to: file(CheckpointFile.policy))
         try actorOptimizer.save(to: file(CheckpointFile.optimizer))
         if let critic, let criticOptimizer {
             try archive(critic.parameters).write(to: file(CheckpointFile.critic))
@@ -49,7 +50,7 @@ extension RLTrainer {
         comparable.trainer.outputDir = config.trainer.outputDir
         comparable.trainer.saveEvery = config.trainer.saveEvery
         try require(comparable == config, op, "was written with other settings; resume with its config.json (differences change the run)")
-        try load(TensorArchive(contentsOf: file(CheckpointFile.policy)), into: policy.parameters, op: op)
+        try load(TensorArchive(contentsOf: file(CheckpointFile.policy)), into: policy.trainableParameters, op: op)
         try actorOptimizer.load(from: file(CheckpointFile.optimizer))
         if let critic, let criticOptimizer {
             try load(TensorArchive(contentsOf: file(CheckpointFile.critic)), into: critic.parameters, op: op)

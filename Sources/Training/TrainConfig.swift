@@ -1,4 +1,5 @@
 import Agent
+import Models
 import Engine
 import RL
 import Search
@@ -23,6 +24,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public struct Policy: Codable, Equatable, Sendable {
         /// A GGUF file, Hugging Face folder or installed model name.
         public var model = "smollm2-135m-instruct"
+        /// Train LoRA adapters (rank, alpha, targets) instead of every weight; null: full fine-tuning.
+        public var lora: LoRAConfig?
         public init() {}
     }
 
@@ -191,6 +194,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             try field(optimizer.miniBatchSize >= 0, "\(name).mini_batch_size", "must be ≥ 0")
             try field(optimizer.gradClip >= 0, "\(name).grad_clip", "must be ≥ 0")
         }
+        if let lora = policy.lora { try lora.validate() }
         try field(trainer.totalSteps > 0, "trainer.total_steps", "must be positive")
         try field(trainer.saveEvery >= 0, "trainer.save_every", "must be ≥ 0")
         _ = try NoiseCurriculum(start: curriculum.start, end: curriculum.end, base: curriculum.base, totalSteps: trainer.totalSteps)

@@ -64,9 +64,12 @@ public final class RLTrainer {
         self.rows = rows
         curriculum = try NoiseCurriculum(start: config.curriculum.start, end: config.curriculum.end,
                                          base: config.curriculum.base, totalSteps: config.trainer.totalSteps)
-        reference = config.algorithm.usesReference ? try Decoder(config: policy.config, weights: policy.namedWeights()) : nil
+        if let lora = config.policy.lora { try policy.attachLoRA(lora, seed: config.trainer.seed) }
+        // With LoRA the reference is the policy with its adapters off: no copy.
+        reference = config.algorithm.usesReference && config.policy.lora == nil
+            ? try Decoder(config: policy.config, weights: policy.namedWeights()) : nil
         reference?.parameters.forEach { $0.requiresGrad = false }
-        actorOptimizer = try AdamW(parameters: policy.parameters, Self.hyperparameters(config.actor))
+        actorOptimizer = try AdamW(parameters: policy.trainableParameters, Self.hyperparameters(config.actor))
         if config.algorithm.advantage == .gae {
             let critic = try ValueModel(copying: policy)
             self.critic = critic
@@ -104,12 +107,6 @@ public final class RLTrainer {
     }
 
     public func step() async throws -> StepReport {
-        var phases: [String: Double] = [:]
-        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { phases[phase, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            return try body()
-        }
         let stepStart = DispatchTime.now().uptimeNanoseconds
         let group = config.rollout.groupSize
         let prompts = nextRows(config.rollout.promptsPerStep)
@@ -118,67 +115,26 @@ public final class RLTrainer {
 
         // Rollout with the current weights.
         let noise = curriculum.probability(step: state.step)
-        let agent = try timed("pack_weights") {
+        let agent = try await computeOffPool {
             ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
                         stopTokens: stopTokens,
                         sampling: SamplingParameters(temperature: config.rollout.temperature, topK: config.rollout.topK,
                                                      topP: config.rollout.topP),
                         seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
         }
-        let rolloutStart = DispatchTime.now().uptimeNanoseconds
+        let packed = DispatchTime.now().uptimeNanoseconds
         let trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
                                              rng: &state.noiseRNG, config: config.rolloutConfig)
-        phases["rollout"] = Double(DispatchTime.now().uptimeNanoseconds - rolloutStart) / 1e9
+        let rolledOut = DispatchTime.now().uptimeNanoseconds
 
-        // Rewards.
-        let scores = zip(trajectories, batchRows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
+        var (metrics, scores) = try await computeOffPool {
+            try learn(from: trajectories, rows: batchRows, groups: groups)
+        }
         let rewards = scores.map { config.algorithm.reward.reward($0) }
-        let masks: TokenMatrix = trajectories.map { $0.lossMask[$0.promptLength...].map(Double.init) }
-        let micro = stride(from: 0, to: trajectories.count, by: config.actor.microBatchSize).map {
-            Array($0..<min($0 + config.actor.microBatchSize, trajectories.count))
-        }
-
-        // Old and reference log-probs, values: forward passes without a tape.
-        let temperature = config.rollout.temperature
-        let oldLogProbs: TokenMatrix = try timed("old_log_probs") {
-            guard config.algorithm.recomputeOldLogProbs else {
-                return trajectories.map { $0.logProbs[$0.promptLength...].map(Double.init) }
-            }
-            return try scoreAll(micro, trajectories) { batch in
-                batch.matrix(try batch.logProbs(policy, temperature: temperature, tape: .inference).logProbs.value)
-            }
-        }
-        let referenceLogProbs: TokenMatrix? = try timed("reference_log_probs") {
-            guard let reference else { return nil }
-            return try scoreAll(micro, trajectories) { batch in
-                batch.matrix(try batch.logProbs(reference, temperature: temperature, tape: .inference).logProbs.value)
-            }
-        }
-        let oldValues: TokenMatrix? = try timed("values") {
-            guard let critic else { return nil }
-            return try scoreAll(micro, trajectories) { batch in batch.matrix(try critic.values(batch, tape: .inference).value) }
-        }
-
-        // Advantages.
-        let (advantages, returns) = timed("advantages") {
-            computeAdvantages(rewards: rewards, groups: groups, masks: masks, oldLogProbs: oldLogProbs,
-                              referenceLogProbs: referenceLogProbs, values: oldValues)
-        }
-
-        // Updates.
-        var metrics = try timed("actor_update") {
-            try updateActor(trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
-                            advantages: advantages)
-        }
-        if let critic, let criticOptimizer, let oldValues, let returns {
-            let criticMetrics = try timed("critic_update") {
-                try updateCritic(critic, optimizer: criticOptimizer, trajectories, masks: masks, oldValues: oldValues, returns: returns)
-            }
-            metrics.merge(criticMetrics) { $1 }
-        }
 
         // Metrics.
         let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+        let rolloutSeconds = Double(rolledOut - packed) / 1e9
         let searches = trajectories.map { Double($0.searches.count) }
         let calls = trajectories.flatMap(\.searches)
         let generated = trajectories.reduce(0) { $0 + $1.lossMask.filter { $0 == 1 }.count }
@@ -197,13 +153,81 @@ public final class RLTrainer {
         metrics["response_length"] = mean(trajectories.map { Double($0.responseLength) })
         metrics["answered_share"] = mean(trajectories.map { $0.answer == nil ? 0 : 1 })
         metrics["zero_gradient_group_share"] = Double(equalGroups) / Double(prompts.count)
-        metrics["generated_tokens_per_second"] = Double(generated) / max(phases["rollout"] ?? 1, 1e-9)
+        metrics["generated_tokens_per_second"] = Double(generated) / max(rolloutSeconds, 1e-9)
         metrics["tokens_per_second"] = Double(trajectories.reduce(0) { $0 + $1.tokens.count }) / stepSeconds
         metrics["seconds"] = stepSeconds
+        metrics["seconds_pack_weights"] = Double(packed - stepStart) / 1e9
+        metrics["seconds_rollout"] = rolloutSeconds
         metrics["lr"] = Double(learningRate(config.actor))
-        for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
         state.step += 1
         return StepReport(metrics: metrics, trajectories: trajectories)
+    }
+
+    /// Everything after the rollout, on the compute thread: rewards,
+    /// old/reference log-probs and values, advantages and the updates.
+    /// Returns the metrics (with `seconds_<phase>`) and each trajectory's scores.
+    func learn(from trajectories: [Trajectory], rows: [RolloutRow], groups: [Int]) throws -> ([String: Double], [AnswerScores]) {
+        var phases: [String: Double] = [:]
+        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { phases[phase, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            return try body()
+        }
+        let scores = zip(trajectories, rows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
+        let rewards = scores.map { config.algorithm.reward.reward($0) }
+        let masks: TokenMatrix = trajectories.map { $0.lossMask[$0.promptLength...].map(Double.init) }
+        let micro = stride(from: 0, to: trajectories.count, by: config.actor.microBatchSize).map {
+            Array($0..<min($0 + config.actor.microBatchSize, trajectories.count))
+        }
+
+        // Old and reference log-probs, values: forward passes without a tape.
+        let temperature = config.rollout.temperature
+        let oldLogProbs: TokenMatrix = try timed("old_log_probs") {
+            guard config.algorithm.recomputeOldLogProbs else {
+                return trajectories.map { $0.logProbs[$0.promptLength...].map(Double.init) }
+            }
+            return try scoreAll(micro, trajectories) { batch in
+                batch.matrix(try batch.logProbs(policy, temperature: temperature, tape: .inference).logProbs.value)
+            }
+        }
+        let referenceLogProbs: TokenMatrix? = try timed("reference_log_probs") {
+            guard config.algorithm.usesReference else { return nil }
+            return try withReference { reference in
+                try scoreAll(micro, trajectories) { batch in
+                    batch.matrix(try batch.logProbs(reference, temperature: temperature, tape: .inference).logProbs.value)
+                }
+            }
+        }
+        let oldValues: TokenMatrix? = try timed("values") {
+            guard let critic else { return nil }
+            return try scoreAll(micro, trajectories) { batch in batch.matrix(try critic.values(batch, tape: .inference).value) }
+        }
+
+        let (advantages, returns) = timed("advantages") {
+            computeAdvantages(rewards: rewards, groups: groups, masks: masks, oldLogProbs: oldLogProbs,
+                              referenceLogProbs: referenceLogProbs, values: oldValues)
+        }
+        var metrics = try timed("actor_update") {
+            try updateActor(trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
+                            advantages: advantages)
+        }
+        if let critic, let criticOptimizer, let oldValues, let returns {
+            let criticMetrics = try timed("critic_update") {
+                try updateCritic(critic, optimizer: criticOptimizer, trajectories, masks: masks, oldValues: oldValues, returns: returns)
+            }
+            metrics.merge(criticMetrics) { $1 }
+        }
+        for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
+        return (metrics, scores)
+    }
+
+    /// The reference model: a frozen copy, or with LoRA the policy itself
+    /// with its adapters switched off.
+    func withReference<T>(_ body: (Decoder) throws -> T) rethrows -> T {
+        if let reference { return try body(reference) }
+        policy.adaptersEnabled = false
+        defer { policy.adaptersEnabled = true }
+        return try body(policy)
     }
 
     /// Runs `score` over the micro-batches and joins the rows in order.
@@ -293,7 +317,7 @@ public final class RLTrainer {
                     }
                     try tape.backward(surrogate)
                 }
-                gradNorms.append(Double(clipGradNorm(policy.parameters, maxNorm: Float(actor.gradClip == 0 ? .infinity : actor.gradClip))))
+                gradNorms.append(Double(clipGradNorm(policy.trainableParameters, maxNorm: Float(actor.gradClip == 0 ? .infinity : actor.gradClip))))
                 actorOptimizer.update(learningRate: learningRate(actor))
             }
         }

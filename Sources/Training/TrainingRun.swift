@@ -69,7 +69,8 @@ public struct CollapseAlarms: Sendable {
 
 extension RLTrainer {
     /// Steps until `total_steps`, logging each step's metrics, checkpointing
-    /// every `save_every` steps and at the end. `onStep` sees each report
+    /// every `save_every` steps and at the end; a LoRA run ends by writing
+    /// its adapters as a PEFT folder (`adapter/`). `onStep` sees each report
     /// with its warnings (for a progress display).
     public func run(onStep: (StepReport, [String]) -> Void = { _, _ in }) async throws {
         let folder = URL(fileURLWithPath: config.trainer.outputDir)
@@ -85,6 +86,9 @@ extension RLTrainer {
                 try saveCheckpoint(to: checkpointFolder(step: state.step))
             }
             onStep(report, warnings)
+        }
+        if policy.loraConfig != nil {
+            try policy.saveLoRAAdapter(to: folder.appendingPathComponent("adapter"), baseModel: config.policy.model)
         }
     }
 }

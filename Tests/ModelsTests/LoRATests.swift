@@ -20,7 +20,8 @@ import Testing
         try decoder.attachLoRA(LoRAConfig(rank: 4, alpha: 8, targets: ["q_proj", "v_proj", "down_proj"]), seed: seed)
         var rng = RandomGenerator(seed: seed)
         for parameter in decoder.adapterParameters where parameter.name.contains("lora_B") {
-            parameter.value.pointer.update(from: rng.normalTensor(parameter.shape, std: 0.3).pointer, count: parameter.value.count)
+            let values = rng.normalTensor(parameter.shape, std: 0.3)
+            withExtendedLifetime(values) { parameter.value.pointer.update(from: values.pointer, count: values.count) }
         }
         return decoder
     }

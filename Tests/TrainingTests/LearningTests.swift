@@ -38,10 +38,15 @@ import Training
         return config
     }
 
-    func learn(_ advantage: AdvantageEstimator, steps: Int = 50) async throws -> [Double] {
+    func learn(_ advantage: AdvantageEstimator, steps: Int = 50, lora: LoRAConfig? = nil) async throws -> [Double] {
         let task = Self.task
         let policy = try Models.Decoder(config: TinySearchTask.config, weights: Self.pretrained.mapValues { $0.copy() })
-        let trainer = try RLTrainer(config: Self.config(advantage), policy: policy, tokenizer: task.tokenizer,
+        var config = Self.config(advantage)
+        if let lora {
+            config.policy.lora = lora
+            config.actor.lr = 1e-2
+        }
+        let trainer = try RLTrainer(config: config, policy: policy, tokenizer: task.tokenizer,
                                     chatTemplate: ChatTemplate(format: .raw), stopTokens: [task.tokenizer.eosTokenID!],
                                     engine: TinySearchEngine(), rows: task.rows)
         var rewards: [Double] = []
@@ -60,4 +65,9 @@ import Training
     @Test func grpo() async throws { expectLearned(try await learn(.grpo)) }
     @Test func ppo() async throws { expectLearned(try await learn(.gae)) }
     @Test func reinforcePlusPlus() async throws { expectLearned(try await learn(.reinforcePlusPlus)) }
+
+    /// Only the adapters train; the reference is the policy with them off.
+    @Test func reinforceWithLoRA() async throws {
+        expectLearned(try await learn(.reinforce, lora: LoRAConfig(rank: 8, alpha: 16, targets: LoRAConfig.projections)))
+    }
 }

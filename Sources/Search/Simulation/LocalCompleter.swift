@@ -1,14 +1,15 @@
+import Engine
 import Generation
 import Models
+import Synchronization
 
-/// A model in this process answering prompts. Calls are serialised (the
-/// actor) because generation already uses every core; within a call all
-/// prompts decode together as one batch.
-public actor LocalCompleter: TextCompleter {
-    public nonisolated let name: String
+/// A model in this process answering prompts. All prompts of a call decode
+/// together as one batch, off Swift's concurrency pool (see `computeOffPool`).
+public final class LocalCompleter: TextCompleter {
+    public let name: String
     let model: LoadedModel
     let parameters: GenerationParameters
-    private var calls: UInt64 = 0
+    private let calls = Mutex<UInt64>(0)
 
     /// Defaults follow the published simulator calls: 600 new tokens at temperature 0.8.
     public init(model: LoadedModel, maxTokens: Int = 600, temperature: Float = 0.8, seed: UInt64 = 0) {
@@ -23,13 +24,17 @@ public actor LocalCompleter: TextCompleter {
         guard let inference = model.inference else { return prompts.map { _ in .failure(CompletionFailure("model not prepared for inference")) } }
         var parameters = parameters
         // Each call draws fresh randomness, reproducibly for a given seed.
-        parameters.seed = parameters.seed &+ calls &* 0x9E37_79B9
-        calls += 1
-        let requests = prompts.map { prompt in
-            GenerationRequest(sequence: TokenSequence(tokens: chatTokens(prompt), model: inference))
+        let call = calls.withLock { count in
+            defer { count += 1 }
+            return count
         }
+        parameters.seed = parameters.seed &+ call &* 0x9E37_79B9
+        let tokens = prompts.map(chatTokens)
         do {
-            let completions = try generate(requests, model: inference, parameters: parameters)
+            let completions = try await computeOffPool { [parameters] in
+                try generate(tokens.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: inference)) },
+                             model: inference, parameters: parameters)
+            }
             return completions.map { .success(model.tokenizer.decode($0.tokens, skipSpecialTokens: true)) }
         } catch {
             return prompts.map { _ in .failure(CompletionFailure("\(name): \(error)")) }

@@ -49,27 +49,38 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "GGUF file, Hugging Face folder, or installed model name.") var model: String
         @Option(help: "Output folder (replaced atomically).") var out: String
         @Option(help: "Weight storage: F32, F16 or BF16.") var dtype = "F32"
+        @Option(help: "A LoRA adapter folder (PEFT layout, as training writes) to merge into the weights first.") var adapter: String?
 
         func run() async throws {
             guard let storage = DType(rawValue: dtype.uppercased()) else { throw ValidationError("--dtype must be F32, F16 or BF16") }
             let location = try await resolveModel(model)
             let decoder = try Decoder(contentsOf: location)
-            let tokenizer = try? BPETokenizer(contentsOf: location)
-            var files: [String: Data] = [:]
-            if tokenizer == nil {
-                FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8))
-            } else if location.pathExtension == "gguf" {
-                files = try BPETokenizer.huggingFaceFiles(ggufMetadata: GGUFFile(contentsOf: location).metadata, maxLength: decoder.config.maxPositions)
-            } else {
-                for name in huggingFaceSideFiles {
-                    if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
-                }
+            if let adapter {
+                try decoder.loadLoRAAdapter(from: URL(fileURLWithPath: adapter))
+                decoder.mergeLoRA()
             }
-            try decoder.saveHuggingFace(to: URL(fileURLWithPath: out), storage: storage, bosTokenID: tokenizer?.bosTokenID,
-                                        eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
+            try exportHuggingFace(decoder, tokenizerFrom: location, to: URL(fileURLWithPath: out), storage: storage)
             print(out)
         }
     }
+}
+
+/// Writes a decoder as a Hugging Face folder with the tokenizer files of the
+/// model it came from (converted from GGUF metadata when needed).
+func exportHuggingFace(_ decoder: Decoder, tokenizerFrom location: URL, to folder: URL, storage: DType) throws {
+    let tokenizer = try? BPETokenizer(contentsOf: location)
+    var files: [String: Data] = [:]
+    if tokenizer == nil {
+        FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8))
+    } else if location.pathExtension == "gguf" {
+        files = try BPETokenizer.huggingFaceFiles(ggufMetadata: GGUFFile(contentsOf: location).metadata, maxLength: decoder.config.maxPositions)
+    } else {
+        for name in huggingFaceSideFiles {
+            if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
+        }
+    }
+    try decoder.saveHuggingFace(to: folder, storage: storage, bosTokenID: tokenizer?.bosTokenID,
+                                eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
 }
 
 /// The model file for a name or path; a packaged model that is not installed

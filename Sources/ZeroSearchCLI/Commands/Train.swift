@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Engine
 import Generation
 import Models
 import Search
@@ -67,5 +68,13 @@ struct Train: AsyncParsableCommand {
             for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         }
         progress.finish()
+        if settings.policy.lora != nil {
+            print("adapter: \(output.appendingPathComponent("adapter").path)")
+            print("merge it: zerosearch models export --model \(settings.policy.model) --adapter \(output.appendingPathComponent("adapter").path) --out MERGED")
+        } else {
+            let folder = output.appendingPathComponent("model")
+            try exportHuggingFace(trainer.policy, tokenizerFrom: policyModel.location, to: folder, storage: .bf16)
+            print("model: \(folder.path)")
+        }
     }
 }
