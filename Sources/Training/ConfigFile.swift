@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Models
 import Yams
 
 /// Reading and writing the YAML form of `TrainConfig`: the user's file is laid
@@ -23,8 +24,13 @@ extension TrainConfig {
             node = setting(node, path: path[...], to: value ?? Node(""))
         }
         let defaults = try Yams.compose(yaml: TrainConfig().yaml())!
-        try checkKeys(node, against: defaults, path: [])
-        let merged = merging(node, over: defaults)
+        // Optional sections (LoRA) are absent from the defaults; a file that
+        // opens one gets that section's own defaults under it.
+        var everything = TrainConfig()
+        everything.policy.lora = LoRAConfig()
+        let optionals = try Yams.compose(yaml: everything.yaml())!
+        try checkKeys(node, against: optionals, path: [])
+        let merged = merging(node, over: defaults, optionals: optionals)
         do {
             let config = try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merged))
             try config.validate()
@@ -69,12 +75,15 @@ extension TrainConfig {
         }
     }
 
-    private static func merging(_ node: Node, over defaults: Node) -> Node {
+    private static func merging(_ node: Node, over defaults: Node, optionals: Node) -> Node {
         guard let mapping = node.mapping, let base = defaults.mapping else { return node }
         var pairs = Array(base)
         for (key, value) in mapping {
+            let optional = optionals.mapping?[key] ?? Node.mapping(Node.Mapping([]))
             if let index = pairs.firstIndex(where: { $0.key == key }) {
-                pairs[index].value = merging(value, over: pairs[index].value)
+                pairs[index].value = merging(value, over: pairs[index].value, optionals: optional)
+            } else {
+                pairs.append((key, merging(value, over: optional, optionals: optional)))
             }
         }
         return Node.mapping(Node.Mapping(pairs))

@@ -25,12 +25,13 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
 
 @Suite(.serialized) struct HTTPClientTests {
     @Test func slowAnswersHitTheDeadline() async {
-        let server = TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .seconds(20)) }
+        let server = TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .seconds(60)) }
         defer { server.stop() }
         let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 2, initialDelay: .milliseconds(10))).post("x", json: Echo(value: 1), as: Echo.self) }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 2)))
-        // Far below the server's delay (generous: a loaded machine delays the timer).
-        #expect(time < .seconds(8))
+        // Far below the server's delay. Generous, because tests that compute
+        // on Swift's concurrency pool delay the task's resumption.
+        #expect(time < .seconds(30))
     }
 
     @Test(arguments: [TestHTTPServer.Reply.silence, .partial])
@@ -39,8 +40,8 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         defer { server.stop() }
         let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 1)).get("x", as: Echo.self) }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 1)))
-        // Below the server's 5 s wait for the client to hang up.
-        #expect(time < .seconds(4))
+        // Below the server's 60 s wait for the client to hang up.
+        #expect(time < .seconds(30))
     }
 
     @Test func serverErrorsAreRetriedThenReported() async throws {

@@ -59,3 +59,14 @@ import Training
         #expect(reinforce.algorithm.advantage == .reinforce && reinforce.rollout.groupSize == 5 && reinforce.actor.lr == 1e-6)
     }
 }
+
+@Suite struct OptionalConfigSectionTests {
+    @Test func loraIsOffUnlessGiven() throws {
+        #expect(try TrainConfig.load(yaml: "").policy.lora == nil)
+        let config = try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 4\n    alpha: 8\n    targets: [q_proj]\n")
+        #expect(config.policy.lora?.rank == 4 && config.policy.lora?.targets == ["q_proj"])
+        #expect(throws: (any Error).self) { try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 0\n    alpha: 8\n    targets: [q_proj]\n") }
+        let partial = try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 16\n")
+        #expect(partial.policy.lora == LoRAConfig(rank: 16))
+    }
+}
