@@ -36,7 +36,7 @@ import Testing
         #expect(digest(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
-    /// `python3 -m http.server` serving `<repo>/resolve/main/<file>`, as the hub does.
+    /// Python's `http.server` serving `<repo>/resolve/main/<file>`, as the hub does.
     @Test func pullsAHuggingFaceRepositoryFromALocalServer() async throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -48,7 +48,15 @@ import Testing
         let port = 20000 + Int.random(in: 0..<20000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", folder.appendingPathComponent("site").path]
+        // The server exits by itself after two minutes: `terminate()` reaches
+        // only the first process, and a pyenv shim would leave python behind.
+        let script = """
+            import functools, http.server, os, sys, threading
+            threading.Timer(120, os._exit, [0]).start()
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
+            http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+            """
+        server.arguments = ["python3", "-c", script, "\(port)", folder.appendingPathComponent("site").path]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
