@@ -30,11 +30,22 @@ public struct GroupNormalization: Sendable, Equatable, Codable {
     public var epsilon: Double = 1e-6
     /// N−1 (torch's default, veRL, TRL) or N (ART).
     public var unbiasedStd: Bool = true
+    /// What a group of one response gets.
+    public var singleton: SingletonRule = .keepReward
 
-    public init(epsilon: Double = 1e-6, unbiasedStd: Bool = true) {
+    public init(epsilon: Double = 1e-6, unbiasedStd: Bool = true, singleton: SingletonRule = .keepReward) {
         self.epsilon = epsilon
         self.unbiasedStd = unbiasedStd
+        self.singleton = singleton
     }
+}
+
+/// A lone response has no group to compare with.
+public enum SingletonRule: String, Sendable, Codable, CaseIterable {
+    /// veRL: mean 0 and std 1, so the advantage is the reward itself.
+    case keepReward = "keep_reward"
+    /// Centred on itself (TRL's arithmetic): no learning signal.
+    case zero
 }
 
 /// Broadcasts one value per sequence over its policy tokens.
@@ -49,13 +60,17 @@ public func reinforceAdvantages(scores: [Double], masks: TokenMatrix) -> TokenMa
 
 /// GRPO: `(R − mean_g)/(std_g + ε)` within each group (`groups[i]` is
 /// sequence i's group key); `normalizeByStd: false` is Dr. GRPO. A group of
-/// one has mean 0 and std 1 (veRL), so its advantage is its reward.
+/// one follows `normalization.singleton`.
 public func grpoAdvantages(scores: [Double], groups: [Int], normalizeByStd: Bool = true,
                            normalization: GroupNormalization = GroupNormalization()) -> [Double] {
     let members = Dictionary(grouping: scores.indices, by: { groups[$0] })
     var advantages = scores
     for indices in members.values {
         let values = indices.map { scores[$0] }
+        if values.count == 1, normalization.singleton == .zero {
+            advantages[indices[0]] = 0
+            continue
+        }
         let (mean, std) = values.count == 1 ? (0.0, 1.0) : meanAndStd(values, unbiased: normalization.unbiasedStd)
         for i in indices {
             advantages[i] = normalizeByStd ? (scores[i] - mean) / (std + normalization.epsilon) : scores[i] - mean

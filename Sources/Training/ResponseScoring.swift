@@ -73,22 +73,27 @@ struct ResponseBatch {
     }
 }
 
-/// A critic: a decoder trunk with a linear value head read at every policy token.
+/// A critic: a linear value head read at every policy token, on a trunk of
+/// its own (a copy of the policy, trained with the head) or on the policy's
+/// trunk, whose features it reads without training them.
 public final class ValueModel {
     public let trunk: Decoder
     public let head: Variable
+    public let sharesTrunk: Bool
 
-    /// A critic initialised from the policy's weights (veRL's default), with a
-    /// zero head so the first values are 0.
-    public init(copying policy: Decoder) throws {
-        trunk = try Decoder(config: policy.config, weights: policy.namedWeights())
+    /// A critic initialised from the policy's weights (veRL's default), or
+    /// sharing them, with a zero head so the first values are 0.
+    public init(policy: Decoder, sharingTrunk: Bool) throws {
+        sharesTrunk = sharingTrunk
+        trunk = sharingTrunk ? policy : try Decoder(config: policy.config, weights: policy.namedWeights())
         head = Variable(Tensor(zeros: [1, policy.config.hiddenSize]), requiresGrad: true, name: "value_head.weight")
     }
 
-    public var parameters: [Variable] { trunk.parameters + [head] }
+    public var parameters: [Variable] { sharesTrunk ? [head] : trunk.parameters + [head] }
 
     func values(_ batch: ResponseBatch, tape: Tape) throws -> Variable {
-        try tape.reshape(tape.linear(batch.hidden(trunk, tape: tape), head), [batch.positions.count])
+        let features = sharesTrunk ? Variable(try batch.hidden(trunk, tape: .inference).value) : try batch.hidden(trunk, tape: tape)
+        return try tape.reshape(tape.linear(features, head), [batch.positions.count])
     }
 }
 

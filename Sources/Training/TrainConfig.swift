@@ -94,6 +94,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var reward = RewardKind.f1
         public var grpoEpsilon = 1e-6
         public var grpoUnbiasedStd = true
+        /// A group of one: `keep_reward` (veRL) or `zero`.
+        public var grpoSingleton = SingletonRule.keepReward
         public var gamma = 1.0
         public var lambda = 1.0
         /// KL to the reference as a loss term (ZeroSearch: on, k3, 0.001).
@@ -113,17 +115,22 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// How far a value may move from the rollout's before its loss stops
         /// pulling (PPO's critic).
         public var valueClip = 0.5
+        /// PPO's critic reads the policy's own trunk (only its head trains)
+        /// instead of a copy of it (veRL's default, twice the memory).
+        public var criticSharesTrunk = false
         /// Recompute the old log-probs with the training model (veRL) rather
         /// than keep the sampler's.
         public var recomputeOldLogProbs = true
         public init() {}
         enum CodingKeys: String, CodingKey {
             case advantage, reward, gamma, lambda
-            case grpoEpsilon = "grpo_epsilon", grpoUnbiasedStd = "grpo_unbiased_std", klLoss = "kl_loss"
+            case grpoEpsilon = "grpo_epsilon", grpoUnbiasedStd = "grpo_unbiased_std", grpoSingleton = "grpo_singleton"
+            case klLoss = "kl_loss"
             case klLossCoef = "kl_loss_coef", klLossType = "kl_loss_type", klInReward = "kl_in_reward", klCoef = "kl_coef"
             case klPenalty = "kl_penalty", entropyCoef = "entropy_coef", lossAggMode = "loss_agg_mode"
             case clipRatioLow = "clip_ratio_low", clipRatioHigh = "clip_ratio_high", clipRatioC = "clip_ratio_c"
             case recomputeOldLogProbs = "recompute_old_log_probs", valueClip = "value_clip"
+            case criticSharesTrunk = "critic_shares_trunk"
         }
 
         var usesReference: Bool { klLoss || klInReward }

@@ -71,7 +71,7 @@ public final class RLTrainer {
         reference?.parameters.forEach { $0.requiresGrad = false }
         actorOptimizer = try AdamW(parameters: policy.trainableParameters, Self.hyperparameters(config.actor))
         if config.algorithm.advantage == .gae {
-            let critic = try ValueModel(copying: policy)
+            let critic = try ValueModel(policy: policy, sharingTrunk: config.algorithm.criticSharesTrunk)
             self.critic = critic
             criticOptimizer = try AdamW(parameters: critic.parameters, Self.hyperparameters(config.critic))
         } else {
@@ -238,7 +238,8 @@ public final class RLTrainer {
     func computeAdvantages(rewards: [Double], groups: [Int], masks: TokenMatrix, oldLogProbs: TokenMatrix,
                            referenceLogProbs: TokenMatrix?, values: TokenMatrix?) -> (TokenMatrix, TokenMatrix?) {
         let algorithm = config.algorithm
-        let normalization = GroupNormalization(epsilon: algorithm.grpoEpsilon, unbiasedStd: algorithm.grpoUnbiasedStd)
+        let normalization = GroupNormalization(epsilon: algorithm.grpoEpsilon, unbiasedStd: algorithm.grpoUnbiasedStd,
+                                               singleton: algorithm.grpoSingleton)
         var klInReward: TokenMatrix?
         if algorithm.klInReward, let referenceLogProbs {
             klInReward = zip(oldLogProbs, referenceLogProbs).map { old, ref in

@@ -34,6 +34,8 @@ import Testing
                     vector("grpo_trl_population"), "grpo, TRL eps and population std")
         expectClose(grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false), vector("dr_grpo"), "dr_grpo")
         expectClose(rlooAdvantages(scores: scores, groups: groups), vector("rloo"), "rloo")
+        let zeroed = grpoAdvantages(scores: scores, groups: groups, normalization: GroupNormalization(singleton: .zero))
+        expectClose(zeroed, vector("grpo").enumerated().map { groups[$0.offset] == 2 ? 0 : $0.element }, "grpo, lone responses zeroed")
         #expect(reinforceAdvantages(scores: scores, masks: masks) == broadcast(scores, over: masks))
     }
 

@@ -38,10 +38,11 @@ import Training
         return config
     }
 
-    func learn(_ advantage: AdvantageEstimator, steps: Int = 50, lora: LoRAConfig? = nil) async throws -> [Double] {
+    func learn(_ advantage: AdvantageEstimator, steps: Int = 50, lora: LoRAConfig? = nil, sharedCritic: Bool = false) async throws -> [Double] {
         let task = Self.task
         let policy = try Models.Decoder(config: TinySearchTask.config, weights: Self.pretrained.mapValues { $0.copy() })
         var config = Self.config(advantage)
+        config.algorithm.criticSharesTrunk = sharedCritic
         if let lora {
             config.policy.lora = lora
             config.actor.lr = 1e-2
@@ -64,6 +65,7 @@ import Training
     @Test func reinforce() async throws { expectLearned(try await learn(.reinforce)) }
     @Test func grpo() async throws { expectLearned(try await learn(.grpo)) }
     @Test func ppo() async throws { expectLearned(try await learn(.gae)) }
+    @Test func ppoWithSharedTrunk() async throws { expectLearned(try await learn(.gae, sharedCritic: true)) }
     @Test func reinforcePlusPlus() async throws { expectLearned(try await learn(.reinforcePlusPlus)) }
 
     /// Only the adapters train; the reference is the policy with them off.
