@@ -10,14 +10,23 @@ import Foundation
 /// core through `Parallel`.
 public func computeOffPool<T>(_ body: () throws -> T) async throws -> T {
     try await withoutActuallyEscaping(body) { body in
-        let work = UncheckedSendable(body)
+        // The thread must drop the closure before the caller resumes: it may
+        // not outlive this call.
+        let work = WorkSlot(body)
         let outcome: UncheckedSendable<Result<T, any Error>> = await withCheckedContinuation { continuation in
             let thread = Thread {
-                continuation.resume(returning: UncheckedSendable(Result { try work.value() }))
+                let result = Result { try work.body!() }
+                work.body = nil
+                continuation.resume(returning: UncheckedSendable(result))
             }
             thread.stackSize = 1 << 23
             thread.start()
         }
         return try outcome.value.get()
     }
+}
+
+private final class WorkSlot<T>: @unchecked Sendable {
+    var body: (() throws -> T)?
+    init(_ body: @escaping () throws -> T) { self.body = body }
 }
