@@ -91,17 +91,35 @@ public func rlooAdvantages(scores: [Double], groups: [Int]) -> [Double] {
     return advantages
 }
 
-/// REINFORCE++ (veRL's form): discounted returns of the token rewards, the
-/// running return reset at masked tokens, then whitened over every policy
-/// token of the batch.
-public func reinforcePlusPlusAdvantages(tokenRewards: TokenMatrix, masks: TokenMatrix, gamma: Double = 1) -> TokenMatrix {
+/// What a discounted return does at an observation token (mask 0) inside a
+/// response.
+public enum MaskedReturn: String, Sendable, Codable, CaseIterable {
+    /// Passes through unchanged, so a later turn's reward reaches the turns
+    /// before the observation (as GAE skips observation tokens).
+    case passThrough = "pass_through"
+    /// veRL's REINFORCE++: the running return is reset to 0, which is right
+    /// for trailing padding but cuts every turn before an observation off
+    /// from the outcome reward.
+    case reset
+}
+
+/// REINFORCE++: discounted returns of the token rewards, then whitened over
+/// every policy token of the batch. Observation tokens follow `masked`.
+public func reinforcePlusPlusAdvantages(tokenRewards: TokenMatrix, masks: TokenMatrix, gamma: Double = 1,
+                                        masked: MaskedReturn = .passThrough) -> TokenMatrix {
     let returns = zip(tokenRewards, masks).map { rewards, mask in
         var running = 0.0
         var result = [Double](repeating: 0, count: rewards.count)
         for t in rewards.indices.reversed() {
-            running = rewards[t] + gamma * running
-            result[t] = running
-            running *= mask[t]
+            switch masked {
+            case .reset:
+                running = rewards[t] + gamma * running
+                result[t] = running
+                running *= mask[t]
+            case .passThrough:
+                if mask[t] != 0 { running = rewards[t] + gamma * running }
+                result[t] = running
+            }
         }
         return result
     }

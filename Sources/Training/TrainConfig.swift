@@ -18,6 +18,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var actor = Optimizer()
     public var critic = Optimizer(lr: 1e-5, warmupRatio: 0.015)
     public var trainer = Trainer()
+    public var evaluation = Evaluation()
 
     public init() {}
 
@@ -98,6 +99,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var grpoSingleton = SingletonRule.keepReward
         public var gamma = 1.0
         public var lambda = 1.0
+        /// REINFORCE++ at observation tokens: `pass_through` or veRL's `reset`.
+        public var reinforcePPMasked = MaskedReturn.passThrough
         /// KL to the reference as a loss term (ZeroSearch: on, k3, 0.001).
         public var klLoss = true
         public var klLossCoef = 0.001
@@ -124,6 +127,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public init() {}
         enum CodingKeys: String, CodingKey {
             case advantage, reward, gamma, lambda
+            case reinforcePPMasked = "reinforce_pp_masked"
             case grpoEpsilon = "grpo_epsilon", grpoUnbiasedStd = "grpo_unbiased_std", grpoSingleton = "grpo_singleton"
             case klLoss = "kl_loss"
             case klLossCoef = "kl_loss_coef", klLossType = "kl_loss_type", klInReward = "kl_in_reward", klCoef = "kl_coef"
@@ -172,8 +176,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
     }
 
+    public struct Evaluation: Codable, Equatable, Sendable {
+        /// Held-out questions (JSONL, same fields as `data`); empty: no evaluation.
+        public var data = ""
+        /// Evaluate every N steps (0: never) and after the last step.
+        public var every = 0
+        /// Use the first N questions.
+        public var limit = 100
+        /// The engine to evaluate against (a real one, typically); empty: the training engine.
+        /// The engine never sees gold answers during evaluation.
+        public var engine = ""
+        public init() {}
+    }
+
     enum CodingKeys: String, CodingKey {
-        case policy, data, engine, curriculum, rollout, algorithm, actor, critic, trainer
+        case policy, data, engine, curriculum, rollout, algorithm, actor, critic, trainer, evaluation
     }
 
     /// Checks every value a run depends on, naming the field.
@@ -204,6 +221,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if let lora = policy.lora { try lora.validate() }
         try field(trainer.totalSteps > 0, "trainer.total_steps", "must be positive")
         try field(trainer.saveEvery >= 0, "trainer.save_every", "must be ≥ 0")
+        try field(evaluation.every >= 0, "evaluation.every", "must be ≥ 0")
+        try field(evaluation.limit > 0, "evaluation.limit", "must be positive")
+        try field(evaluation.every == 0 || !evaluation.data.isEmpty, "evaluation.data", "names no question file but evaluation.every is set")
         _ = try NoiseCurriculum(start: curriculum.start, end: curriculum.end, base: curriculum.base, totalSteps: trainer.totalSteps)
         try rolloutConfig.validate()
     }

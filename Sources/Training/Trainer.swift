@@ -46,13 +46,16 @@ public final class RLTrainer {
     let stopTokens: Set<Int32>
     let engine: any SearchEngine
     let rows: [RolloutRow]
+    /// Held-out questions and the engine to evaluate them against.
+    let evaluation: (rows: [RolloutRow], engine: any SearchEngine)?
     let curriculum: NoiseCurriculum
     let actorOptimizer: AdamW
     let criticOptimizer: AdamW?
     public internal(set) var state: TrainerState
 
     public init(config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
-                stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow]) throws {
+                stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow],
+                evaluation: (rows: [RolloutRow], engine: any SearchEngine)? = nil) throws {
         try config.validate()
         try require(!rows.isEmpty, "RLTrainer", "no training rows")
         self.config = config
@@ -62,6 +65,7 @@ public final class RLTrainer {
         self.stopTokens = stopTokens
         self.engine = engine
         self.rows = rows
+        self.evaluation = evaluation
         curriculum = try NoiseCurriculum(start: config.curriculum.start, end: config.curriculum.end,
                                          base: config.curriculum.base, totalSteps: config.trainer.totalSteps)
         if let lora = config.policy.lora { try policy.attachLoRA(lora, seed: config.trainer.seed) }
@@ -254,7 +258,8 @@ public final class RLTrainer {
             return (broadcast(grpoAdvantages(scores: rewards, groups: groups, normalizeByStd: false), over: masks), nil)
         case .rloo: return (broadcast(rlooAdvantages(scores: rewards, groups: groups), over: masks), nil)
         case .reinforcePlusPlus:
-            return (reinforcePlusPlusAdvantages(tokenRewards: tokenRewards, masks: masks, gamma: algorithm.gamma), nil)
+            return (reinforcePlusPlusAdvantages(tokenRewards: tokenRewards, masks: masks, gamma: algorithm.gamma,
+                                                masked: algorithm.reinforcePPMasked), nil)
         case .reinforcePlusPlusBaseline:
             return (reinforcePlusPlusBaselineAdvantages(scores: rewards, groups: groups, masks: masks), nil)
         case .gae:

@@ -1,7 +1,10 @@
 import Agent
 import Engine
 import Foundation
+import Generation
 import Models
+import RL
+import Search
 
 /// One JSON object per step, appended to `metrics.jsonl` in the run folder.
 public struct MetricsLog {
@@ -68,6 +71,30 @@ public struct CollapseAlarms: Sendable {
 }
 
 extension RLTrainer {
+    /// Greedy rollouts of the current policy on held-out questions. The engine
+    /// does not see their gold answers unless `revealGoldAnswers` (a world
+    /// whose engine knows the answers through the row, as in tests). Metrics
+    /// are prefixed `eval_`.
+    public func evaluate(_ rows: [RolloutRow], engine: any SearchEngine, revealGoldAnswers: Bool = false) async throws -> [String: Double] {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let agent = try await computeOffPool {
+            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
+                        stopTokens: stopTokens, sampling: .greedy, seed: config.trainer.seed)
+        }
+        var rolloutConfig = config.rolloutConfig
+        rolloutConfig.revealGoldAnswers = revealGoldAnswers
+        var rng = RandomGenerator(seed: config.trainer.seed)
+        let trajectories = try await rollout(rows, policy: agent, engine: engine, noiseProbability: 0, rng: &rng, config: rolloutConfig)
+        let scores = zip(trajectories, rows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
+        return [
+            "eval_f1": mean(scores.map(\.f1)), "eval_em": mean(scores.map(\.em)), "eval_subem": mean(scores.map(\.subem)),
+            "eval_searches_per_trajectory": mean(trajectories.map { Double($0.searches.count) }),
+            "eval_answered_share": mean(trajectories.map { $0.answer == nil ? 0 : 1 }),
+            "eval_questions": Double(rows.count),
+            "seconds_evaluation": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+        ]
+    }
+
     /// Steps until `total_steps`, logging each step's metrics, checkpointing
     /// every `save_every` steps and at the end; a LoRA run ends by writing
     /// its adapters as a PEFT folder (`adapter/`). `onStep` sees each report
@@ -79,6 +106,10 @@ extension RLTrainer {
         var alarms = CollapseAlarms()
         while state.step < config.trainer.totalSteps {
             var report = try await step()
+            if let evaluation, config.evaluation.every > 0,
+               state.step % config.evaluation.every == 0 || state.step == config.trainer.totalSteps {
+                report.metrics.merge(try await evaluate(evaluation.rows, engine: evaluation.engine)) { $1 }
+            }
             report.metrics["peak_memory_mib"] = peakResidentMiB()
             try log.append(report.metrics)
             let warnings = alarms.check(report.metrics)

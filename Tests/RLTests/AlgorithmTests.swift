@@ -41,10 +41,13 @@ import Testing
 
     @Test func tokenLevelEstimators() {
         let rewards = outcomeTokenRewards(scores: scores, masks: masks)
-        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks), matrix("reinforce_pp_gamma1"), "reinforce++ γ=1")
+        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, masked: .reset), matrix("reinforce_pp_gamma1"),
+                    "reinforce++ γ=1, veRL's reset")
+        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, gamma: 0.9), matrix("reinforce_pp_gamma09_pass_through"),
+                    "reinforce++ γ=0.9 through observations")
         let kl = zip(matrix("old_logp"), matrix("ref_logp")).map { zip($0, $1).map { $0 - $1 } }
         let shaped = outcomeTokenRewards(scores: scores, masks: masks, kl: kl, klCoefficient: 0.01)
-        expectClose(reinforcePlusPlusAdvantages(tokenRewards: shaped, masks: masks, gamma: 0.9),
+        expectClose(reinforcePlusPlusAdvantages(tokenRewards: shaped, masks: masks, gamma: 0.9, masked: .reset),
                     matrix("reinforce_pp_gamma09_kl"), "reinforce++ γ=0.9 with KL in the reward")
         expectClose(reinforcePlusPlusBaselineAdvantages(scores: scores, groups: groups, masks: masks),
                     matrix("reinforce_pp_baseline"), "reinforce++ baseline")

@@ -6,24 +6,28 @@ import Search
 import Tokenizers
 import Training
 
-/// A small world in which answering needs the search tool: question `Qi` has
-/// answer `A(π(i))` for a secret permutation π that only the engine knows.
-/// A policy that answers without searching is right one time in
+/// A small world in which answering needs the search tool: every row pairs a
+/// question `Qi` with an answer `Aj` drawn at random, so the same question
+/// has different answers in different rows and nothing can be memorised. A
+/// policy that answers without searching is right one time in
 /// `answers.count`; one that searches and reads the document is always right.
 struct TinySearchTask {
     static let size = 8
     let questions = (0..<size).map { "Q\($0)" }
-    let answers: [String]
+    let answers = (0..<size).map { "A\($0)" }
+    let rows: [RolloutRow]
     let tokenizer: BPETokenizer
     let template = "Q: {question}\n"
 
-    init(seed: UInt64 = 3) throws {
+    init(rows count: Int = 512, seed: UInt64 = 3) throws {
         var rng = RandomGenerator(seed: seed)
-        answers = (0..<Self.size).map { "A\($0)" }.shuffled(using: &rng)
+        let (questions, answers) = (self.questions, self.answers)
+        rows = (0..<count).map { _ in
+            RolloutRow(question: questions[Int(rng.next() % UInt64(Self.size))],
+                       goldAnswers: [answers[Int(rng.next() % UInt64(Self.size))]])
+        }
         tokenizer = try Self.makeTokenizer()
     }
-
-    var rows: [RolloutRow] { zip(questions, answers).map { RolloutRow(question: $0, goldAnswers: [$1]) } }
 
     /// Byte-level BPE without merges, plus the tags, questions and answers as
     /// single tokens, and an end-of-sequence token.
@@ -55,8 +59,10 @@ struct TinySearchTask {
         return String(UnicodeScalar(UInt32(256 + offset))!)
     }
 
-    static let config = DecoderConfig(vocabSize: 288, hiddenSize: 64, intermediateSize: 128, layers: 2, heads: 4, kvHeads: 2,
-                                      maxPositions: 256)
+    /// Big enough, with a short RoPE wavelength, to learn to copy a token
+    /// from a fixed distance back within a few hundred steps.
+    static let config = DecoderConfig(vocabSize: 288, hiddenSize: 128, intermediateSize: 256, layers: 2, heads: 4, kvHeads: 2,
+                                      ropeTheta: 100, maxPositions: 256)
 
     func prompt(_ question: String) -> String { PolicyPrompt(template: template).render(question: question) }
 
@@ -68,19 +74,20 @@ struct TinySearchTask {
     /// of the time. RL has to discover that searching pays.
     func pretrainedPolicy(searchRate: Float = 0.1, seed: UInt64 = 1) throws -> Models.Decoder {
         let model = try Models.Decoder(config: Self.config, seed: seed)
-        let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 3e-3, weightDecay: 0))
+        let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 1e-3, weightDecay: 0))
         var rng = RandomGenerator(seed: seed &+ 100)
         func train(steps: Int, searchRate: Float) throws {
             let length = 40, batch = 16
             for _ in 0..<steps {
                 var tokens: [Int32] = []
                 for _ in 0..<batch {
-                    let i = Int(rng.next() % UInt64(Self.size))
+                    let question = questions[Int(rng.next() % UInt64(Self.size))]
+                    let truth = answers[Int(rng.next() % UInt64(Self.size))]
                     var answer = answers[Int(rng.next() % UInt64(Self.size))]
-                    var text = prompt(questions[i])
+                    var text = prompt(question)
                     if rng.uniform() < searchRate {
-                        text += "<search>\(questions[i])</search>\n\n<information>Doc 1: \(answers[i])</information>\n\n"
-                        answer = answers[i]
+                        text += "<search>\(question)</search>\n\n<information>Doc 1: \(truth)</information>\n\n"
+                        answer = truth
                     }
                     text += "<answer>\(answer)</answer><eos>"
                     let ids = tokenizer.encode(text, addSpecialTokens: false)
@@ -98,7 +105,8 @@ struct TinySearchTask {
 
     /// The mean probability of answering with the document's answer after a search.
     func readingAccuracy(_ model: Models.Decoder) throws -> Double {
-        let trajectories = zip(questions, answers).map { question, answer in
+        let trajectories = rows.prefix(32).map { row in
+            let (question, answer) = (row.question, row.goldAnswers[0])
             var trajectory = Trajectory(prompt: tokenizer.encode(
                 prompt(question) + "<search>\(question)</search>\n\n<information>Doc 1: \(answer)</information>\n\n<answer>",
                 addSpecialTokens: false))
@@ -110,7 +118,8 @@ struct TinySearchTask {
     }
 }
 
-/// The task's engine: whatever the query, the document gives the row's answer.
+/// The task's engine: whatever the query, the document gives the row's
+/// answer (the engine "knows" the world through the row it is told about).
 struct TinySearchEngine: SearchEngine {
     let name = "tiny"
 

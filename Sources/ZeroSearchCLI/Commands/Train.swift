@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Agent
 import Generation
 import Models
 import Search
@@ -42,9 +43,20 @@ struct Train: AsyncParsableCommand {
         guard !settings.data.train.isEmpty else { throw ValidationError("data.train names no question file") }
         let rows = try loadQuestions(jsonl: URL(fileURLWithPath: settings.data.train), questionField: settings.data.questionField,
                                      answersField: settings.data.answersField, limit: settings.data.limit)
+        var evaluation: (rows: [RolloutRow], engine: any SearchEngine)?
+        if !settings.evaluation.data.isEmpty {
+            let evaluationRows = try loadQuestions(jsonl: URL(fileURLWithPath: settings.evaluation.data),
+                                                   questionField: settings.data.questionField,
+                                                   answersField: settings.data.answersField, limit: settings.evaluation.limit)
+            let evaluationEngine = settings.evaluation.engine.isEmpty ? engine : try await buildEngine(
+                EngineSpec(parsing: settings.evaluation.engine), settings: EngineSettings(
+                    mode: settings.engine.simulatorMode, topK: settings.engine.topK, temperature: settings.engine.temperature,
+                    maxTokens: settings.engine.maxTokens, seed: settings.trainer.seed))
+            evaluation = (evaluationRows, evaluationEngine)
+        }
         let trainer = try RLTrainer(config: settings, policy: policyModel.decoder, tokenizer: policyModel.tokenizer,
                                     chatTemplate: policyModel.chatTemplate, stopTokens: policyModel.stopTokens,
-                                    engine: engine, rows: rows)
+                                    engine: engine, rows: rows, evaluation: evaluation)
         if let checkpoint {
             try trainer.restore(from: checkpoint)
             FileHandle.standardError.write(Data("resumed from \(checkpoint.path) at step \(trainer.state.step)\n".utf8))
