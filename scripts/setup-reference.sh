@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Python packages used by scripts/reference/*.py (numpy, torch,
-# tokenizers, transformers, bm25s with numba) into the python3 on PATH. Idempotent: packages that already import
+# tokenizers, transformers, bm25s with numba, peft) into the python3 on PATH. Idempotent: packages that already import
 # are left alone.
 set -euo pipefail
 
@@ -48,3 +48,5 @@ ensure accelerate accelerate
 # The BM25 reference (zerosearch bench bm25); numba is its fast retrieval backend.
 ensure bm25s bm25s
 ensure numba numba
+# Loads LoRA adapters written by training (scripts/reference/check_peft_adapter.py).
+ensure peft peft
