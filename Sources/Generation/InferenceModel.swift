@@ -5,6 +5,8 @@ import Models
 /// input are fused (q, k, v into one matrix; gate and up into another) and
 /// every weight is pre-packed into the GEMM's panel layout once, so decoding
 /// streams each weight exactly once per step and prefill runs at GEMM speed.
+/// Weights a quantised file stored in blocks `QuantizedMatrix` reads are
+/// also kept as codes, which decoding streams instead: a fifth of the bytes.
 ///
 /// `forward` takes any mix of sequences and new-token chunks: a prompt's
 /// prefill, one token per sequence in a batched decode step, or a search
@@ -12,19 +14,19 @@ import Models
 public final class InferenceModel: @unchecked Sendable {
     struct Layer {
         let attentionNorm: Tensor
-        let qkv: PackedMatrix
+        let qkv: Projection
         let qkvBias: Tensor?
-        let output: PackedMatrix
+        let output: Projection
         let mlpNorm: Tensor
-        let gateUp: PackedMatrix
-        let down: PackedMatrix
+        let gateUp: Projection
+        let down: Projection
     }
 
     public let config: DecoderConfig
     let embedding: Tensor
     let layers: [Layer]
     let finalNorm: Tensor
-    let head: PackedMatrix
+    let head: Projection
     let rotary: RotaryTable
 
     /// Copies (and packs) the decoder's weights, so training the decoder
@@ -32,19 +34,22 @@ public final class InferenceModel: @unchecked Sendable {
     public init(_ decoder: Decoder) throws {
         config = decoder.config
         embedding = decoder.embedding.value.copy()
+        func projection(_ parts: [Variable]) throws -> Projection {
+            try Projection(parts.map(\.value), blocks: parts.map { decoder.quantizedWeights[$0.name] })
+        }
         layers = try decoder.layers.map { layer in
             let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
             return Layer(
                 attentionNorm: layer.attentionNorm.value.copy(),
-                qkv: try PackedMatrix(concatenatingRows([layer.wq.value, layer.wk.value, layer.wv.value])),
+                qkv: try projection([layer.wq, layer.wk, layer.wv]),
                 qkvBias: biases.isEmpty ? nil : try concatenatingRows(biases),
-                output: try PackedMatrix(layer.wo.value),
+                output: try projection([layer.wo]),
                 mlpNorm: layer.mlpNorm.value.copy(),
-                gateUp: try PackedMatrix(concatenatingRows([layer.wGate.value, layer.wUp.value])),
-                down: try PackedMatrix(layer.wDown.value))
+                gateUp: try projection([layer.wGate, layer.wUp]),
+                down: try projection([layer.wDown]))
         }
         finalNorm = decoder.finalNorm.value.copy()
-        head = try PackedMatrix(decoder.outputWeight.value)
+        head = try projection([decoder.outputWeight])
         rotary = decoder.rotary
     }
 
@@ -92,7 +97,7 @@ public final class InferenceModel: @unchecked Sendable {
 
         for (index, layer) in layers.enumerated() {
             rmsNormRows(x.pointer, weight: layer.attentionNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
-            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.qkv, c: qkv.pointer, ldc: qkvWidth)
+            layer.qkv.multiply(m: m, a: normed.pointer, lda: d, c: qkv.pointer, ldc: qkvWidth)
             if let bias = layer.qkvBias { addRowVector(qkv.pointer, rows: m, cols: qkvWidth, bias.pointer) }
             // q heads then k heads lie side by side at the start of each row.
             applyRotary(qkv.pointer, rowStride: qkvWidth, heads: heads + kvHeads, positions: positions, table: rotary)
@@ -103,12 +108,12 @@ public final class InferenceModel: @unchecked Sendable {
                 }
             }
             cachedAttention(chunks: chunks, starts: starts, layer: index, qkv: qkv, into: attended)
-            sgemm(m: m, a: attended.pointer, lda: d, packed: layer.output, beta: 1, c: x.pointer, ldc: d)
+            layer.output.multiply(m: m, a: attended.pointer, lda: d, beta: 1, c: x.pointer, ldc: d)
 
             rmsNormRows(x.pointer, weight: layer.mlpNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
-            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.gateUp, c: gateUp.pointer, ldc: 2 * ffn)
+            layer.gateUp.multiply(m: m, a: normed.pointer, lda: d, c: gateUp.pointer, ldc: 2 * ffn)
             siluGate(gateUp.pointer, into: activated.pointer, rows: m, width: ffn)
-            sgemm(m: m, a: activated.pointer, lda: ffn, packed: layer.down, beta: 1, c: x.pointer, ldc: d)
+            layer.down.multiply(m: m, a: activated.pointer, lda: ffn, beta: 1, c: x.pointer, ldc: d)
         }
         for chunk in chunks { chunk.cache.commit(chunk.tokens.count) }
 
@@ -119,7 +124,7 @@ public final class InferenceModel: @unchecked Sendable {
             rmsNormRows(last, weight: finalNorm.pointer, into: lastRows.pointer + c * d, rows: 1, width: d, eps: config.rmsNormEps)
         }
         let logits = Tensor(uninitialized: [chunks.count, config.vocabSize])
-        sgemm(m: chunks.count, a: lastRows.pointer, lda: d, packed: head, c: logits.pointer, ldc: config.vocabSize)
+        head.multiply(m: chunks.count, a: lastRows.pointer, lda: d, c: logits.pointer, ldc: config.vocabSize)
         return logits
     }
 
@@ -212,6 +217,39 @@ func attendOneToken(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, k
         for t in 0..<count {
             let value = values + t * valueStride
             for j in 0..<heads { VectorMath.axpy(scores[j * count + t], value, output + j * headDim, headDim) }
+        }
+    }
+}
+
+/// One weight matrix `[N, K]` (the parts' rows stacked), packed for the
+/// GEMM and, when every part has file blocks that still reproduce it, as
+/// codes for products with few rows.
+struct Projection {
+    let packed: PackedMatrix
+    let quantized: QuantizedMatrix?
+
+    /// Up to this many rows of activations the codes are faster: the product
+    /// is bound by the bytes of weight it reads. More rows make it compute
+    /// bound, where the GEMM's f32 microkernel wins.
+    static let quantizedRowLimit = 4
+
+    init(_ parts: [Tensor], blocks: [QuantizedBlocks?]) throws {
+        let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)
+        packed = try PackedMatrix(weight)
+        let fileBlocks = blocks.compactMap { $0 }
+        if fileBlocks.count == parts.count, zip(parts, fileBlocks).allSatisfy({ $0.shape == [$1.rows, $1.columns] }) {
+            let matrix = try QuantizedMatrix(rowsOf: fileBlocks)
+            quantized = matrix.reproduces(weight.pointer) ? matrix : nil
+        } else {
+            quantized = nil
+        }
+    }
+
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let quantized, m <= Self.quantizedRowLimit {
+            sgemm(m: m, a: a, lda: lda, quantized: quantized, beta: beta, c: c, ldc: ldc)
+        } else {
+            sgemm(m: m, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc)
         }
     }
 }

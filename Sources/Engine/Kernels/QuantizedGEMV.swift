@@ -1,0 +1,96 @@
+/// `C[m, N] = alpha · A[m, K] · Wᵀ + beta · C` with `W` held as codes
+/// (`QuantizedMatrix`), for decoding: up to four rows of A at a time share
+/// each decoded weight, so more rows re-read the weights once per four.
+/// Activations and sums stay f32.
+public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, quantized w: QuantizedMatrix,
+                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if w.codeBits == 4 {
+        quantizedProduct(FourBitCodes.self, m: m, alpha: alpha, a: a, lda: lda, w: w, beta: beta, c: c, ldc: ldc)
+    } else {
+        quantizedProduct(EightBitCodes.self, m: m, alpha: alpha, a: a, lda: lda, w: w, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// The code width as a type, so each kernel is compiled with constant shifts
+/// and a fully unrolled block.
+protocol CodeWidth { static var bits: Int { get } }
+enum FourBitCodes: CodeWidth { static var bits: Int { 4 } }
+enum EightBitCodes: CodeWidth { static var bits: Int { 8 } }
+
+func quantizedProduct<Width: CodeWidth>(_ width: Width.Type, m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                        w: QuantizedMatrix, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 0 || w.n == 0 { return }
+    let groups = w.groups, blocks = w.blocks, groupBytes = w.groupBytes, n = w.n
+    let base = UncheckedSendable(UnsafeRawPointer(w.base))
+    // Below ~64K weights a second thread costs more than it saves.
+    let minGroups = max(1, (1 << 16) / max(QuantizedMatrix.groupRows * w.k, 1))
+    Parallel.forRanges(groups, minChunk: minGroups) { range in
+        for i0 in stride(from: 0, to: m, by: 4) {
+            let x = a + i0 * lda
+            for g in range {
+                let group = base.value + g * groupBytes
+                let row0 = g * QuantizedMatrix.groupRows, lanes = min(QuantizedMatrix.groupRows, n - row0)
+                func store<let M: Int>(_ sums: InlineArray<M, Vec16>) {
+                    for i in 0..<M {
+                        let out = c + (i0 + i) * ldc + row0
+                        var v = sums[i] * alpha
+                        if lanes == QuantizedMatrix.groupRows {
+                            if beta != 0 { v = v.addingProduct(load16(out), Vec16(repeating: beta)) }
+                            store16(v, out)
+                        } else {
+                            for l in 0..<lanes { out[l] = v[l] + (beta == 0 ? 0 : beta * out[l]) }
+                        }
+                    }
+                }
+                switch min(4, m - i0) {
+                case 1: store(quantizedKernel(width, blocks, group, InlineArray<1, UnsafePointer<Float>> { x + $0 * lda }))
+                case 2: store(quantizedKernel(width, blocks, group, InlineArray<2, UnsafePointer<Float>> { x + $0 * lda }))
+                case 3: store(quantizedKernel(width, blocks, group, InlineArray<3, UnsafePointer<Float>> { x + $0 * lda }))
+                default: store(quantizedKernel(width, blocks, group, InlineArray<4, UnsafePointer<Float>> { x + $0 * lda }))
+                }
+            }
+        }
+    }
+}
+
+/// One group of 16 weight rows times `M` activation rows: lane `l` of
+/// result `i` is row `i` of A dotted with weight row `l`.
+///
+/// Codes become floats without integer-to-float conversions: a code in the
+/// low bits of an f32 whose exponent field is that of 2²³ reads as `2²³ + u`
+/// (exact for u < 2²³), so a shift, one `vpternlogd` (mask | exponent) and a
+/// subtraction give `u`. The weight is then `fma(u, d, m)` and goes into one
+/// of four accumulators per row of A (four FMA chains hide the latency).
+/// A separate function, as the GEMM microkernel is, so its loop keeps the
+/// accumulators in registers.
+@inline(never)
+func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int, _ group: UnsafeRawPointer,
+                                                   _ x: InlineArray<M, UnsafePointer<Float>>) -> InlineArray<M, Vec16> {
+    let bits = Width.bits, codesPerWord = 32 / bits
+    let mask = SIMD16<UInt32>(repeating: UInt32(1) << UInt32(bits) - 1)
+    let exponent = SIMD16<UInt32>(repeating: 0x4B00_0000), offset = Vec16(repeating: 8_388_608)
+    var acc = InlineArray<M, InlineArray<4, Vec16>>(repeating: InlineArray(repeating: Vec16()))
+    var block = group
+    var column = 0
+    for _ in 0..<blocks {
+        let words = block.assumingMemoryBound(to: SIMD16<UInt32>.self)
+        let scales = (block + bits * 64).assumingMemoryBound(to: Vec16.self)
+        let d = scales[0], m = scales[1]
+        for word in 0..<bits {
+            let packed = words[word]
+            for field in 0..<codesPerWord {
+                let codes = (packed &>> UInt32(bits * field)) & mask | exponent
+                let weight = m.addingProduct(unsafeBitCast(codes, to: Vec16.self) - offset, d)
+                let j = word * codesPerWord + field
+                for i in 0..<M {
+                    acc[i][field % 4] = acc[i][field % 4].addingProduct(weight, Vec16(repeating: x[i][column + j]))
+                }
+            }
+        }
+        block += bits * 64 + 128
+        column += QuantizedMatrix.blockColumns
+    }
+    var sums = InlineArray<M, Vec16>(repeating: Vec16())
+    for i in 0..<M { sums[i] = (acc[i][0] + acc[i][1]) + (acc[i][2] + acc[i][3]) }
+    return sums
+}

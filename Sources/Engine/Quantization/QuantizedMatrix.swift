@@ -1,0 +1,161 @@
+/// A matrix as a model file stores it in one of ggml's block formats: `rows`
+/// rows of `columns` values, each row a run of whole blocks.
+public struct QuantizedBlocks: Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let columns: Int
+    public let bytes: [UInt8]
+
+    public init(type: GGMLType, rows: Int, columns: Int, bytes: [UInt8]) throws {
+        try require(rows >= 0 && columns >= 0 && columns % type.blockSize == 0, "QuantizedBlocks",
+                    "\(rows)×\(columns) is not whole \(type) blocks of \(type.blockSize)")
+        try require(bytes.count == rows * columns / type.blockSize * type.bytesPerBlock, "QuantizedBlocks",
+                    "\(bytes.count) bytes for \(rows)×\(columns) \(type) values")
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.bytes = bytes
+    }
+
+    public var bytesPerRow: Int { columns / type.blockSize * type.bytesPerBlock }
+
+    /// Row `i` of the result is row `sources[i]` of this matrix. Rows are whole
+    /// blocks, so a permutation of a matrix's rows moves its bytes unchanged.
+    public func permutingRows(_ sources: [Int]) throws -> QuantizedBlocks {
+        let width = bytesPerRow
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        for source in sources { out += bytes[source * width..<(source + 1) * width] }
+        return try QuantizedBlocks(type: type, rows: sources.count, columns: columns, bytes: out)
+    }
+}
+
+/// Weights kept as small integer codes, for products with a few rows of
+/// activations (decoding), which are bound by the bytes of weight they read:
+/// a Q4 weight costs 0.75 bytes here against 4 in f32.
+///
+/// Every weight is `w = fma(u, d, m)` with an unsigned code `u` and, per
+/// block of 32 weights of a row, an f32 scale `d` and offset `m`. ggml's
+/// Q4_0 (`d·(q−8)`), Q4_1 (`d·q + m`) and Q8_0 (`d·q`, `u = q + 128`) all map
+/// onto it, and because `u·d` is exact in f32 (an f16 scale times at most 8
+/// bits), `fma(u, d, m)` rounds exactly as ggml's dequantisation does: the
+/// kernels compute with the very f32 weights the dequantised model holds.
+///
+/// Layout, made for AVX-512 with the output rows in the vector lanes, so a
+/// product needs no horizontal sums: rows go in groups of 16 (the last one
+/// padded with zero scales), and each group is a contiguous run of blocks.
+/// A block of a group is its codes for 32 columns, as 32-bit words whose lane
+/// `l` belongs to row `l` (4-bit codes: word `v` holds columns `8v…8v+7`, one
+/// nibble each, lowest first; 8-bit codes: word `v` holds columns `4v…4v+3`),
+/// followed by the 16 rows' `d` and then their `m`. A whole matrix is one
+/// forward stream of memory.
+public struct QuantizedMatrix: @unchecked Sendable {
+    public let n: Int
+    public let k: Int
+    /// 4 when every source holds 4-bit codes, else 8.
+    public let codeBits: Int
+    let storage: TensorStorage
+
+    public static let groupRows = 16
+    public static let blockColumns = 32
+
+    /// ggml types whose blocks map onto `fma(u, d, m)` with 32 weights a block.
+    public static func canRead(_ type: GGMLType) -> Bool { [.q4_0, .q4_1, .q8_0].contains(type) }
+
+    var wordsPerBlock: Int { codeBits }  // 32 columns · codeBits / 32 bits a word
+    var bytesPerBlock: Int { wordsPerBlock * 64 + 2 * 64 }
+    var blocks: Int { k / Self.blockColumns }
+    var groups: Int { (n + Self.groupRows - 1) / Self.groupRows }
+    var groupBytes: Int { blocks * bytesPerBlock }
+    var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) }
+
+    /// Stacks the parts' rows (the fused q/k/v projection is three files'
+    /// matrices) and repacks them.
+    public init(rowsOf parts: [QuantizedBlocks]) throws {
+        try require(!parts.isEmpty, "QuantizedMatrix", "no parts")
+        let k = parts[0].columns
+        try require(parts.allSatisfy { $0.columns == k }, "QuantizedMatrix", "parts have different row lengths")
+        for part in parts {
+            try require(Self.canRead(part.type), "QuantizedMatrix", "\(part.type) blocks are not supported (Q4_0, Q4_1, Q8_0 are)")
+        }
+        self.k = k
+        n = parts.reduce(0) { $0 + $1.rows }
+        codeBits = parts.allSatisfy { $0.type != .q8_0 } ? 4 : 8
+        let wordsPerBlock = codeBits, blockBytes = codeBits * 64 + 2 * 64
+        let blocks = k / Self.blockColumns, groupBytes = blocks * blockBytes
+        let groups = (n + Self.groupRows - 1) / Self.groupRows
+        storage = TensorStorage(count: groups * groupBytes / 4)
+        // The source row of each output row, so a group may straddle two parts.
+        var sources: [(part: Int, row: Int)] = []
+        for (index, part) in parts.enumerated() { sources += (0..<part.rows).map { (index, $0) } }
+        let destination = UncheckedSendable(base), codeBits = self.codeBits
+        let codesPerWord = 32 / codeBits
+        Parallel.forRanges(groups, minChunk: 16) { range in
+            var codes = [UInt8](repeating: 0, count: Self.blockColumns)
+            for g in range {
+                for lane in 0..<min(Self.groupRows, n - g * Self.groupRows) {
+                    let (partIndex, row) = sources[g * Self.groupRows + lane]
+                    let part = parts[partIndex]
+                    part.bytes.withUnsafeBytes { bytes in
+                        for b in 0..<blocks {
+                            let block = bytes.baseAddress! + row * part.bytesPerRow + b * part.type.bytesPerBlock
+                            let (d, m) = decodeCodes(part.type, block, into: &codes)
+                            let out = destination.value + g * groupBytes + b * blockBytes
+                            let words = out.assumingMemoryBound(to: UInt32.self)
+                            for column in 0..<Self.blockColumns {
+                                let word = column / codesPerWord, shift = codeBits * (column % codesPerWord)
+                                words[word * 16 + lane] |= UInt32(codes[column]) << UInt32(shift)
+                            }
+                            let scales = (out + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)
+                            scales[lane] = d
+                            scales[16 + lane] = m
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the weights equal `w` (`[n, k]`, f32) exactly. A decoder's f32
+    /// weights change when it is trained, while the file's blocks do not: a
+    /// model prepared for inference uses the blocks only while they still
+    /// reproduce its weights.
+    public func reproduces(_ w: UnsafePointer<Float>) -> Bool {
+        let codesPerWord = 32 / codeBits, mask = UInt32(1) << UInt32(codeBits) - 1
+        for row in 0..<n {
+            let g = row / Self.groupRows, lane = row % Self.groupRows
+            for b in 0..<blocks {
+                let block = UnsafeRawPointer(base) + g * groupBytes + b * bytesPerBlock
+                let words = block.assumingMemoryBound(to: UInt32.self)
+                let scales = (block + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)
+                for column in 0..<Self.blockColumns {
+                    let word = words[column / codesPerWord * 16 + lane]
+                    let u = Float(word >> UInt32(codeBits * (column % codesPerWord)) & mask)
+                    if scales[16 + lane].addingProduct(u, scales[lane]) != w[row * k + b * Self.blockColumns + column] { return false }
+                }
+            }
+        }
+        return true
+    }
+}
+
+/// The 32 unsigned codes of one ggml block and its `d`, `m`.
+private func decodeCodes(_ type: GGMLType, _ p: UnsafeRawPointer, into codes: inout [UInt8]) -> (d: Float, m: Float) {
+    let d = Float(Float16(bitPattern: p.loadUnaligned(as: UInt16.self).littleEndian))
+    switch type {
+    case .q4_0, .q4_1:
+        let hasMin = type == .q4_1
+        let qs = p + (hasMin ? 4 : 2)
+        for j in 0..<16 {
+            let byte = qs.load(fromByteOffset: j, as: UInt8.self)
+            codes[j] = byte & 0xF
+            codes[j + 16] = byte >> 4
+        }
+        return (d, hasMin ? Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self).littleEndian)) : -8 * d)
+    case .q8_0:
+        for j in 0..<32 { codes[j] = p.load(fromByteOffset: 2 + j, as: UInt8.self) ^ 0x80 }
+        return (d, -128 * d)
+    default:
+        preconditionFailure("QuantizedMatrix.canRead admits only Q4_0, Q4_1 and Q8_0")
+    }
+}
