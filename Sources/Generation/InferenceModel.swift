@@ -55,6 +55,13 @@ public final class InferenceModel: @unchecked Sendable {
 
     public var vocabularySize: Int { config.vocabSize }
 
+    /// How many weight matrices (of `layers · 4 + 1`) decode from the file's blocks.
+    public var quantizedMatrixCount: Int {
+        layers.reduce(head.quantized == nil ? 0 : 1) { count, layer in
+            count + [layer.qkv, layer.output, layer.gateUp, layer.down].filter { $0.quantized != nil }.count
+        }
+    }
+
     /// An empty cache for one sequence of up to `capacity` tokens (it grows if needed).
     public func makeCache(capacity: Int = 256) -> KVCache {
         KVCache(layers: config.layers, heads: config.kvHeads, headDim: config.headDim, capacity: capacity)
