@@ -244,12 +244,10 @@ struct Projection {
         let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)
         packed = try PackedMatrix(weight)
         let fileBlocks = blocks.compactMap { $0 }
-        if fileBlocks.count == parts.count, zip(parts, fileBlocks).allSatisfy({ $0.shape == [$1.rows, $1.columns] }) {
-            let matrix = try QuantizedMatrix(rowsOf: fileBlocks)
-            quantized = matrix.reproduces(weight.pointer) ? matrix : nil
-        } else {
-            quantized = nil
+        let current = fileBlocks.count == parts.count && zip(parts, fileBlocks).allSatisfy { part, blocks in
+            part.shape == [blocks.rows, blocks.columns] && blocks.reproduces(part.pointer)
         }
+        quantized = current ? try QuantizedMatrix(rowsOf: fileBlocks) : nil
     }
 
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {

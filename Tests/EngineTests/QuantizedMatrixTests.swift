@@ -36,7 +36,6 @@ import Testing
     func worstError(m: Int, _ parts: [QuantizedBlocks], alpha: Float, beta: Float) throws -> Double {
         let w = try Self.dequantized(parts), n = w.shape[0], k = w.shape[1]
         let matrix = try QuantizedMatrix(rowsOf: parts)
-        #expect(matrix.reproduces(w.pointer))
         let a = random([m, k], seed: 5), c = random([m, n], seed: 6), before = c.copy()
         sgemm(m: m, alpha: alpha, a: a.pointer, lda: k, quantized: matrix, beta: beta, c: c.pointer, ldc: n)
         var worst: Double = 0
@@ -78,12 +77,13 @@ import Testing
         #expect(try worstError(m: 3, [q41, q80, q40], alpha: 1, beta: 0) <= 1e-5)
     }
 
-    @Test func noticesChangedWeights() throws {
-        let parts = [try Self.blocks(.q4_1, rows: 20, columns: 64, seed: 9)]
-        let w = try Self.dequantized(parts), matrix = try QuantizedMatrix(rowsOf: parts)
-        #expect(matrix.reproduces(w.pointer))
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q8_0])
+    func noticesChangedWeights(type: GGMLType) throws {
+        let blocks = try Self.blocks(type, rows: 20, columns: 64, seed: 9)
+        let w = try Self.dequantized([blocks])
+        #expect(blocks.reproduces(w.pointer))
         w.pointer[19 * 64 + 63] += 1e-3
-        #expect(!matrix.reproduces(w.pointer))
+        #expect(!blocks.reproduces(w.pointer))
     }
 
     @Test func permutingRowsMovesWholeRows() throws {

@@ -56,19 +56,27 @@ func quantizedProduct<Width: CodeWidth>(_ width: Width.Type, m: Int, alpha: Floa
 /// One group of 16 weight rows times `M` activation rows: lane `l` of
 /// result `i` is row `i` of A dotted with weight row `l`.
 ///
-/// Codes become floats without integer-to-float conversions: a code in the
-/// low bits of an f32 whose exponent field is that of 2²³ reads as `2²³ + u`
-/// (exact for u < 2²³), so a shift, one `vpternlogd` (mask | exponent) and a
-/// subtraction give `u`. The weight is then `fma(u, d, m)` and goes into one
-/// of four accumulators per row of A (four FMA chains hide the latency).
-/// A separate function, as the GEMM microkernel is, so its loop keeps the
-/// accumulators in registers.
+/// Codes become floats without integer-to-float conversions: bits below bit
+/// 23 of an f32 whose exponent field is that of 2²³ read as `2²³ + bits`, so a
+/// code `u` at bit `p` gives `u·2ᵖ` after one `vpternlogd` (mask | exponent)
+/// and a subtraction, exactly. Codes stay where they are in the word (only
+/// those at bit 20 or higher take one shift per word), and the weight is
+/// `fma(u·2ᵖ, d·2⁻ᵖ, m)`: the product is the exact `u·d` either way, so the
+/// weight is the same `fma(u, d, m)`. This saves the shift per code, which
+/// matters because the kernel is bound by vector instructions, not memory.
+/// Each weight goes into one of four accumulators per row of A (four FMA
+/// chains hide the latency). A separate function, as the GEMM microkernel
+/// is, so its loop keeps the accumulators in registers.
 @inline(never)
 func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int, _ group: UnsafeRawPointer,
                                                    _ x: InlineArray<M, UnsafePointer<Float>>) -> InlineArray<M, Vec16> {
     let bits = Width.bits, codesPerWord = 32 / bits
-    let mask = SIMD16<UInt32>(repeating: UInt32(1) << UInt32(bits) - 1)
-    let exponent = SIMD16<UInt32>(repeating: 0x4B00_0000), offset = Vec16(repeating: 8_388_608)
+    // Codes at bits 0, bits, 2·bits, … below bit 23 are read in place; the
+    // rest are shifted down by `highShift` onto the same positions.
+    let inPlace = (23 - bits) / bits + 1, highShift = UInt32(bits * inPlace)
+    // Four FMA chains in flight hide the FMA latency: four accumulators for
+    // one row of A, fewer when several rows already give independent chains.
+    let chains = max(1, 4 / M)
     var acc = InlineArray<M, InlineArray<4, Vec16>>(repeating: InlineArray(repeating: Vec16()))
     var block = group
     var column = 0
@@ -77,14 +85,13 @@ func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int,
         let scales = (block + bits * 64).assumingMemoryBound(to: Vec16.self)
         let d = scales[0], m = scales[1]
         for word in 0..<bits {
-            let packed = words[word]
-            for field in 0..<codesPerWord {
-                let codes = (packed &>> UInt32(bits * field)) & mask | exponent
-                let weight = m.addingProduct(unsafeBitCast(codes, to: Vec16.self) - offset, d)
-                let j = word * codesPerWord + field
-                for i in 0..<M {
-                    acc[i][field % 4] = acc[i][field % 4].addingProduct(weight, Vec16(repeating: x[i][column + j]))
-                }
+            let packed = words[word], high = packed &>> highShift
+            let first = column + word * codesPerWord
+            for field in 0..<inPlace {
+                accumulate(&acc, packed, bits: bits, slot: field, d: d, m: m, x: x, column: first + field, chain: field % chains)
+            }
+            for field in inPlace..<codesPerWord {
+                accumulate(&acc, high, bits: bits, slot: field - inPlace, d: d, m: m, x: x, column: first + field, chain: field % chains)
             }
         }
         block += bits * 64 + 128
@@ -93,4 +100,17 @@ func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int,
     var sums = InlineArray<M, Vec16>(repeating: Vec16())
     for i in 0..<M { sums[i] = (acc[i][0] + acc[i][1]) + (acc[i][2] + acc[i][3]) }
     return sums
+}
+
+/// One column of a block: the 16 rows' codes at `slot` of `words` to
+/// weights, times column `column` of each row of A.
+@inline(__always)
+func accumulate<let M: Int>(_ acc: inout InlineArray<M, InlineArray<4, Vec16>>, _ words: SIMD16<UInt32>, bits: Int, slot: Int,
+                            d: Vec16, m: Vec16, x: InlineArray<M, UnsafePointer<Float>>, column: Int, chain: Int) {
+    let mask = SIMD16<UInt32>(repeating: (UInt32(1) << UInt32(bits) - 1) << UInt32(bits * slot))
+    let scaled = unsafeBitCast(words & mask | 0x4B00_0000, to: Vec16.self) - 8_388_608
+    let weight = m.addingProduct(scaled, d * (1 / Float(1 << (bits * slot))))
+    for i in 0..<M {
+        acc[i][chain] = acc[i][chain].addingProduct(weight, Vec16(repeating: x[i][column]))
+    }
 }

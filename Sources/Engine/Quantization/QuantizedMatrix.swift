@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A matrix as a model file stores it in one of ggml's block formats: `rows`
 /// rows of `columns` values, each row a run of whole blocks.
 public struct QuantizedBlocks: Sendable {
@@ -18,6 +20,33 @@ public struct QuantizedBlocks: Sendable {
     }
 
     public var bytesPerRow: Int { columns / type.blockSize * type.bytesPerBlock }
+
+    /// Whether these blocks decode exactly to `w` (`[rows, columns]`, f32) as
+    /// `QuantizedMatrix` computes them. A decoder's f32 weights change when it
+    /// is trained, while the file's blocks do not: a model prepared for
+    /// inference uses the blocks only while they still reproduce its weights.
+    public func reproduces(_ w: UnsafePointer<Float>) -> Bool {
+        guard QuantizedMatrix.canRead(type) else { return false }
+        let blocksPerRow = columns / type.blockSize, type = self.type
+        let weights = UncheckedSendable(w)
+        let mismatches = Atomic<Int>(0)
+        bytes.withUnsafeBytes { raw in
+            let source = UncheckedSendable(raw.baseAddress!)
+            Parallel.forRanges(rows * blocksPerRow, minChunk: 4096) { range in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: type.blockSize) { buffer in
+                    for block in range where mismatches.load(ordering: .relaxed) == 0 {
+                        let (d, m) = decodeCodes(type, source.value + block * type.bytesPerBlock, into: buffer.baseAddress!)
+                        let expected = weights.value + block * type.blockSize
+                        for j in 0..<type.blockSize where m.addingProduct(Float(buffer[j]), d) != expected[j] {
+                            mismatches.add(1, ordering: .relaxed)
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        return mismatches.load(ordering: .relaxed) == 0
+    }
 
     /// Row `i` of the result is row `sources[i]` of this matrix. Rows are whole
     /// blocks, so a permutation of a matrix's rows moves its bytes unchanged.
@@ -85,62 +114,45 @@ public struct QuantizedMatrix: @unchecked Sendable {
         let blocks = k / Self.blockColumns, groupBytes = blocks * blockBytes
         let groups = (n + Self.groupRows - 1) / Self.groupRows
         storage = TensorStorage(count: groups * groupBytes / 4)
-        // The source row of each output row, so a group may straddle two parts.
-        var sources: [(part: Int, row: Int)] = []
-        for (index, part) in parts.enumerated() { sources += (0..<part.rows).map { (index, $0) } }
-        let destination = UncheckedSendable(base), codeBits = self.codeBits
-        let codesPerWord = 32 / codeBits
-        Parallel.forRanges(groups, minChunk: 16) { range in
-            var codes = [UInt8](repeating: 0, count: Self.blockColumns)
-            for g in range {
-                for lane in 0..<min(Self.groupRows, n - g * Self.groupRows) {
-                    let (partIndex, row) = sources[g * Self.groupRows + lane]
-                    let part = parts[partIndex]
-                    part.bytes.withUnsafeBytes { bytes in
-                        for b in 0..<blocks {
-                            let block = bytes.baseAddress! + row * part.bytesPerRow + b * part.type.bytesPerBlock
-                            let (d, m) = decodeCodes(part.type, block, into: &codes)
-                            let out = destination.value + g * groupBytes + b * blockBytes
-                            let words = out.assumingMemoryBound(to: UInt32.self)
-                            for column in 0..<Self.blockColumns {
-                                let word = column / codesPerWord, shift = codeBits * (column % codesPerWord)
-                                words[word * 16 + lane] |= UInt32(codes[column]) << UInt32(shift)
+        // Each output row's bytes and type; a group may straddle two parts.
+        var all = [UInt8]()
+        all.reserveCapacity(parts.reduce(0) { $0 + $1.bytes.count })
+        var rowSources: [(offset: Int, type: GGMLType)] = []
+        for part in parts {
+            rowSources += (0..<part.rows).map { (all.count + $0 * part.bytesPerRow, part.type) }
+            all += part.bytes
+        }
+        let destination = UncheckedSendable(base), codesPerWord = 32 / codeBits
+        all.withUnsafeBytes { bytes in
+            let source = UncheckedSendable(bytes.baseAddress!)
+            Parallel.forRanges(groups, minChunk: 16) { range in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.blockColumns) { buffer in
+                    let codes = buffer.baseAddress!
+                    for g in range {
+                        for lane in 0..<min(Self.groupRows, n - g * Self.groupRows) {
+                            let (offset, type) = rowSources[g * Self.groupRows + lane]
+                            for b in 0..<blocks {
+                                let (d, m) = decodeCodes(type, source.value + offset + b * type.bytesPerBlock, into: codes)
+                                let out = destination.value + g * groupBytes + b * blockBytes
+                                let words = out.assumingMemoryBound(to: UInt32.self)
+                                for column in 0..<Self.blockColumns {
+                                    let word = column / codesPerWord, shift = codeBits * (column % codesPerWord)
+                                    words[word * 16 + lane] |= UInt32(codes[column]) << UInt32(shift)
+                                }
+                                let scales = (out + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)
+                                scales[lane] = d
+                                scales[16 + lane] = m
                             }
-                            let scales = (out + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)
-                            scales[lane] = d
-                            scales[16 + lane] = m
                         }
                     }
                 }
             }
         }
     }
-
-    /// Whether the weights equal `w` (`[n, k]`, f32) exactly. A decoder's f32
-    /// weights change when it is trained, while the file's blocks do not: a
-    /// model prepared for inference uses the blocks only while they still
-    /// reproduce its weights.
-    public func reproduces(_ w: UnsafePointer<Float>) -> Bool {
-        let codesPerWord = 32 / codeBits, mask = UInt32(1) << UInt32(codeBits) - 1
-        for row in 0..<n {
-            let g = row / Self.groupRows, lane = row % Self.groupRows
-            for b in 0..<blocks {
-                let block = UnsafeRawPointer(base) + g * groupBytes + b * bytesPerBlock
-                let words = block.assumingMemoryBound(to: UInt32.self)
-                let scales = (block + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)
-                for column in 0..<Self.blockColumns {
-                    let word = words[column / codesPerWord * 16 + lane]
-                    let u = Float(word >> UInt32(codeBits * (column % codesPerWord)) & mask)
-                    if scales[16 + lane].addingProduct(u, scales[lane]) != w[row * k + b * Self.blockColumns + column] { return false }
-                }
-            }
-        }
-        return true
-    }
 }
 
 /// The 32 unsigned codes of one ggml block and its `d`, `m`.
-private func decodeCodes(_ type: GGMLType, _ p: UnsafeRawPointer, into codes: inout [UInt8]) -> (d: Float, m: Float) {
+private func decodeCodes(_ type: GGMLType, _ p: UnsafeRawPointer, into codes: UnsafeMutablePointer<UInt8>) -> (d: Float, m: Float) {
     let d = Float(Float16(bitPattern: p.loadUnaligned(as: UInt16.self).littleEndian))
     switch type {
     case .q4_0, .q4_1:
