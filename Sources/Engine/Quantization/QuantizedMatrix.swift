@@ -110,10 +110,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.k = k
         n = parts.reduce(0) { $0 + $1.rows }
         codeBits = parts.allSatisfy { $0.type != .q8_0 } ? 4 : 8
-        let wordsPerBlock = codeBits, blockBytes = codeBits * 64 + 2 * 64
-        let blocks = k / Self.blockColumns, groupBytes = blocks * blockBytes
-        let groups = (n + Self.groupRows - 1) / Self.groupRows
-        storage = TensorStorage(count: groups * groupBytes / 4)
+        storage = TensorStorage(count: (n + Self.groupRows - 1) / Self.groupRows * k / Self.blockColumns * (codeBits * 64 + 2 * 64) / 4)
+        let blocks = self.blocks, blockBytes = bytesPerBlock, groupBytes = self.groupBytes, wordsPerBlock = self.wordsPerBlock
         // Each output row's bytes and type; a group may straddle two parts.
         var all = [UInt8]()
         all.reserveCapacity(parts.reduce(0) { $0 + $1.bytes.count })
@@ -122,7 +120,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
             rowSources += (0..<part.rows).map { (all.count + $0 * part.bytesPerRow, part.type) }
             all += part.bytes
         }
-        let destination = UncheckedSendable(base), codesPerWord = 32 / codeBits
+        let destination = UncheckedSendable(base), codeBits = self.codeBits, codesPerWord = 32 / codeBits, n = self.n
         all.withUnsafeBytes { bytes in
             let source = UncheckedSendable(bytes.baseAddress!)
             Parallel.forRanges(groups, minChunk: 16) { range in
