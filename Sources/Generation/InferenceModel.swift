@@ -235,10 +235,12 @@ struct Projection {
     let packed: PackedMatrix
     let quantized: QuantizedMatrix?
 
-    /// Up to this many rows of activations the codes are faster: the product
-    /// is bound by the bytes of weight it reads. More rows make it compute
-    /// bound, where the GEMM's f32 microkernel wins.
-    static let quantizedRowLimit = 4
+    /// Up to this many rows of activations (a decode step of up to 16
+    /// sequences) the codes are faster: with few rows the product is bound by
+    /// the bytes of weight it reads, and codes are a fifth of f32's. With
+    /// more rows both are bound by FMAs, and the GEMM's f32 tile needs fewer
+    /// per product than decoding codes does (BENCHMARKS.md has the A/B).
+    static let quantizedRowLimit = 16
 
     init(_ parts: [Tensor], blocks: [QuantizedBlocks?]) throws {
         let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)

@@ -1,7 +1,6 @@
 /// `C[m, N] = alpha · A[m, K] · Wᵀ + beta · C` with `W` held as codes
-/// (`QuantizedMatrix`), for decoding: up to four rows of A at a time share
-/// each decoded weight, so more rows re-read the weights once per four.
-/// Activations and sums stay f32.
+/// (`QuantizedMatrix`), for decoding and small batches: up to eight rows of
+/// A share each decoded weight. Activations and sums stay f32.
 public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, quantized w: QuantizedMatrix,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     if w.codeBits == 4 {
@@ -25,11 +24,13 @@ func quantizedProduct<Width: CodeWidth>(_ width: Width.Type, m: Int, alpha: Floa
     // Below ~64K weights a second thread costs more than it saves.
     let minGroups = max(1, (1 << 16) / max(QuantizedMatrix.groupRows * w.k, 1))
     Parallel.forRanges(groups, minChunk: minGroups) { range in
-        for i0 in stride(from: 0, to: m, by: 4) {
-            let x = a + i0 * lda
-            for g in range {
-                let group = base.value + g * groupBytes
-                let row0 = g * QuantizedMatrix.groupRows, lanes = min(QuantizedMatrix.groupRows, n - row0)
+        for g in range {
+            let group = base.value + g * groupBytes
+            let row0 = g * QuantizedMatrix.groupRows, lanes = min(QuantizedMatrix.groupRows, n - row0)
+            // Row passes inside the group loop, so a group's codes (7 KB for
+            // K = 576) come from DRAM once and from L1 for later passes.
+            for i0 in stride(from: 0, to: m, by: quantizedRowsPerPass) {
+                let x = a + i0 * lda
                 func store<let M: Int>(_ sums: InlineArray<M, Vec16>) {
                     for i in 0..<M {
                         let out = c + (i0 + i) * ldc + row0
@@ -42,16 +43,27 @@ func quantizedProduct<Width: CodeWidth>(_ width: Width.Type, m: Int, alpha: Floa
                         }
                     }
                 }
-                switch min(4, m - i0) {
-                case 1: store(quantizedKernel(width, blocks, group, InlineArray<1, UnsafePointer<Float>> { x + $0 * lda }))
-                case 2: store(quantizedKernel(width, blocks, group, InlineArray<2, UnsafePointer<Float>> { x + $0 * lda }))
-                case 3: store(quantizedKernel(width, blocks, group, InlineArray<3, UnsafePointer<Float>> { x + $0 * lda }))
-                default: store(quantizedKernel(width, blocks, group, InlineArray<4, UnsafePointer<Float>> { x + $0 * lda }))
+                func rows<let M: Int>(_: InlineArray<M, Void>.Type) {
+                    store(quantizedKernel(width, blocks, group, InlineArray<M, UnsafePointer<Float>> { x + $0 * lda }))
+                }
+                switch min(quantizedRowsPerPass, m - i0) {
+                case 1: rows(InlineArray<1, Void>.self)
+                case 2: rows(InlineArray<2, Void>.self)
+                case 3: rows(InlineArray<3, Void>.self)
+                case 4: rows(InlineArray<4, Void>.self)
+                case 5: rows(InlineArray<5, Void>.self)
+                case 6: rows(InlineArray<6, Void>.self)
+                case 7: rows(InlineArray<7, Void>.self)
+                default: rows(InlineArray<8, Void>.self)
                 }
             }
         }
     }
 }
+
+/// Rows of A that share each decoded weight: eight accumulators and the
+/// decoding constants still fit the 32 vector registers.
+let quantizedRowsPerPass = 8
 
 /// One group of 16 weight rows times `M` activation rows: lane `l` of
 /// result `i` is row `i` of A dotted with weight row `l`.
