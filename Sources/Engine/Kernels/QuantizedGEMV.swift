@@ -10,8 +10,8 @@ public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, q
     }
 }
 
-/// The code width as a type, so each kernel is compiled with constant shifts
-/// and a fully unrolled block.
+/// The code width as a type, so each kernel is compiled for one width, with
+/// constant shifts and masks.
 protocol CodeWidth { static var bits: Int { get } }
 enum FourBitCodes: CodeWidth { static var bits: Int { 4 } }
 enum EightBitCodes: CodeWidth { static var bits: Int { 8 } }
