@@ -5,6 +5,8 @@ import Models
 /// input are fused (q, k, v into one matrix; gate and up into another) and
 /// every weight is pre-packed into the GEMM's panel layout once, so decoding
 /// streams each weight exactly once per step and prefill runs at GEMM speed.
+/// Weights a quantised file stored in blocks `QuantizedMatrix` reads are
+/// also kept as codes, which decoding streams instead: a fifth of the bytes.
 ///
 /// `forward` takes any mix of sequences and new-token chunks: a prompt's
 /// prefill, one token per sequence in a batched decode step, or a search
@@ -12,19 +14,19 @@ import Models
 public final class InferenceModel: @unchecked Sendable {
     struct Layer {
         let attentionNorm: Tensor
-        let qkv: PackedMatrix
+        let qkv: Projection
         let qkvBias: Tensor?
-        let output: PackedMatrix
+        let output: Projection
         let mlpNorm: Tensor
-        let gateUp: PackedMatrix
-        let down: PackedMatrix
+        let gateUp: Projection
+        let down: Projection
     }
 
     public let config: DecoderConfig
     let embedding: Tensor
     let layers: [Layer]
     let finalNorm: Tensor
-    let head: PackedMatrix
+    let head: Projection
     let rotary: RotaryTable
 
     /// Copies (and packs) the decoder's weights, with enabled LoRA adapters
@@ -33,23 +35,35 @@ public final class InferenceModel: @unchecked Sendable {
     public init(_ decoder: Decoder) throws {
         config = decoder.config
         embedding = decoder.embedding.value.copy()
+        func projection(_ parts: [Variable]) throws -> Projection {
+            // An adapted weight is no longer what the file's blocks hold.
+            try Projection(parts.map(decoder.effectiveWeight),
+                           blocks: parts.map { decoder.adapters[$0.name] == nil ? decoder.quantizedWeights[$0.name] : nil })
+        }
         layers = try decoder.layers.map { layer in
             let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
             return Layer(
                 attentionNorm: layer.attentionNorm.value.copy(),
-                qkv: try PackedMatrix(concatenatingRows([layer.wq, layer.wk, layer.wv].map(decoder.effectiveWeight))),
+                qkv: try projection([layer.wq, layer.wk, layer.wv]),
                 qkvBias: biases.isEmpty ? nil : try concatenatingRows(biases),
-                output: try PackedMatrix(decoder.effectiveWeight(layer.wo)),
+                output: try projection([layer.wo]),
                 mlpNorm: layer.mlpNorm.value.copy(),
-                gateUp: try PackedMatrix(concatenatingRows([layer.wGate, layer.wUp].map(decoder.effectiveWeight))),
-                down: try PackedMatrix(decoder.effectiveWeight(layer.wDown)))
+                gateUp: try projection([layer.wGate, layer.wUp]),
+                down: try projection([layer.wDown]))
         }
         finalNorm = decoder.finalNorm.value.copy()
-        head = try PackedMatrix(decoder.outputWeight.value)
+        head = try projection([decoder.outputWeight])
         rotary = decoder.rotary
     }
 
     public var vocabularySize: Int { config.vocabSize }
+
+    /// How many weight matrices (of `layers · 4 + 1`) decode from the file's blocks.
+    public var quantizedMatrixCount: Int {
+        layers.reduce(head.quantized == nil ? 0 : 1) { count, layer in
+            count + [layer.qkv, layer.output, layer.gateUp, layer.down].filter { $0.quantized != nil }.count
+        }
+    }
 
     /// An empty cache for one sequence of up to `capacity` tokens (it grows if needed).
     public func makeCache(capacity: Int = 256) -> KVCache {
@@ -93,7 +107,7 @@ public final class InferenceModel: @unchecked Sendable {
 
         for (index, layer) in layers.enumerated() {
             rmsNormRows(x.pointer, weight: layer.attentionNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
-            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.qkv, c: qkv.pointer, ldc: qkvWidth)
+            layer.qkv.multiply(m: m, a: normed.pointer, lda: d, c: qkv.pointer, ldc: qkvWidth)
             if let bias = layer.qkvBias { addRowVector(qkv.pointer, rows: m, cols: qkvWidth, bias.pointer) }
             // q heads then k heads lie side by side at the start of each row.
             applyRotary(qkv.pointer, rowStride: qkvWidth, heads: heads + kvHeads, positions: positions, table: rotary)
@@ -104,12 +118,12 @@ public final class InferenceModel: @unchecked Sendable {
                 }
             }
             cachedAttention(chunks: chunks, starts: starts, layer: index, qkv: qkv, into: attended)
-            sgemm(m: m, a: attended.pointer, lda: d, packed: layer.output, beta: 1, c: x.pointer, ldc: d)
+            layer.output.multiply(m: m, a: attended.pointer, lda: d, beta: 1, c: x.pointer, ldc: d)
 
             rmsNormRows(x.pointer, weight: layer.mlpNorm.pointer, into: normed.pointer, rows: m, width: d, eps: config.rmsNormEps)
-            sgemm(m: m, a: normed.pointer, lda: d, packed: layer.gateUp, c: gateUp.pointer, ldc: 2 * ffn)
+            layer.gateUp.multiply(m: m, a: normed.pointer, lda: d, c: gateUp.pointer, ldc: 2 * ffn)
             siluGate(gateUp.pointer, into: activated.pointer, rows: m, width: ffn)
-            sgemm(m: m, a: activated.pointer, lda: ffn, packed: layer.down, beta: 1, c: x.pointer, ldc: d)
+            layer.down.multiply(m: m, a: activated.pointer, lda: ffn, beta: 1, c: x.pointer, ldc: d)
         }
         for chunk in chunks { chunk.cache.commit(chunk.tokens.count) }
 
@@ -120,7 +134,7 @@ public final class InferenceModel: @unchecked Sendable {
             rmsNormRows(last, weight: finalNorm.pointer, into: lastRows.pointer + c * d, rows: 1, width: d, eps: config.rmsNormEps)
         }
         let logits = Tensor(uninitialized: [chunks.count, config.vocabSize])
-        sgemm(m: chunks.count, a: lastRows.pointer, lda: d, packed: head, c: logits.pointer, ldc: config.vocabSize)
+        head.multiply(m: chunks.count, a: lastRows.pointer, lda: d, c: logits.pointer, ldc: config.vocabSize)
         return logits
     }
 
@@ -213,6 +227,39 @@ func attendOneToken(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, k
         for t in 0..<count {
             let value = values + t * valueStride
             for j in 0..<heads { VectorMath.axpy(scores[j * count + t], value, output + j * headDim, headDim) }
+        }
+    }
+}
+
+/// One weight matrix `[N, K]` (the parts' rows stacked), packed for the
+/// GEMM and, when every part has file blocks that still reproduce it, as
+/// codes for products with few rows.
+struct Projection {
+    let packed: PackedMatrix
+    let quantized: QuantizedMatrix?
+
+    /// Up to this many rows of activations (a decode step of up to 16
+    /// sequences) the codes are faster: with few rows the product is bound by
+    /// the bytes of weight it reads, and codes are a fifth of f32's. With
+    /// more rows both are bound by FMAs, and the GEMM's f32 tile needs fewer
+    /// per product than decoding codes does (BENCHMARKS.md has the A/B).
+    static let quantizedRowLimit = 16
+
+    init(_ parts: [Tensor], blocks: [QuantizedBlocks?]) throws {
+        let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)
+        packed = try PackedMatrix(weight)
+        let fileBlocks = blocks.compactMap { $0 }
+        let current = fileBlocks.count == parts.count && zip(parts, fileBlocks).allSatisfy { part, blocks in
+            part.shape == [blocks.rows, blocks.columns] && blocks.reproduces(part.pointer)
+        }
+        quantized = current ? try QuantizedMatrix(rowsOf: fileBlocks) : nil
+    }
+
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let quantized, m <= Self.quantizedRowLimit {
+            sgemm(m: m, a: a, lda: lda, quantized: quantized, beta: beta, c: c, ldc: ldc)
+        } else {
+            sgemm(m: m, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc)
         }
     }
 }

@@ -19,6 +19,11 @@ public final class Decoder {
     public let finalNorm: Variable
     public let lmHead: Variable?
     public let rotary: RotaryTable
+    /// The blocks a quantised model file stored for some weight matrices
+    /// (Hugging Face names), for the inference kernels that read them
+    /// directly. Training changes only the f32 values, so an inference model
+    /// built later checks that the blocks still reproduce them.
+    public let quantizedWeights: [String: QuantizedBlocks]
     /// LoRA adapters by the name of the weight they adapt (see `attachLoRA`).
     public internal(set) var adapters: [String: LoRAAdapter] = [:]
     public internal(set) var loraConfig: LoRAConfig?
@@ -53,8 +58,8 @@ public final class Decoder {
     /// parameter the configuration implies must be present with its shape;
     /// extra entries (a tied checkpoint's duplicate `lm_head.weight`, rotary
     /// buffers) are ignored.
-    public convenience init(config: DecoderConfig, weights: [String: Tensor]) throws {
-        try self.init(config: config) { name, shape in
+    public convenience init(config: DecoderConfig, weights: [String: Tensor], quantizedWeights: [String: QuantizedBlocks] = [:]) throws {
+        try self.init(config: config, quantizedWeights: quantizedWeights) { name, shape in
             guard let tensor = weights[name] else {
                 throw TensorError.invalidArgument(op: "Decoder", detail: "the checkpoint has no tensor \(name)")
             }
@@ -65,9 +70,11 @@ public final class Decoder {
         }
     }
 
-    private init(config: DecoderConfig, parameter make: (_ name: String, _ shape: [Int]) throws -> Tensor) throws {
+    private init(config: DecoderConfig, quantizedWeights: [String: QuantizedBlocks] = [:],
+                 parameter make: (_ name: String, _ shape: [Int]) throws -> Tensor) throws {
         try config.validate()
         self.config = config
+        self.quantizedWeights = quantizedWeights
         let d = config.hiddenSize, kvDim = config.kvHeads * config.headDim, ffn = config.intermediateSize
         func parameter(_ name: String, _ shape: [Int]) throws -> Variable {
             Variable(try make(name, shape), requiresGrad: true, name: name)

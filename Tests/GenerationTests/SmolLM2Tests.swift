@@ -29,6 +29,8 @@ import Testing
         let model = try #require(loaded.inference)
         #expect(model.config.architecture == .llama && model.config.layers == 30 && model.config.kvHeads == 3)
         #expect(model.config.tieEmbeddings)
+        // Every projection and the tied head (Q8_0 in this file) decode from the file's blocks.
+        #expect(model.quantizedMatrixCount == 30 * 4 + 1)
         let requests = expected.prompts.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: model)) }
         let outputs = try generate(requests, model: model,
                                    parameters: GenerationParameters(maxNewTokens: expected.greedy[0].count, sampling: .greedy))

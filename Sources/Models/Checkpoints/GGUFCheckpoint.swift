@@ -44,22 +44,30 @@ extension DecoderConfig {
 }
 
 extension Decoder {
-    /// Loads every tensor of a GGUF file into a decoder.
+    /// Loads every tensor of a GGUF file into a decoder, keeping the blocks of
+    /// the weight matrices that `QuantizedMatrix` reads.
     public convenience init(gguf: GGUFFile) throws {
         let config = try DecoderConfig(gguf: gguf)
         var weights: [String: Tensor] = [:]
+        var quantized: [String: QuantizedBlocks] = [:]
         for info in gguf.tensorInfos {
             guard let name = huggingFaceName(ofGGUFTensor: info.name) else { continue }
             var tensor = try gguf.tensor(info.name)
+            var blocks = QuantizedMatrix.canRead(info.type) && info.shape.count == 2
+                ? try QuantizedBlocks(type: info.type, rows: info.shape[0], columns: info.shape[1], bytes: Array(gguf.rawBytes(info)))
+                : nil
             // llama.cpp's converter interleaves the two rotary halves of each
             // Llama q/k head (it rotates adjacent pairs); undo it so the rows
             // are in the "rotate_half" order Hugging Face and this engine use.
             if config.architecture == .llama, name.hasSuffix("q_proj.weight") || name.hasSuffix("k_proj.weight") {
-                tensor = try unpermuteRotaryRows(tensor, heads: name.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads)
+                let order = try rotaryRowOrder(rows: tensor.shape[0], heads: name.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads)
+                tensor = permutingRows(tensor, order)
+                blocks = try blocks?.permutingRows(order)
             }
             weights[name] = tensor
+            quantized[name] = blocks
         }
-        try self.init(config: config, weights: weights)
+        try self.init(config: config, weights: weights, quantizedWeights: quantized)
     }
 }
 
@@ -84,20 +92,24 @@ func huggingFaceName(ofGGUFTensor name: String) -> String? {
     return renames[String(parts[2])].map { "model.layers.\(layer).\($0)" }
 }
 
-/// Row `h·d + 2i + j` of the GGUF layout holds row `h·d + j·d/2 + i` of the
-/// Hugging Face layout (head `h`, head size `d`).
-func unpermuteRotaryRows(_ w: Tensor, heads: Int) throws -> Tensor {
-    let rows = w.shape[0], columns = w.count / max(rows, 1)
-    try require(heads > 0 && rows % (2 * heads) == 0, "unpermuteRotaryRows", "\(rows) rows do not split into \(heads) heads of pairs")
+/// The GGUF row each Hugging Face row comes from: row `h·d + j·d/2 + i` of
+/// the Hugging Face layout is row `h·d + 2i + j` of the GGUF layout (head
+/// `h`, head size `d`).
+func rotaryRowOrder(rows: Int, heads: Int) throws -> [Int] {
+    try require(heads > 0 && rows % (2 * heads) == 0, "rotaryRowOrder", "\(rows) rows do not split into \(heads) heads of pairs")
     let headSize = rows / heads, half = headSize / 2
+    return (0..<rows).map { row in
+        let h = row / headSize, j = row % headSize / half, i = row % half
+        return h * headSize + 2 * i + j
+    }
+}
+
+/// Row `i` of the result is row `sources[i]` of `w`.
+func permutingRows(_ w: Tensor, _ sources: [Int]) -> Tensor {
+    let columns = w.count / max(w.shape[0], 1)
     let out = Tensor(uninitialized: w.shape)
-    for h in 0..<heads {
-        for i in 0..<half {
-            for j in 0..<2 {
-                let source = w.pointer + (h * headSize + 2 * i + j) * columns
-                (out.pointer + (h * headSize + j * half + i) * columns).update(from: source, count: columns)
-            }
-        }
+    for (row, source) in sources.enumerated() {
+        (out.pointer + row * columns).update(from: w.pointer + source * columns, count: columns)
     }
     return out
 }
