@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs CPU-bound work (a forward pass, a generation, an optimiser step) on a
-/// thread of its own and suspends the calling task until it is done.
+/// Dispatch thread and suspends the calling task until it is done.
 ///
 /// Swift's concurrency pool has one thread per core. Work that computes for
 /// seconds on it leaves nothing to run the timers and network callbacks of
@@ -13,14 +13,15 @@ public func computeOffPool<T>(_ body: () throws -> T) async throws -> T {
         // The thread must drop the closure before the caller resumes: it may
         // not outlive this call.
         let work = WorkSlot(body)
+        // Dispatch's global queue reuses its threads. A new thread per call
+        // made glibc spread allocations over ever more malloc arenas: peak
+        // memory of a SmolLM2 training run grew from 5.7 to 10.2 GB in ten steps.
         let outcome: UncheckedSendable<Result<T, any Error>> = await withCheckedContinuation { continuation in
-            let thread = Thread {
+            DispatchQueue.global(qos: .userInitiated).async {
                 let result = Result { try work.body!() }
                 work.body = nil
                 continuation.resume(returning: UncheckedSendable(result))
             }
-            thread.stackSize = 1 << 23
-            thread.start()
         }
         return try outcome.value.get()
     }
