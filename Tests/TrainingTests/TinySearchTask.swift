@@ -67,39 +67,37 @@ struct TinySearchTask {
     func prompt(_ question: String) -> String { PolicyPrompt(template: template).render(question: question) }
 
     /// A policy that knows the format and how to read documents, but not the
-    /// world, and rarely searches. Supervised in two phases: first on
-    /// trajectories that search half of the time and then answer with the
-    /// document's answer (the others answer at random) until it reads
-    /// documents reliably; then briefly on ones that search only `searchRate`
-    /// of the time. RL has to discover that searching pays.
+    /// world, and rarely searches. Supervised (on the completions only) in two
+    /// phases: first on trajectories that search half of the time and then
+    /// answer with the document's answer (the others answer at random) until
+    /// it reads documents reliably; then briefly on ones that search only
+    /// `searchRate` of the time. RL has to discover that searching pays.
     func pretrainedPolicy(searchRate: Float = 0.1, seed: UInt64 = 1) throws -> Models.Decoder {
         let model = try Models.Decoder(config: Self.config, seed: seed)
-        let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 1e-3, weightDecay: 0))
         var rng = RandomGenerator(seed: seed &+ 100)
-        func train(steps: Int, searchRate: Float) throws {
-            let length = 40, batch = 16
-            for _ in 0..<steps {
-                var tokens: [Int32] = []
-                for _ in 0..<batch {
-                    let question = questions[Int(rng.next() % UInt64(Self.size))]
-                    let truth = answers[Int(rng.next() % UInt64(Self.size))]
-                    var answer = answers[Int(rng.next() % UInt64(Self.size))]
-                    var text = prompt(question)
-                    if rng.uniform() < searchRate {
-                        text += "<search>\(question)</search>\n\n<information>Doc 1: \(truth)</information>\n\n"
-                        answer = truth
-                    }
-                    text += "<answer>\(answer)</answer><eos>"
-                    let ids = tokenizer.encode(text, addSpecialTokens: false)
-                    tokens += ids + Array(repeating: tokenizer.eosTokenID!, count: length - ids.count)
+        func examples(searchRate: Float) -> [SupervisedExample] {
+            (0..<2048).map { _ in
+                let question = questions[Int(rng.next() % UInt64(Self.size))]
+                let truth = answers[Int(rng.next() % UInt64(Self.size))]
+                var answer = answers[Int(rng.next() % UInt64(Self.size))]
+                var completion = ""
+                if rng.uniform() < searchRate {
+                    completion += "<search>\(question)</search>\n\n<information>Doc 1: \(truth)</information>\n\n"
+                    answer = truth
                 }
-                let tape = Tape()
-                try tape.backward(model.languageModelingLoss(tokens: tokens, batch: batch, tape: tape))
-                optimizer.update()
+                completion += "<answer>\(answer)</answer><eos>"
+                return SupervisedExample(prompt: tokenizer.encode(prompt(question), addSpecialTokens: false),
+                                         completion: tokenizer.encode(completion, addSpecialTokens: false))
             }
         }
-        for _ in 0..<30 where try readingAccuracy(model) < 0.95 { try train(steps: 100, searchRate: 0.5) }
-        try train(steps: 60, searchRate: searchRate)
+        var config = SupervisedConfig(steps: 100, batchSize: 16, lr: 1e-3, seed: seed)
+        let reading = examples(searchRate: 0.5)
+        for round in 0..<30 where try readingAccuracy(model) < 0.95 {
+            config.seed = seed &+ UInt64(round)
+            try supervisedFineTune(model, on: reading, config: config)
+        }
+        config.steps = 60
+        try supervisedFineTune(model, on: examples(searchRate: searchRate), config: config)
         return model
     }
 
