@@ -39,7 +39,7 @@ public struct WorldQuestion: Sendable, Equatable, Codable {
 extension World {
     /// Every question the world can ask: each fact of each entity once, and
     /// each two-hop form from each entity it applies to.
-    static func questions(_ entities: [Entity]) -> [WorldQuestion] {
+    public static func questions(_ entities: [Entity]) -> [WorldQuestion] {
         func make(_ text: String, _ subject: Entity, _ attributes: [Attribute]) -> WorldQuestion {
             var hops: [Hop] = [], entity = subject
             for attribute in attributes {

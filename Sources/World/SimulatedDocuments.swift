@@ -23,7 +23,7 @@ extension World {
         var companions = subject.facts.map(\.attribute).filter { $0 != hop.attribute }.flatMap { statementsOf(subject, $0) }
             + Templates.fillers(subject.kind).map { Templates.fill($0, subject: subject.name) }
         let banned = question.answers + entities.answers(subject.value(hop.attribute)!)
-        companions.removeAll { sentence in banned.contains { mentions(sentence, $0) } }
+        companions.removeAll { sentence in banned.contains { World.mentions(sentence, $0) } }
         rng.shuffle(&companions)
 
         let documents: [[String]] = (0..<5).map { i in
@@ -45,7 +45,7 @@ extension World {
     func targetHop(of query: String, in question: WorldQuestion) -> Hop {
         question.hops.last { hop in
             let entity = entities[hop.entity]
-            return mentions(query, entity.shortName ?? entity.name)
+            return World.mentions(query, entity.shortName ?? entity.name)
         } ?? question.hops[0]
     }
 }
@@ -56,11 +56,11 @@ extension World {
     static func words(_ text: String) -> [Substring] {
         text.lowercased()[...].split { !$0.isLetter && !$0.isNumber }
     }
-}
 
-/// Whether `phrase` occurs in `text` as whole words.
-func mentions(_ text: String, _ phrase: String) -> Bool {
-    let text = World.words(text), phrase = World.words(phrase)
-    guard !phrase.isEmpty, phrase.count <= text.count else { return false }
-    return (0...(text.count - phrase.count)).contains { text[$0..<$0 + phrase.count].elementsEqual(phrase) }
+    /// Whether `phrase` occurs in `text` as whole words, ignoring case.
+    public static func mentions(_ text: String, _ phrase: String) -> Bool {
+        let text = words(text), phrase = words(phrase)
+        guard !phrase.isEmpty, phrase.count <= text.count else { return false }
+        return (0...(text.count - phrase.count)).contains { text[$0..<$0 + phrase.count].elementsEqual(phrase) }
+    }
 }
