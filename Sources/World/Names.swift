@@ -20,7 +20,10 @@ struct NameMaker {
                 // A coda only at the end keeps clusters like "nstr" out.
                 if s == count - 1 { word += rng.pick(Self.codas) }
             }
-            word += rng.pick(suffix)
+            let ending = rng.pick(suffix)
+            // "Labi" + "ic" reads as "Labic", not "Labiic".
+            if let first = ending.first, Self.vowels.contains(String(first)) { word.removeLast() }
+            word += ending
             word = word.prefix(1).uppercased() + word.dropFirst()
             if used.insert(word).inserted { return word }
         }

@@ -61,16 +61,16 @@ extension World {
 
     /// Draws the test questions at random, then keeps for training only the
     /// questions that read none of the test questions' facts, so a policy
-    /// cannot pass the test by remembering answers it was rewarded for.
+    /// cannot pass the test by remembering answers it was rewarded for. Both
+    /// splits stay in shuffled order, so any prefix is a fair sample.
     static func split(_ questions: [WorldQuestion], testFraction: Double,
                       _ rng: inout RandomGenerator) -> (train: [WorldQuestion], test: [WorldQuestion]) {
-        var order = Array(questions.indices)
-        rng.shuffle(&order)
-        let test = order.prefix(max(1, Int((Double(questions.count) * testFraction).rounded()))).sorted()
-        let testFacts = Set(test.flatMap { questions[$0].hops })
-        let testSet = Set(test)
-        let train = questions.indices.filter { !testSet.contains($0) && questions[$0].hops.allSatisfy { !testFacts.contains($0) } }
-        return (train.map { questions[$0] }, test.map { questions[$0] })
+        var shuffled = questions
+        rng.shuffle(&shuffled)
+        let testCount = max(1, Int((Double(questions.count) * testFraction).rounded()))
+        let testFacts = Set(shuffled.prefix(testCount).flatMap(\.hops))
+        let train = shuffled.dropFirst(testCount).filter { $0.hops.allSatisfy { !testFacts.contains($0) } }
+        return (train, Array(shuffled.prefix(testCount)))
     }
 }
 

@@ -20,7 +20,9 @@ extension World {
         let hop = targetHop(of: query, in: question)
         let subject = entities[hop.entity]
         let needed = statementsOf(subject, hop.attribute)
-        var companions = subject.facts.map(\.attribute).filter { $0 != hop.attribute }.flatMap { statementsOf(subject, $0) }
+        // One wording per other fact, so no document says the same thing twice.
+        var companions = subject.facts.map(\.attribute).filter { $0 != hop.attribute }
+            .map { entities.statement(subject, $0, variant: rng.below(2)) }
             + Templates.fillers(subject.kind).map { Templates.fill($0, subject: subject.name) }
         let banned = question.answers + entities.answers(subject.value(hop.attribute)!)
         companions.removeAll { sentence in banned.contains { World.mentions(sentence, $0) } }
@@ -31,7 +33,9 @@ extension World {
             case .useful:
                 let pair = [needed[i % needed.count], companions[i % companions.count]]
                 return rng.below(2) == 0 ? pair : pair.reversed()
-            case .noisy: return [companions[2 * i % companions.count], companions[(2 * i + 1) % companions.count]]
+            // Five fillers always survive the filter, so with at least five
+            // companions these five pairs are distinct and never repeat a sentence.
+            case .noisy: return [companions[i % companions.count], companions[(i + 2) % companions.count]]
             }
         }
         return SearchResult.documents(documents.map { "(Title: \(subject.name)) " + $0.joined(separator: " ") }).text

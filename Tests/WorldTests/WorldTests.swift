@@ -111,6 +111,7 @@ import World
                 for documents in [useful, noisy] {
                     let lines = documents.split(separator: "\n")
                     #expect(lines.count == 5 && lines.enumerated().allSatisfy { $0.element.hasPrefix("Doc \($0.offset + 1): (Title: ") })
+                    #expect(Set(lines.map { $0.drop { $0 != ")" } }).count == 5, "\(documents)")
                 }
                 // The question names only the first hop's subject: its documents give the first fact.
                 let hop = query == question.question ? question.hops[0] : last
