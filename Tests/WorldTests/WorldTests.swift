@@ -102,7 +102,8 @@ import World
     @Test func usefulDocumentsHoldTheNeededFactAndNoisyOnesNoAnswer() {
         let world = Self.small
         var rng = RandomGenerator(seed: 1)
-        for question in world.test {
+        // The test split is shuffled, so its prefix samples every question form.
+        for question in world.test.prefix(150) {
             let last = question.hops[question.hops.count - 1]
             let queries = [question.question, world.entities[last.entity].name + " " + last.attribute.rawValue]
             for query in queries {
