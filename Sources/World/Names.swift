@@ -22,7 +22,9 @@ struct NameMaker {
             }
             let ending = rng.pick(suffix)
             // "Labi" + "ic" reads as "Labic", not "Labiic".
-            if let first = ending.first, Self.vowels.contains(String(first)) { word.removeLast() }
+            if let first = ending.first, let last = word.last, Self.vowels.contains(String(first)), Self.vowels.contains(String(last)) {
+                word.removeLast()
+            }
             word += ending
             word = word.prefix(1).uppercased() + word.dropFirst()
             if used.insert(word).inserted { return word }
