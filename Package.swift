@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "RL", targets: ["RL"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "World", targets: ["World"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,8 @@ let package = Package(
         .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine", "Yams"],
                 swiftSettings: nativeCPU),
+        // The synthetic world of the built-in demo (issue 6).
+        .target(name: "World", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
@@ -62,6 +65,7 @@ let package = Package(
                     swiftSettings: nativeCPU),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
                     swiftSettings: nativeCPU),
+        .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
