@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training",
+                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

@@ -5,7 +5,7 @@ struct ZeroSearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zerosearch",
         abstract: "Teach a language model to search, with an LLM-simulated search engine, on a CPU.",
-        subcommands: [ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, Search.self, Ask.self, Score.self,
+        subcommands: [ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, WorldCommand.self, Search.self, Ask.self, Score.self,
                       Train.self, Bench.self]
     )
 }
