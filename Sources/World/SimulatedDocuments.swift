@@ -68,3 +68,29 @@ extension World {
         return (0...(text.count - phrase.count)).contains { text[$0..<$0 + phrase.count].elementsEqual(phrase) }
     }
 }
+
+/// One training example for a simulator in the published `sft` format.
+public struct SimulatorExample: Sendable, Equatable {
+    public var prompt: String
+    public var documents: String
+}
+
+extension World {
+    /// Examples a small model can be fine-tuned on to play the search engine
+    /// in the published `sft` format: for training questions, a query naming
+    /// one hop's entity (what a searching policy writes), useful or noisy at
+    /// even odds, and the documents this world's ground truth gives for it.
+    public func simulatorExamples(count: Int, seed: UInt64) -> [SimulatorExample] {
+        guard !train.isEmpty else { return [] }
+        var rng = RandomGenerator(seed: seed)
+        return (0..<count).map { _ in
+            let question = train[rng.below(train.count)]
+            let hop = question.hops[rng.below(question.hops.count)]
+            let query = entities[hop.entity].name
+            let kind: DocumentKind = rng.below(2) == 0 ? .useful : .noisy
+            let request = SearchRequest(query: query, question: question.question, goldAnswers: question.answers, kind: kind)
+            return SimulatorExample(prompt: SimulatorPrompt.render(request, mode: .sft),
+                                    documents: simulatedDocuments(for: query, question: question, kind: kind, rng: &rng))
+        }
+    }
+}

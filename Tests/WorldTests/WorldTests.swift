@@ -130,3 +130,19 @@ import World
         #expect(!World.mentions("Tavi went to Morleno.", "Tavi Morleno"))
     }
 }
+
+@Suite struct SimulatorExampleTests {
+    @Test func examplesFollowTheSFTFormatAndTheWorld() throws {
+        let world = try World(WorldConfig(entities: 200, seed: 5))
+        let examples = world.simulatorExamples(count: 40, seed: 1)
+        #expect(examples.count == 40)
+        #expect(examples == world.simulatorExamples(count: 40, seed: 1))
+        for example in examples {
+            #expect(example.prompt.hasPrefix("You are the Google search engine.\nGiven a query, you need to generate five "))
+            let useful = example.prompt.contains("Useful Output:\n")
+            #expect(useful != example.prompt.contains("Noisy Output:\n"))
+            #expect(example.documents.hasPrefix("Doc 1: ") && example.documents.contains("\nDoc 5: "))
+        }
+        #expect(Set(examples.map { $0.prompt.contains("Useful Output:") }).count == 2, "both kinds occur")
+    }
+}
