@@ -122,9 +122,9 @@ public struct BPETrainer: Sendable {
                 }
             }
         }
-        // Sorted so that the pair indices, and with them the memory layout, do
-        // not depend on the hash seed; the merges would not either way.
-        return counts.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+        // In the dictionary's order, which varies from run to run; the merges
+        // depend on the counts alone.
+        return counts.map { ($0.key, $0.value) }
     }
 }
 
@@ -224,6 +224,7 @@ private struct MergeState {
                 add(wordCounts[w], to: Self.key(symbols[i], symbols[i + 1]), in: Int32(w))
             }
         }
+        // A sorted array is already a heap.
         queue = grown.map { Candidate(count: pairCounts[pairIndices[$0]!], pair: $0) }.sorted(by: <)
         grown.removeAll()
     }

@@ -1,9 +1,9 @@
 import Engine
 import Foundation
 
-/// Writing a GGUF file's tokenizer as the `tokenizer.json` and
-/// `tokenizer_config.json` a Hugging Face folder carries, so a model converted
-/// from GGUF leaves the project as a standard checkpoint.
+/// Writing a GGUF file's tokenizer, or a trained one, as the `tokenizer.json`
+/// and `tokenizer_config.json` a Hugging Face folder carries, so a model
+/// converted from GGUF or trained here leaves the project as a standard checkpoint.
 extension BPETokenizer {
     /// The two files, built from the same reading of the metadata that
     /// `init(ggufMetadata:)` loads, so they describe the tokenizer it gives.
