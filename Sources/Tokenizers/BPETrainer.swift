@@ -14,7 +14,7 @@ import Foundation
 /// two learn the same merges.
 public struct BPETrainer: Sendable {
     /// How text is cut into the pieces that merges stay inside.
-    public enum Splitting: Sendable, CaseIterable {
+    public enum Splitting: String, Sendable, CaseIterable {
         /// GPT-2's regex (Hugging Face `ByteLevel(use_regex: true)`).
         case gpt2
         /// Llama-3's regex: numbers in groups of up to three digits.
@@ -22,7 +22,7 @@ public struct BPETrainer: Sendable {
         /// Qwen2's regex: single digits.
         case qwen2
         /// SmolLM's: every digit alone, then GPT-2's regex.
-        case smolLM
+        case smolLM = "smollm"
 
         var steps: [PreTokenizer.Step] {
             switch self {

@@ -51,6 +51,21 @@ import Tokenizers
         }
     }
 
+    /// Each pre-tokenizer survives the export: the tokenizer loaded back from
+    /// the files splits and encodes as the trained one.
+    @Test(arguments: BPETrainer.Splitting.allCases)
+    func exportKeepsSplitting(_ splitting: BPETrainer.Splitting) throws {
+        var trainer = Self.trainer(vocabularySize: 400)
+        trainer.splitting = splitting
+        let trained = try trainer.train(try Self.corpus())
+        let files = try trained.huggingFaceFiles()
+        let reloaded = try BPETokenizer(tokenizerJSON: try #require(files["tokenizer.json"]))
+        for text in try Self.corpus() + ["12345 abc\n\n  x", "Don'T 3.14"] {
+            #expect(reloaded.preTokenize(text) == trained.tokenizer.preTokenize(text), "\(text.debugDescription)")
+            #expect(reloaded.encode(text) == trained.tokenizer.encode(text), "\(text.debugDescription)")
+        }
+    }
+
     /// The merges depend on the counts alone, not on the order of the texts.
     @Test func deterministic() throws {
         var generator = SplitMix(seed: 6)

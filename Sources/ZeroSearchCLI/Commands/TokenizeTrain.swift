@@ -16,11 +16,14 @@ struct TokenizeTrain: AsyncParsableCommand {
     @Option(help: "A non-special added token (repeatable).")
     var added = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>", "<think>", "</think>"]
     @Option(help: "The EOS token, one of the special tokens.") var eos = "<|im_end|>"
+    @Option(help: "Pre-tokenizer: \(BPETrainer.Splitting.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var split = BPETrainer.Splitting.gpt2.rawValue
 
     func run() async throws {
+        guard let splitting = BPETrainer.Splitting(rawValue: split) else { throw ValidationError("unknown --split \(split)") }
         let texts = try Self.texts(URL(fileURLWithPath: corpus))
         let trainer = BPETrainer(vocabularySize: vocab, minimumPairFrequency: minFrequency, specialTokens: special,
-                                 addedTokens: added, eosToken: eos)
+                                 addedTokens: added, eosToken: eos, splitting: splitting)
         var trained: TrainedTokenizer?
         let elapsed = try seconds { trained = try trainer.train(texts) }
         let folder = URL(fileURLWithPath: out)
