@@ -76,6 +76,12 @@ public struct BPETrainer: Sendable {
         for token in added { vocabulary[token.content] = token.id }
         for bytes in state.tokenBytes {
             let spelling = ByteLevel.spelling(of: bytes)
+            // An added token written in the byte alphabet ("Ġx") is not cut out of
+            // the bytes it spells (" x"), so a merge can arrive at its name.
+            guard vocabulary[spelling] == nil else {
+                throw TokenizerError("BPE training: added token \(quoted(spelling)) is also the learned token for "
+                                     + "the text \(quoted(String(decoding: bytes, as: UTF8.self)))")
+            }
             vocabulary[spelling] = Int32(names.count)
             names.append(spelling)
         }

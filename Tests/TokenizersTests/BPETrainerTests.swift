@@ -128,6 +128,9 @@ import Tokenizers
         #expect(throws: TokenizerError.self) { try BPETrainer(vocabularySize: 300, specialTokens: ["x"]).train([]) }
         #expect(throws: TokenizerError.self) { try BPETrainer(vocabularySize: 300, addedTokens: ["<a>", "<a>"]).train([]) }
         #expect(throws: TokenizerError.self) { try BPETrainer(vocabularySize: 300, eosToken: "<a>").train([]) }
+        #expect(throws: TokenizerError.self) {
+            try BPETrainer(vocabularySize: 300, addedTokens: ["Ġx"]).train([" x x x"])
+        }
     }
 }
 
