@@ -121,9 +121,11 @@ struct PieceCache {
     }
 }
 
+/// A binary heap in an array, smallest element on top: the encoder's merge
+/// queue and the trainer's pair queue.
 enum MinHeap {
     @inline(__always)
-    static func push(_ value: UInt64, into heap: inout [UInt64]) {
+    static func push<Element: Comparable>(_ value: Element, into heap: inout [Element]) {
         heap.append(value)
         var child = heap.count - 1
         while child > 0 {
@@ -135,7 +137,7 @@ enum MinHeap {
     }
 
     @inline(__always)
-    static func popMinimum(_ heap: inout [UInt64]) -> UInt64? {
+    static func popMinimum<Element: Comparable>(_ heap: inout [Element]) -> Element? {
         guard let last = heap.popLast() else { return nil }
         guard !heap.isEmpty else { return last }
         let top = heap[0]

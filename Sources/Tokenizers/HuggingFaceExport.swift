@@ -1,9 +1,9 @@
 import Engine
 import Foundation
 
-/// Writing a GGUF file's tokenizer as the `tokenizer.json` and
-/// `tokenizer_config.json` a Hugging Face folder carries, so a model converted
-/// from GGUF leaves the project as a standard checkpoint.
+/// Writing a GGUF file's tokenizer, or a trained one, as the `tokenizer.json`
+/// and `tokenizer_config.json` a Hugging Face folder carries, so a model
+/// converted from GGUF or trained here leaves the project as a standard checkpoint.
 extension BPETokenizer {
     /// The two files, built from the same reading of the metadata that
     /// `init(ggufMetadata:)` loads, so they describe the tokenizer it gives.
@@ -12,22 +12,7 @@ extension BPETokenizer {
         // Loading first validates everything the export relies on.
         _ = try BPETokenizer(gguf.description)
 
-        let json: [String: Any] = [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(),
-            "added_tokens": gguf.addedTokens.map {
-                ["id": Int($0.id), "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.stripsLeft,
-                 "rstrip": $0.stripsRight, "normalized": $0.normalized, "special": $0.special]
-            },
-            "pre_tokenizer": preTokenizerJSON(gguf.preTokenizer),
-            "post_processor": postProcessorJSON(gguf.postProcessor, tokens: gguf.tokens),
-            "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
-            "model": [
-                "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false,
-                "ignore_merges": gguf.ignoresMerges, "vocab": gguf.vocabulary.mapValues(Int.init),
-                "merges": gguf.merges.map { [$0.0, $0.1] },
-            ] as [String: Any],
-        ]
+        let json = tokenizerJSON(gguf.description, tokens: gguf.tokens)
         var config: [String: Any] = [
             "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false,
             "add_bos_token": gguf.addsBOS, "add_eos_token": gguf.addsEOS,
@@ -40,6 +25,27 @@ extension BPETokenizer {
         return [
             "tokenizer.json": try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]),
             "tokenizer_config.json": try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
+        ]
+    }
+
+    /// The `tokenizer.json` object for `description`, which loading it gives
+    /// back; `tokens` names each id in the post-processor's template.
+    static func tokenizerJSON(_ description: Description, tokens: [String]) -> [String: Any] {
+        [
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(),
+            "added_tokens": description.addedTokens.map {
+                ["id": Int($0.id), "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.stripsLeft,
+                 "rstrip": $0.stripsRight, "normalized": $0.normalized, "special": $0.special]
+            },
+            "pre_tokenizer": preTokenizerJSON(description.preTokenizer.steps),
+            "post_processor": postProcessorJSON(description.postProcessor, tokens: tokens),
+            "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
+            "model": [
+                "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
+                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false,
+                "ignore_merges": description.ignoresMerges, "vocab": description.vocabulary.mapValues(Int.init),
+                "merges": description.merges.map { [$0.0, $0.1] },
+            ] as [String: Any],
         ]
     }
 

@@ -66,7 +66,13 @@ extension FinishReason {
 }
 
 struct Tokenize: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a text as a JSON array.")
+    static let configuration = CommandConfiguration(
+        abstract: "Tokenize a text, or train a byte-level BPE tokenizer.",
+        subcommands: [TokenizeText.self, TokenizeTrain.self], defaultSubcommand: TokenizeText.self)
+}
+
+struct TokenizeText: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "text", abstract: "Print the token ids of a text as a JSON array.")
 
     @Option(help: "A model (GGUF file, Hugging Face folder or installed name) whose tokenizer to use.") var model: String?
     @Option(help: "A tokenizer.json, a Hugging Face folder or a GGUF file.") var tokenizer: String?
