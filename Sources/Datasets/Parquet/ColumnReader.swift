@@ -27,7 +27,6 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
     var cursor = ParquetCursor(UnsafeRawBufferPointer(rebasing: file[chunk.start..<chunk.start + chunk.compressedSize]),
                                what: "column \(name)")
     var result = ColumnTriplets()
-    result.repetition.reserveCapacity(min(chunk.valueCount, maxValuesPerPage))
     var dictionary: [DataValue]?
     while result.definition.count < chunk.valueCount {
         guard !cursor.isAtEnd else {
