@@ -45,7 +45,7 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
             guard header.encoding == .plain || header.encoding == .plainDictionary else {
                 throw .unsupported("column \(name): dictionary page encoding \(header.encoding)")
             }
-            let bytes = try decompress(body, codec: chunk.codec, size: header.uncompressedSize)
+            let bytes = try decompress(body, codec: chunk.codec, size: header.uncompressedSize, in: name)
             dictionary = try withBytes(bytes) { raw throws(ParquetError) in
                 var c = ParquetCursor(raw, what: "dictionary of \(name)")
                 return try decodePlain(&c, type: leaf.type, count: header.valueCount)
@@ -76,14 +76,14 @@ private func readDataPage(_ body: UnsafeRawBufferPointer, _ header: PageHeader, 
         let rest = UnsafeRawBufferPointer(rebasing: body[levels.offset...])
         let size = header.uncompressedSize - levels.offset
         guard size >= 0 else { throw .corrupt("column \(name): DATA_PAGE_V2 levels are larger than the page") }
-        values = header.valuesCompressed ? try decompress(rest, codec: codec, size: size)
-                                         : try decompress(rest, codec: .uncompressed, size: size)
+        values = header.valuesCompressed ? try decompress(rest, codec: codec, size: size, in: name)
+                                         : try decompress(rest, codec: .uncompressed, size: size, in: name)
     } else {
         if (leaf.maxRepetition > 0 && header.repetitionLevelEncoding == .bitPacked)
             || (leaf.maxDefinition > 0 && header.definitionLevelEncoding == .bitPacked) {
             throw .unsupported("column \(name): deprecated BIT_PACKED level encoding")
         }
-        let page = try decompress(body, codec: codec, size: header.uncompressedSize)
+        let page = try decompress(body, codec: codec, size: header.uncompressedSize, in: name)
         var start = 0
         (repetition, definition, start) = try withBytes(page) { raw throws(ParquetError) in
             var c = ParquetCursor(raw, what: "levels of \(name)")

@@ -3,7 +3,15 @@ import CZstd
 
 /// Decompresses one page body to exactly `size` bytes (the size its header promises;
 /// anything else means the page is damaged).
-func decompress(_ input: UnsafeRawBufferPointer, codec: CompressionCodec, size: Int) throws(ParquetError) -> [UInt8] {
+func decompress(_ input: UnsafeRawBufferPointer, codec: CompressionCodec, size: Int, in column: String) throws(ParquetError) -> [UInt8] {
+    do {
+        return try decompress(input, codec: codec, size: size)
+    } catch .corrupt(let detail) {
+        throw .corrupt("column \(column): \(detail)")
+    }
+}
+
+private func decompress(_ input: UnsafeRawBufferPointer, codec: CompressionCodec, size: Int) throws(ParquetError) -> [UInt8] {
     switch codec {
     case .uncompressed:
         guard input.count == size else { throw .corrupt("uncompressed page holds \(input.count) bytes, header says \(size)") }

@@ -33,6 +33,7 @@ struct SchemaElement {
     var isMap: Bool
 
     init(_ s: ThriftStruct) throws(ParquetError) {
+        let s = s.named("SchemaElement")
         name = try s.required(s.string(4), 4, "name")
         if let raw = s.int(1) {
             guard let t = PhysicalType(rawValue: Int(raw)) else { throw .corrupt("column \(name) has unknown type \(raw)") }
@@ -64,10 +65,11 @@ struct ColumnChunkMeta {
     var compressedSize: Int
 
     init(_ c: ThriftStruct) throws(ParquetError) {
+        let c = c.named("ColumnChunk")
         if let external = c.string(1), !external.isEmpty {
             throw .unsupported("column chunk stored in another file (\(external))")
         }
-        let m = try c.required(c.structure(3), 3, "meta_data")
+        let m = try c.required(c.structure(3), 3, "meta_data").named("ColumnMetaData")
         path = try m.required(m.list(3), 3, "path_in_schema").map { value throws(ParquetError) in
             guard case .binary(let b) = value else { throw .corrupt("path_in_schema holds a non-string") }
             return String(decoding: b, as: UTF8.self)
@@ -94,6 +96,7 @@ struct RowGroupMeta {
     var columns: [ColumnChunkMeta]
 
     init(_ g: ThriftStruct) throws(ParquetError) {
+        let g = g.named("RowGroup")
         rowCount = Int(try g.required(g.int(3), 3, "num_rows"))
         guard rowCount >= 0 else { throw .corrupt("row group has \(rowCount) rows") }
         columns = try g.required(g.list(1), 1, "columns").map { value throws(ParquetError) in
@@ -144,9 +147,9 @@ struct PageHeader {
         guard uncompressedSize >= 0, compressedSize >= 0 else { throw .corrupt("page header has a negative size") }
         let body: ThriftStruct?
         switch type {
-        case .dataPage: body = try h.required(h.structure(5), 5, "data_page_header")
-        case .dictionaryPage: body = try h.required(h.structure(7), 7, "dictionary_page_header")
-        case .dataPageV2: body = try h.required(h.structure(8), 8, "data_page_header_v2")
+        case .dataPage: body = try h.required(h.structure(5), 5, "data_page_header").named("DataPageHeader")
+        case .dictionaryPage: body = try h.required(h.structure(7), 7, "dictionary_page_header").named("DictionaryPageHeader")
+        case .dataPageV2: body = try h.required(h.structure(8), 8, "data_page_header_v2").named("DataPageHeaderV2")
         case .indexPage, nil: body = nil
         }
         valueCount = 0

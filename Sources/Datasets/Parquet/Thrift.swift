@@ -13,7 +13,11 @@ indirect enum ThriftValue {
 
 struct ThriftStruct {
     var fields: [Int16: ThriftValue] = [:]
-    let name: String
+    /// What the struct is, for error messages; nested structs start with their parent's
+    /// name (the wire format does not say) and are renamed by the code that reads them.
+    var name: String
+
+    func named(_ newName: String) -> ThriftStruct { ThriftStruct(fields: fields, name: newName) }
 
     func int(_ id: Int16) -> Int64? { if case .int(let v)? = fields[id] { v } else { nil } }
     func bool(_ id: Int16) -> Bool? { if case .bool(let v)? = fields[id] { v } else { nil } }
