@@ -35,6 +35,22 @@ import Testing
         #expect(row["extra_info"]?["index"] == .int(0))
     }
 
+    @Test func selectedColumnsMatchTheFullRows() throws {
+        let file = try ParquetFile(contentsOf: try fixture("dict_fallback_small_pages.parquet"))
+        let wanted = ["data_source", "question", "reward_model"]
+        for group in 0..<file.rowGroupCount {
+            let full = try file.rows(inRowGroup: group)
+            let picked = try file.rows(inRowGroup: group, columns: wanted)
+            #expect(picked == full.map { row in Row(fields: row.fields.filter { wanted.contains($0.name) }) })
+        }
+        // File order, whatever order the names are asked in.
+        var iterator = file.makeRowIterator(columns: ["reward_model", "question", "data_source"])
+        #expect(try iterator.next()?.fields.map(\.name) == ["question", "data_source", "reward_model"])
+        #expect(throws: ParquetError.noSuchColumn("answers", available: file.schema.columnNames)) {
+            try file.rows(inRowGroup: 0, columns: ["question", "answers"])
+        }
+    }
+
     /// Physical types and nesting the Search-R1 files do not use: BOOLEAN/INT32/FLOAT/DOUBLE;
     /// lists of lists, required lists, maps, and null structs three deep.
     @Test(arguments: ["scalar_types", "other_nesting"]) func otherShapesReadBack(name: String) throws {

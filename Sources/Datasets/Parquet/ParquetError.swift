@@ -7,12 +7,16 @@ public enum ParquetError: Error, Equatable, CustomStringConvertible {
     case corrupt(String)
     /// A valid parquet feature this reader does not implement.
     case unsupported(String)
+    /// A column asked for by name that the file does not have.
+    case noSuchColumn(String, available: [String])
 
     public var description: String {
         switch self {
         case .unreadable(let detail): "parquet: cannot read the file: \(detail)"
         case .corrupt(let detail): "parquet: malformed file: \(detail)"
         case .unsupported(let detail): "parquet: unsupported feature: \(detail)"
+        case .noSuchColumn(let name, let available):
+            "parquet: no column \(name) (the file has \(available.joined(separator: ", ")))"
         }
     }
 }

@@ -51,22 +51,27 @@ public struct ParquetFile: Sendable {
 
     public func rowCount(inRowGroup index: Int) -> Int { rowGroups[index].rowCount }
 
-    /// Decodes every column of one row group and assembles its rows.
-    public func rows(inRowGroup index: Int) throws(ParquetError) -> [Row] {
+    /// Decodes one row group and assembles its rows. `columns` picks top-level columns
+    /// (kept in file order); the others are not even decompressed, which matters when the
+    /// long `prompt` column is not wanted. Nil means all.
+    public func rows(inRowGroup index: Int, columns names: [String]? = nil) throws(ParquetError) -> [Row] {
         precondition(rowGroups.indices.contains(index), "row group \(index) of \(rowGroups.count)")
+        let selected = try schema.topLevel(names)
+        let wanted = Set(selected.flatMap { Array($0.leaves) })
         let group = rowGroups[index]
         var columns: [ColumnTriplets] = []
-        for (chunk, leaf) in zip(group.columns, schema.leaves) {
-            columns.append(try readColumnChunk(file.bytes, chunk, leaf))
+        for (i, (chunk, leaf)) in zip(group.columns, schema.leaves).enumerated() {
+            columns.append(wanted.contains(i) ? try readColumnChunk(file.bytes, chunk, leaf) : ColumnTriplets())
         }
-        return try RecordAssembler(schema: schema, columns: columns).rows(count: group.rowCount)
+        return try RecordAssembler(schema: schema, columns: columns, selected: selected).rows(count: group.rowCount)
     }
 
     /// Iterates every row of the file, holding one decoded row group at a time.
-    public func makeRowIterator() -> RowIterator { RowIterator(file: self) }
+    public func makeRowIterator(columns: [String]? = nil) -> RowIterator { RowIterator(file: self, columns: columns) }
 
     public struct RowIterator: Sendable {
         let file: ParquetFile
+        let columns: [String]?
         var group = 0
         var buffered: [Row] = []
         var position = 0
@@ -75,7 +80,7 @@ public struct ParquetFile: Sendable {
         public mutating func next() throws(ParquetError) -> Row? {
             while position == buffered.count {
                 guard group < file.rowGroupCount else { return nil }
-                buffered = try file.rows(inRowGroup: group)
+                buffered = try file.rows(inRowGroup: group, columns: columns)
                 group += 1
                 position = 0
             }

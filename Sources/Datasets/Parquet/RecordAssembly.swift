@@ -10,26 +10,33 @@ struct RecordAssembler {
     typealias Ranges = [Range<Int>]
 
     let schema: ParquetSchema
+    /// Triplets per leaf; leaves outside `selected` are left empty, never decoded.
     let columns: [ColumnTriplets]
+    /// The top-level columns to assemble, in file order.
+    let selected: [SchemaNode]
 
     func rows(count: Int) throws(ParquetError) -> [Row] {
         // Row starts per leaf: every triplet with repetition level 0.
-        var starts: [[Int]] = []
-        for (leaf, column) in zip(schema.leaves, columns) {
+        var starts = [[Int]](repeating: [], count: columns.count)
+        for leaf in selected.flatMap({ Array($0.leaves) }) {
+            let column = columns[leaf]
             var leafStarts: [Int] = []
             leafStarts.reserveCapacity(count + 1)
             for (i, level) in column.repetition.enumerated() where level == 0 { leafStarts.append(i) }
             guard leafStarts.count == count, column.repetition.first.map({ $0 == 0 }) ?? true else {
-                throw .corrupt("column \(leaf.path.joined(separator: ".")) holds \(leafStarts.count) rows, its row group \(count)")
+                let name = schema.leaves[leaf].path.joined(separator: ".")
+                throw .corrupt("column \(name) holds \(leafStarts.count) rows, its row group \(count)")
             }
             leafStarts.append(column.repetition.count)
-            starts.append(leafStarts)
+            starts[leaf] = leafStarts
         }
         var rows: [Row] = []
         rows.reserveCapacity(count)
         for r in 0..<count {
-            let ranges = starts.map { $0[r]..<$0[r + 1] }
-            rows.append(Row(fields: try members(of: schema.root, ranges)))
+            let ranges = starts.map { $0.isEmpty ? 0..<0 : $0[r]..<$0[r + 1] }
+            rows.append(Row(fields: try selected.map { column throws(ParquetError) in
+                DataValue.Member(column.element.name, try field(column, ranges))
+            }))
         }
         return rows
     }

@@ -54,6 +54,15 @@ public struct ParquetSchema: Sendable, CustomStringConvertible {
         return node
     }
 
+    /// The top-level columns called `names` (all of them for nil), in file order.
+    func topLevel(_ names: [String]?) throws(ParquetError) -> [SchemaNode] {
+        guard let names else { return root.children }
+        if let missing = names.first(where: { !columnNames.contains($0) }) {
+            throw .noSuchColumn(missing, available: columnNames)
+        }
+        return root.children.filter { names.contains($0.element.name) }
+    }
+
     /// The top-level column names, in file order.
     public var columnNames: [String] { root.children.map(\.element.name) }
 
