@@ -36,7 +36,9 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
         let header = try PageHeader(thrift.readStruct(named: "PageHeader"))
         cursor = thrift.cursor
         let body = try cursor.take(header.compressedSize, "page body")
-        guard header.valueCount <= min(maxValuesPerPage, chunk.valueCount - result.definition.count) else {
+        // A dictionary's entries are not among the chunk's values; a data page's are.
+        let limit = header.type == .dictionaryPage ? maxValuesPerPage : min(maxValuesPerPage, chunk.valueCount - result.definition.count)
+        guard header.valueCount <= limit else {
             throw .corrupt("column \(name): a page claims \(header.valueCount) values, more than the chunk has left")
         }
         switch header.type {
