@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "RL", targets: ["RL"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "World", targets: ["World"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: nativeCPU),
         // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
         .systemLibrary(name: "CZlib"),
+        // libzstd (libzstd-dev, scripts/setup-system.sh) decompresses ZSTD parquet pages.
+        .systemLibrary(name: "CZstd"),
         .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
         .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
@@ -45,6 +48,8 @@ let package = Package(
                 swiftSettings: nativeCPU),
         // The synthetic world of the built-in demo (issue 6).
         .target(name: "World", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
+        // Dataset files as users have them: parquet (issue 7).
+        .target(name: "Datasets", dependencies: ["Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
@@ -66,6 +71,8 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),

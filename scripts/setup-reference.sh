@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Python packages used by scripts/reference/*.py (numpy, torch,
-# tokenizers, transformers, bm25s with numba, peft) into the python3 on PATH. Idempotent: packages that already import
+# tokenizers, transformers, bm25s with numba, peft, pyarrow) into the python3 on PATH. Idempotent: packages that already import
 # are left alone.
 set -euo pipefail
 
@@ -50,3 +50,5 @@ ensure bm25s bm25s
 ensure numba numba
 # Loads LoRA adapters written by training (scripts/reference/check_peft_adapter.py).
 ensure peft peft
+# Writes the parquet fixtures (scripts/fixtures/make_parquet_fixtures.py).
+ensure pyarrow pyarrow
