@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "RL", targets: ["RL"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "World", targets: ["World"]),
         .library(name: "Datasets", targets: ["Datasets"]),
     ],
@@ -50,10 +51,11 @@ let package = Package(
         .target(name: "World", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         // Dataset files as users have them: parquet (issue 7).
         .target(name: "Datasets", dependencies: ["Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
+        .target(name: "Evaluation", dependencies: ["Agent", "RL", "Search", "Engine"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World",
+                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -67,6 +69,8 @@ let package = Package(
         .testTarget(name: "RLTests", dependencies: ["RL", "Agent", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Agent", "Search", "Generation", "Tokenizers"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
                     swiftSettings: nativeCPU),

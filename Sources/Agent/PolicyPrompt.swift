@@ -5,7 +5,8 @@ import Search
 /// verbatim (its typo "your want" included): the released checkpoints were
 /// trained on exactly this text.
 public struct PolicyPrompt: Sendable, Equatable, Codable {
-    /// The template; `{question}` marks where the question goes.
+    /// The template; `{question}` marks where the question goes, and
+    /// `{context}` (optional) where retrieved documents go.
     public var template: String
 
     public init(template: String = PolicyPrompt.searchR1) {
@@ -16,9 +17,18 @@ public struct PolicyPrompt: Sendable, Equatable, Codable {
 
     /// The prompt for one question, which is stripped and given a question
     /// mark as the published data preparation does.
-    public func render(question: String) -> String {
+    public func render(question: String, context: String? = nil) -> String {
         var question = question.trimmingPythonWhitespace()
         if !question.hasSuffix("?") { question += "?" }
-        return template.replacingOccurrences(of: "{question}", with: question)
+        return template.replacingOccurrences(of: "{context}", with: context ?? "")
+            .replacingOccurrences(of: "{question}", with: question)
     }
+
+    /// Baselines under the same harness (the ZeroSearch paper's rows).
+    /// Direct answer: no reasoning, no search.
+    public static let direct = "Answer the given question directly, without searching. Provide the answer inside <answer> and </answer>, without detailed illustrations. For example, <answer> Beijing </answer>. Question: {question}\n"
+    /// Chain of thought: reason first, then answer, no search.
+    public static let chainOfThought = "Answer the given question. Reason step by step inside <think> and </think> first, then provide the answer inside <answer> and </answer>, without detailed illustrations. For example, <answer> Beijing </answer>. Question: {question}\n"
+    /// RAG: documents retrieved with the question itself come first.
+    public static let retrievalAugmented = "Answer the given question using the documents below. Provide the answer inside <answer> and </answer>, without detailed illustrations. For example, <answer> Beijing </answer>.\n<information>{context}</information>\nQuestion: {question}\n"
 }

@@ -36,10 +36,13 @@ public struct RolloutConfig: Sendable, Equatable, Codable {
 public struct RolloutRow: Sendable, Equatable, Codable {
     public var question: String
     public var goldAnswers: [String]
+    /// Text for the template's `{context}` (retrieved documents, for RAG).
+    public var context: String?
 
-    public init(question: String, goldAnswers: [String]) {
+    public init(question: String, goldAnswers: [String], context: String? = nil) {
         self.question = question
         self.goldAnswers = goldAnswers
+        self.context = context
     }
 }
 
@@ -65,7 +68,8 @@ public func rollout<Policy: RolloutPolicy>(
     try config.validate()
     let tokenizer = policy.tokenizer
     var trajectories = rows.map { row in
-        Trajectory(prompt: Array(policy.promptTokens(config.prompt.render(question: row.question)).suffix(config.maxPromptTokens)))
+        Trajectory(prompt: Array(policy.promptTokens(config.prompt.render(question: row.question, context: row.context))
+            .suffix(config.maxPromptTokens)))
     }
     let contexts = trajectories.map { policy.makeContext($0.tokens) }
     var active = Array(rows.indices)

@@ -1,0 +1,127 @@
+import Agent
+import Engine
+import Foundation
+import RL
+import Search
+
+/// The rows of the ZeroSearch tables: answering directly, with a chain of
+/// thought, with documents retrieved for the question (RAG), or as the
+/// search agent.
+public enum EvaluationMethod: String, CaseIterable, Sendable, Codable {
+    case direct, cot, rag, agent
+
+    var template: String {
+        switch self {
+        case .direct: PolicyPrompt.direct
+        case .cot: PolicyPrompt.chainOfThought
+        case .rag: PolicyPrompt.retrievalAugmented
+        case .agent: PolicyPrompt.searchR1
+        }
+    }
+}
+
+/// One question to score, with the dataset it came from (`nq`, `hotpotqa`, …).
+public struct EvaluationQuestion: Sendable, Equatable, Codable {
+    public var question: String
+    public var goldAnswers: [String]
+    public var dataSource: String
+
+    public init(question: String, goldAnswers: [String], dataSource: String) {
+        self.question = question
+        self.goldAnswers = goldAnswers
+        self.dataSource = dataSource
+    }
+}
+
+/// Mean scores over a set of questions.
+public struct ScoreSummary: Sendable, Equatable, Codable {
+    public var questions: Int
+    public var em: Double
+    public var subem: Double
+    public var f1: Double
+
+    init(_ scores: [AnswerScores]) {
+        questions = scores.count
+        let n = Double(max(scores.count, 1))
+        em = scores.reduce(0) { $0 + $1.em } / n
+        subem = scores.reduce(0) { $0 + $1.subem } / n
+        f1 = scores.reduce(0) { $0 + $1.f1 } / n
+    }
+}
+
+public struct EvaluationReport: Sendable, Codable {
+    public var method: EvaluationMethod
+    public var engine: String
+    /// A simulated engine answered the searches, from its own knowledge only.
+    public var simulatedEngine: Bool
+    public var bySource: [String: ScoreSummary]
+    /// The mean of the per-source scores (the tables' "Avg").
+    public var average: ScoreSummary
+    /// Every question weighted equally.
+    public var overall: ScoreSummary
+    /// Responses with no `<answer>` element (scored 0).
+    public var formatFailures: Int
+    public var searchesPerQuestion: Double
+    public var seconds: Double
+    public var questionsPerMinute: Double
+}
+
+/// Scores a policy on every question (no partial batch is dropped: the
+/// original's `drop_last` scored Bamboogle on 72 of 125 rows), `batchSize`
+/// questions decoding together; give it a greedy policy, as the tables use.
+/// The engine never sees gold answers; RAG retrieves with the question itself.
+public func evaluate<Policy: RolloutPolicy>(
+    _ questions: [EvaluationQuestion], method: EvaluationMethod, policy: Policy, engine: any SearchEngine,
+    simulatedEngine: Bool, rollout base: RolloutConfig = RolloutConfig(), batchSize: Int = 16,
+    progress: (Int) -> Void = { _ in }
+) async throws -> EvaluationReport {
+    try require(batchSize > 0, "evaluate", "batch size must be positive")
+    let started = DispatchTime.now().uptimeNanoseconds
+    var config = base
+    config.prompt = PolicyPrompt(template: method.template)
+    config.revealGoldAnswers = false
+    if method != .agent { config.maxTurns = 0 }
+    var rng = RandomGenerator(seed: 0)
+    var scores: [AnswerScores] = [], failures = 0, searches = 0
+    for start in stride(from: 0, to: questions.count, by: batchSize) {
+        let batch = Array(questions[start..<min(start + batchSize, questions.count)])
+        var rows = batch.map { RolloutRow(question: $0.question, goldAnswers: $0.goldAnswers) }
+        if method == .rag {
+            let documents = await engine.search(batch.map { SearchRequest(query: $0.question) })
+            for index in rows.indices { rows[index].context = documents[index].text }
+        }
+        let trajectories = try await Agent.rollout(rows, policy: policy, engine: engine, noiseProbability: 0, rng: &rng, config: config)
+        for (trajectory, question) in zip(trajectories, batch) {
+            scores.append(scoreAnswer(trajectory.answer, gold: question.goldAnswers))
+            if trajectory.answer == nil { failures += 1 }
+            searches += trajectory.searches.count + (method == .rag ? 1 : 0)
+        }
+        progress(scores.count)
+    }
+    let sources = Dictionary(grouping: zip(questions, scores), by: { $0.0.dataSource }).mapValues { ScoreSummary($0.map(\.1)) }
+    let perSource = Array(sources.values)
+    var average = ScoreSummary([])
+    average.questions = scores.count
+    average.em = perSource.reduce(0) { $0 + $1.em } / Double(max(perSource.count, 1))
+    average.subem = perSource.reduce(0) { $0 + $1.subem } / Double(max(perSource.count, 1))
+    average.f1 = perSource.reduce(0) { $0 + $1.f1 } / Double(max(perSource.count, 1))
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    return EvaluationReport(method: method, engine: engine.name, simulatedEngine: simulatedEngine, bySource: sources,
+                            average: average, overall: ScoreSummary(scores), formatFailures: failures,
+                            searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), seconds: seconds,
+                            questionsPerMinute: Double(questions.count) / max(seconds, 1e-9) * 60)
+}
+
+/// The paper's table: one row per method, one column per data source and
+/// the average, the chosen score in percent.
+public func markdownTable(_ reports: [EvaluationReport], score: KeyPath<ScoreSummary, Double> = \.subem) -> String {
+    let sources = Set(reports.flatMap(\.bySource.keys)).sorted()
+    func cell(_ summary: ScoreSummary?) -> String { summary.map { String(format: "%.2f", 100 * $0[keyPath: score]) } ?? "–" }
+    var lines = ["| Method | " + sources.joined(separator: " | ") + " | Avg |",
+                 "|---|" + String(repeating: "---|", count: sources.count + 1)]
+    for report in reports {
+        lines.append("| \(report.method.rawValue) | " + sources.map { cell(report.bySource[$0]) }.joined(separator: " | ")
+                     + " | \(cell(report.average)) |")
+    }
+    return lines.joined(separator: "\n")
+}

@@ -1,0 +1,101 @@
+import Agent
+import Evaluation
+import Generation
+import Search
+import Synchronization
+import Testing
+import Tokenizers
+
+/// A policy that answers from a table keyed by a word of its prompt, and
+/// searches when the prompt has no documents and the table says so. Tokens
+/// are characters of a tiny byte tokenizer, so no model file is needed.
+final class TablePolicy: RolloutPolicy {
+    final class Context { var text: String; init(_ text: String) { self.text = text } }
+    let tokenizer: any Tokenizer = CharacterTokenizer()
+    let reply: @Sendable (String) -> String
+    init(reply: @escaping @Sendable (String) -> String) { self.reply = reply }
+    func promptTokens(_ instructions: String) -> [Int32] { tokenizer.encode(instructions, addSpecialTokens: false) }
+    func makeContext(_ prompt: [Int32]) -> Context { Context(tokenizer.decode(prompt, skipSpecialTokens: false)) }
+    func append(_ tokens: [Int32], to context: Context) { context.text += tokenizer.decode(tokens, skipSpecialTokens: false) }
+    func generate(_ contexts: [Context], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
+        contexts.map { context in
+            let text = reply(context.text)
+            context.text += text
+            let tokens = tokenizer.encode(text, addSpecialTokens: false)
+            return Completion(tokens: tokens, logProbs: tokens.map { _ in 0 }, finishReason: .length)
+        }
+    }
+}
+
+/// One token per Unicode scalar (values below 2^16 here): enough for text round trips.
+struct CharacterTokenizer: Tokenizer {
+    let vocabularySize = 65536
+    let bosTokenID: Int32? = nil
+    let eosTokenID: Int32? = nil
+    let specialTokenIDs: Set<Int32> = []
+    let chatTemplateSource: String? = nil
+    func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] { text.unicodeScalars.map { Int32($0.value) } }
+    func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
+        String(String.UnicodeScalarView(ids.compactMap { Unicode.Scalar(UInt32($0)) }))
+    }
+    func id(for token: String) -> Int32? { token.unicodeScalars.count == 1 ? Int32(token.unicodeScalars.first!.value) : nil }
+    func token(for id: Int32) -> String? { Unicode.Scalar(UInt32(id)).map { String($0) } }
+}
+
+/// Knows capitals: answers a query naming a country.
+final class CapitalEngine: SearchEngine {
+    let name = "capitals"
+    let requests = Mutex<[SearchRequest]>([])
+    func search(_ batch: [SearchRequest]) async -> [SearchResult] {
+        requests.withLock { $0 += batch }
+        return batch.map { $0.query.contains("France") ? .documents(["The capital of France is Paris."]) : .documents(["Nothing."]) }
+    }
+}
+
+@Suite struct EvaluationTests {
+    let questions = [
+        EvaluationQuestion(question: "What is the capital of France?", goldAnswers: ["Paris"], dataSource: "nq"),
+        EvaluationQuestion(question: "What is the capital of Spain?", goldAnswers: ["Madrid"], dataSource: "nq"),
+        EvaluationQuestion(question: "Who wrote Hamlet?", goldAnswers: ["Shakespeare", "William Shakespeare"], dataSource: "triviaqa"),
+    ]
+
+    /// A policy that searches when it may and answers from what it read.
+    func agentPolicy() -> TablePolicy {
+        TablePolicy { context in
+            if context.contains("Paris") { return "<answer>Paris</answer>" }
+            if context.contains("Hamlet") { return "<answer>the playwright Shakespeare</answer>" }
+            if context.contains("<search> query </search>"), !context.contains("<information>Doc") {
+                return context.contains("France") ? "<search>France capital</search>" : "<search>Spain</search>"
+            }
+            return "I do not know."
+        }
+    }
+
+    @Test func everyRowIsScoredPerSourceAndOnAverage() async throws {
+        let engine = CapitalEngine()
+        let report = try await evaluate(questions, method: .agent, policy: agentPolicy(), engine: engine, simulatedEngine: true,
+                                        batchSize: 2)
+        #expect(report.overall.questions == 3, "the last partial batch counts")
+        #expect(report.bySource["nq"] == nil ? false : report.bySource["nq"]!.subem == 0.5)
+        #expect(report.bySource["triviaqa"]!.subem == 1 && report.bySource["triviaqa"]!.em == 0)
+        #expect(abs(report.average.subem - 0.75) < 1e-12, "mean of the sources")
+        #expect(abs(report.overall.subem - 2.0 / 3) < 1e-12, "every question weighted equally")
+        #expect(report.formatFailures == 1, "Spain: no answer")
+        #expect(report.searchesPerQuestion == 2.0 / 3)
+        #expect(engine.requests.withLock { $0 }.allSatisfy { $0.goldAnswers.isEmpty && $0.question.isEmpty },
+                "the engine never sees gold answers")
+    }
+
+    @Test func ragRetrievesWithTheQuestionAndDirectNeverSearches() async throws {
+        let engine = CapitalEngine()
+        let rag = try await evaluate(questions, method: .rag, policy: agentPolicy(), engine: engine, simulatedEngine: false)
+        #expect(engine.requests.withLock { $0.map(\.query) } == questions.map(\.question))
+        #expect(rag.bySource["nq"]!.subem == 0.5)
+        let direct = try await evaluate(questions, method: .direct, policy: agentPolicy(), engine: engine, simulatedEngine: false)
+        #expect(direct.searchesPerQuestion == 0)
+        #expect(engine.requests.withLock { $0.count } == 3, "direct answering made no search")
+        let table = markdownTable([direct, rag])
+        #expect(table.contains("| Method | nq | triviaqa | Avg |"))
+        #expect(table.contains("| rag | 50.00 | 100.00 | 75.00 |"))
+    }
+}
