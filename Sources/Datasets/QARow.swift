@@ -1,3 +1,5 @@
+import Foundation
+
 /// One question with its gold answers, as training and evaluation consume it.
 public struct QARow: Equatable, Sendable {
     /// Stable across runs and row order, so evaluation results can be joined on it.
@@ -110,4 +112,28 @@ extension Row {
         }
         return value.isNull ? nil : value
     }
+}
+
+/// Reads a dataset file's rows as QA rows, in file order: rows of other
+/// data sources are passed over, and rows that cannot be mapped stop the
+/// reading, or are counted and passed over with `skipInvalid`. `body`
+/// returns false to stop early. Returns how many rows were skipped.
+@discardableResult
+public func forEachQARow(in url: URL, mapping: QAMapping, sources: Set<String>? = nil, skipInvalid: Bool = false,
+                         _ body: (QARow) throws -> Bool) throws -> Int {
+    var rows = try DatasetFile(contentsOf: url).makeRowIterator()
+    var skipped = 0, number = 0
+    while let row = try rows.next() {
+        defer { number += 1 }
+        let qa: QARow
+        // Mapping fails only for a row's own content; reading errors come from `rows.next()` and always stop.
+        do { qa = try mapping.qaRow(row, number: number) } catch {
+            guard skipInvalid else { throw error }
+            skipped += 1
+            continue
+        }
+        guard sources?.contains(qa.dataSource) ?? true else { continue }
+        guard try body(qa) else { break }
+    }
+    return skipped
 }

@@ -48,7 +48,6 @@ struct DataPrepare: AsyncParsableCommand {
                                 defaultDataSource: url.deletingPathExtension().lastPathComponent)
         let wanted = sources.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         let prompt = PolicyPrompt()
-        var rows = try DatasetFile(contentsOf: url).makeRowIterator()
         guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
             throw ValidationError("cannot create \(out)")
         }
@@ -59,20 +58,12 @@ struct DataPrepare: AsyncParsableCommand {
             try handle.write(contentsOf: Data(output.utf8))
             output = ""
         }
-        var written = 0, skipped = 0, number = 0
-        while limit == 0 || written < limit, let row = try rows.next() {
-            defer { number += 1 }
-            let qa: QARow
-            // Mapping fails only for a row's own content; reading errors come from `rows.next()` and always stop.
-            do { qa = try mapping.qaRow(row, number: number) } catch {
-                guard skipInvalid else { throw error }
-                skipped += 1
-                continue
-            }
-            guard wanted?.contains(qa.dataSource) ?? true else { continue }
+        var written = 0
+        let skipped = try forEachQARow(in: url, mapping: mapping, sources: wanted, skipInvalid: skipInvalid) { qa in
             output += qa.record(prompt: prompt.render(question: qa.question)).jsonText + "\n"
             written += 1
             if output.utf8.count > 1 << 20 { try flush() }
+            return limit == 0 || written < limit
         }
         try flush()
         let skippedNote = skipped > 0 ? ", skipped \(skipped) rows without a question or answers" : ""
