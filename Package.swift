@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "World", targets: ["World"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,11 +53,13 @@ let package = Package(
         // Dataset files as users have them: parquet (issue 7).
         .target(name: "Datasets", dependencies: ["Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
         .target(name: "Evaluation", dependencies: ["Agent", "RL", "Search", "Engine"], swiftSettings: nativeCPU),
+        // HTML reports of runs (issue 7); plain Foundation, so it reads any run's files without the trainer.
+        .target(name: "Reports"),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation",
+                "Evaluation", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),

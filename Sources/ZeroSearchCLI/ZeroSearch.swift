@@ -6,6 +6,6 @@ struct ZeroSearch: AsyncParsableCommand {
         commandName: "zerosearch",
         abstract: "Teach a language model to search, with an LLM-simulated search engine, on a CPU.",
         subcommands: [ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, WorldCommand.self, Search.self, Ask.self, Score.self,
-                      Train.self, Eval.self, DataCommand.self, Bench.self]
+                      Train.self, Eval.self, ReportCommand.self, DataCommand.self, Bench.self]
     )
 }

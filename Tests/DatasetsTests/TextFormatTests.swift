@@ -6,7 +6,8 @@ import Testing
 @Suite struct TextFormatTests {
     /// Writes `text` to a temporary file called `name` (its extension picks the format; errors quote the name).
     func file(_ name: String, _ text: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("datasets-tests-\(getpid())")
+        // A folder per file: tests run in parallel and reuse names, which the error messages show.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("datasets-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)

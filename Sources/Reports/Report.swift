@@ -1,0 +1,189 @@
+import Foundation
+
+/// A training metric worth a chart, in the order the page shows them.
+public struct ChartedMetric: Sendable {
+    public var key: String
+    public var title: String
+    public var yLabel: String
+
+    public static let standard: [ChartedMetric] = [
+        .init(key: "reward_mean", title: "Reward", yLabel: "mean reward"),
+        .init(key: "f1", title: "F1 (training rollouts)", yLabel: "F1"),
+        .init(key: "eval_f1", title: "F1 (evaluation)", yLabel: "F1"),
+        .init(key: "eval_subem", title: "Substring EM (evaluation)", yLabel: "SubEM"),
+        .init(key: "kl", title: "KL to the reference", yLabel: "KL"),
+        .init(key: "entropy", title: "Entropy", yLabel: "nats per token"),
+        .init(key: "searches_per_trajectory", title: "Searches per trajectory", yLabel: "searches"),
+        .init(key: "noisy_share", title: "Noisy-call share", yLabel: "share of searches"),
+        .init(key: "response_length", title: "Response length", yLabel: "tokens"),
+    ]
+}
+
+/// One self-contained page for one or more runs: charts overlaid run by run,
+/// a summary per run, and whatever JSON tables the folders hold. Written as
+/// XHTML so that it opens in a browser and also parses as XML, which is how the
+/// tests check it.
+public struct Report: Sendable {
+    public var runs: [RunFolder]
+    public var title: String
+    public var metrics: [ChartedMetric]
+
+    public init(runs: [RunFolder], title: String = "ZeroSearch training report", metrics: [ChartedMetric] = ChartedMetric.standard) {
+        self.runs = runs
+        self.title = title
+        self.metrics = metrics
+    }
+
+    /// The charts for metrics at least one run logged; each run keeps its colour in all of them.
+    public var charts: [LineChart] {
+        metrics.compactMap { metric in
+            let series = runs.enumerated().compactMap { i, run in
+                run.series(metric.key).map { Series(name: run.name, points: $0, colour: chartPalette[i % chartPalette.count]) }
+            }
+            return series.isEmpty ? nil : LineChart(series: series, title: metric.title, xLabel: "step", yLabel: metric.yLabel)
+        }
+    }
+
+    public func html() -> String {
+        var out = """
+        <!DOCTYPE html>
+        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <title>\(xmlEscape(title))</title>
+        <style>
+        body { font-family: sans-serif; margin: 2em; color: #222; }
+        .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+        table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+        th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+        th { background: #f3f3f3; }
+        td.text, th.text { text-align: left; }
+        pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
+        </style>
+        </head>
+        <body>
+        <h1>\(xmlEscape(title))</h1>
+
+        """
+        out += "<h2>Runs</h2>\n" + summaryTable() + "\n"
+        for run in runs where run.config != nil || run.unreadableLines > 0 {
+            if run.unreadableLines > 0 {
+                out += "<p>\(xmlEscape(run.name)): \(run.unreadableLines) unreadable line(s) of metrics.jsonl skipped.</p>\n"
+            }
+            if let config = run.config {
+                out += "<details><summary>\(xmlEscape(run.name)): config.yaml</summary><pre>\(xmlEscape(config))</pre></details>\n"
+            }
+        }
+        let charts = charts
+        if !charts.isEmpty {
+            out += "<h2>Training</h2>\n<div class=\"charts\">\n" + charts.map { $0.svg() }.joined(separator: "\n") + "\n</div>\n"
+        }
+        let tables = runs.flatMap { run in run.tables.map { (title: "\(run.name): \($0.file)", json: $0.json) } }
+        if !tables.isEmpty {
+            out += "<h2>Evaluation</h2>\n"
+            for table in tables { out += "<h3>\(xmlEscape(table.title))</h3>\n" + jsonTable(table.json) + "\n" }
+        }
+        return out + "</body>\n</html>\n"
+    }
+
+    private func summaryTable() -> String {
+        let rows = runs.map { run -> [String] in
+            let rewards = run.steps.compactMap { step in step["reward_mean"].map { (step: step["step"], reward: $0) } }
+            let best = rewards.max { $0.reward < $1.reward }
+            let seconds = run.steps.compactMap { $0["seconds"] }
+            return [
+                run.name, "\(run.steps.count)",
+                rewards.last.map { number($0.reward) } ?? "",
+                best.map { number($0.reward) + ($0.step.map { " (step \(number($0)))" } ?? "") } ?? "",
+                run.steps.last?["f1"].map(number) ?? "",
+                seconds.isEmpty ? "" : duration(seconds.reduce(0, +)),
+            ]
+        }
+        return htmlTable(header: ["run", "steps", "last reward", "best reward", "last F1", "total time"], rows: rows, textColumns: 1)
+    }
+
+    /// Any JSON as a table: a `rows` array or top-level array of objects gives a row
+    /// each, an object of objects (a per-source table) a row per key, anything else
+    /// one row. Nested objects become dotted columns (`single_hop.f1`), so the
+    /// paper's layout and new layouts need no code here.
+    private func jsonTable(_ json: JSONValue) -> String {
+        let rows: [[String: JSONValue]]
+        switch json {
+        case .object(let o) where o["rows"].map(isArrayOfObjects) == true:
+            rows = objects(o["rows"]!)
+        case .array where isArrayOfObjects(json):
+            rows = objects(json)
+        case .object(let o) where !o.isEmpty && isArrayOfObjects(.array(Array(o.values))):
+            rows = o.keys.sorted().compactMap { key in
+                guard case .object(let inner)? = o[key] else { return nil }
+                return ["name": .string(key)].merging(inner) { label, _ in label }
+            }
+        default:
+            rows = [["value": json]]
+        }
+        let flat = rows.map { flatten($0) }
+        var columns: [String] = []
+        for row in flat { for key in row.keys.sorted() where !columns.contains(key) { columns.append(key) } }
+        // Labels (method, data source) first: they name the row.
+        let isText = { (key: String) in flat.contains { if case .string? = $0[key] { true } else { false } } }
+        let text = columns.filter(isText)
+        columns = text + columns.filter { !isText($0) }
+        return htmlTable(header: columns, rows: flat.map { row in columns.map { row[$0].map(cell) ?? "" } }, textColumns: text.count)
+    }
+
+    private func isArrayOfObjects(_ json: JSONValue) -> Bool {
+        guard case .array(let a) = json, !a.isEmpty else { return false }
+        return a.allSatisfy { if case .object = $0 { true } else { false } }
+    }
+
+    private func objects(_ json: JSONValue) -> [[String: JSONValue]] {
+        guard case .array(let a) = json else { return [] }
+        return a.compactMap { if case .object(let o) = $0 { o } else { nil } }
+    }
+
+    private func flatten(_ object: [String: JSONValue], prefix: String = "") -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for (key, value) in object {
+            if case .object(let inner) = value {
+                out.merge(flatten(inner, prefix: prefix + key + ".")) { a, _ in a }
+            } else {
+                out[prefix + key] = value
+            }
+        }
+        return out
+    }
+
+    private func cell(_ value: JSONValue) -> String {
+        switch value {
+        case .null: ""
+        case .bool(let b): b ? "true" : "false"
+        case .number(let n): number(n)
+        case .string(let s): s
+        case .array(let a): a.map(cell).joined(separator: ", ")
+        case .object: "…"  // flatten() leaves objects only inside arrays
+        }
+    }
+
+    /// Cells are plain text here and escaped once, in one place.
+    /// Right-aligned numbers line up by magnitude; the leading `textColumns` (labels) read better left-aligned.
+    private func htmlTable(header: [String], rows: [[String]], textColumns: Int) -> String {
+        func cells(_ values: [String], tag: String) -> String {
+            values.enumerated().map { c, v in
+                "<\(tag)\(c < textColumns ? " class=\"text\"" : "")>\(xmlEscape(v))</\(tag)>"
+            }.joined()
+        }
+        return "<table>\n<tr>\(cells(header, tag: "th"))</tr>\n" + rows.map { "<tr>\(cells($0, tag: "td"))</tr>\n" }.joined() + "</table>"
+    }
+}
+
+/// Up to five significant digits: enough to compare runs, short enough for a table cell.
+func number(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+    return String(format: "%.5g", value)
+}
+
+func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%dh %02dm %02ds", s / 3600, s % 3600 / 60, s % 60)
+        : s >= 60 ? String(format: "%dm %02ds", s / 60, s % 60) : "\(s)s"
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+public enum ReportError: Error, CustomStringConvertible {
+    case notARun(String)
+
+    public var description: String {
+        switch self {
+        case .notARun(let path): "\(path) has neither metrics.jsonl nor a JSON results file"
+        }
+    }
+}
+
+/// What a report needs from one run folder, read as plain JSON so that a report
+/// can be made from runs written by older or newer versions of the trainer.
+public struct RunFolder: Sendable {
+    public var name: String
+    /// One dictionary per step, numeric fields only.
+    public var steps: [[String: Double]]
+    /// Lines that did not parse: a run still being written can end in half a line.
+    public var unreadableLines: Int
+    public var config: String?
+    /// Every top-level `*.json` file (results.json, evaluation tables), by file name.
+    public var tables: [(file: String, json: JSONValue)]
+
+    public init(name: String, steps: [[String: Double]], unreadableLines: Int = 0, config: String? = nil,
+                tables: [(file: String, json: JSONValue)] = []) {
+        self.name = name
+        self.steps = steps
+        self.unreadableLines = unreadableLines
+        self.config = config
+        self.tables = tables
+    }
+
+    public init(contentsOf folder: URL) throws {
+        let files = FileManager.default
+        let metrics = folder.appendingPathComponent("metrics.jsonl")
+        var steps: [[String: Double]] = [], unreadable = 0
+        if files.fileExists(atPath: metrics.path) {
+            let text = try String(contentsOf: metrics, encoding: .utf8)
+            for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
+                guard case .object(let object)? = try? JSONValue(data: Data(line.utf8)) else {
+                    unreadable += 1
+                    continue
+                }
+                steps.append(object.compactMapValues(\.number))
+            }
+        }
+        let jsonFiles = (try? files.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".json") }.sorted() ?? []
+        let tables = try jsonFiles.map { file in
+            (file: file, json: try JSONValue(data: Data(contentsOf: folder.appendingPathComponent(file))))
+        }
+        guard files.fileExists(atPath: metrics.path) || !tables.isEmpty else { throw ReportError.notARun(folder.path) }
+        let config = try? String(contentsOf: folder.appendingPathComponent("config.yaml"), encoding: .utf8)
+        self.init(name: folder.standardizedFileURL.lastPathComponent, steps: steps, unreadableLines: unreadable,
+                  config: config, tables: tables)
+    }
+
+    /// A metric over steps; steps without it become gaps. Nil when no step has it.
+    public func series(_ key: String) -> [(x: Double, y: Double)]? {
+        guard steps.contains(where: { $0[key] != nil }) else { return nil }
+        return steps.enumerated().map { i, step in
+            // Older logs without `step` are still in step order.
+            (x: step["step"] ?? Double(i + 1), y: step[key] ?? .nan)
+        }
+    }
+}
+
+/// JSON as a value: Foundation's JSONSerialization hands back `Any`, which is
+/// not Sendable and, on Linux, cannot tell `true` from `1`.
+public indirect enum JSONValue: Sendable, Equatable, Decodable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(data: Data) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        // Bool before Double: the decoder refuses to read a number as a Bool, so the order keeps `true` a Bool.
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
