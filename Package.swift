@@ -53,8 +53,8 @@ let package = Package(
         // Dataset files as users have them: parquet (issue 7).
         .target(name: "Datasets", dependencies: ["Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
         .target(name: "Evaluation", dependencies: ["Agent", "RL", "Search", "Engine"], swiftSettings: nativeCPU),
-        // HTML reports of runs (issue 7); plain Foundation, so it reads any run's files without the trainer.
-        .target(name: "Reports"),
+        // HTML reports of runs (issue 7): JSON through the datasets' order-keeping model, no trainer needed.
+        .target(name: "Reports", dependencies: ["Datasets"]),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Datasets"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),

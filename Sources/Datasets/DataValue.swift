@@ -42,3 +42,21 @@ public struct Row: Equatable, Sendable {
     /// The row as one JSON-like object.
     public var value: DataValue { .object(fields) }
 }
+
+extension DataValue {
+    /// Parses one JSON document, keeping object members in their order.
+    public init(json text: String) throws(DatasetError) {
+        do { self = try JSONParser.parse(text) } catch {
+            throw .malformed("invalid JSON at byte \(error.offset): \(error.message)")
+        }
+    }
+
+    /// A number as a Double (JSON does not tell integers from decimals; this model does).
+    public var number: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d
+        default: nil
+        }
+    }
+}

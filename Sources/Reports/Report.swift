@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// A training metric worth a chart, in the order the page shows them.
@@ -105,62 +106,60 @@ public struct Report: Sendable {
     /// Any JSON as a table: a `rows` array or top-level array of objects gives a row
     /// each, an object of objects (a per-source table) a row per key, anything else
     /// one row. Nested objects become dotted columns (`single_hop.f1`), so the
-    /// paper's layout and new layouts need no code here.
-    private func jsonTable(_ json: JSONValue) -> String {
-        let rows: [[String: JSONValue]]
+    /// paper's layout and new layouts need no code here. Columns keep the
+    /// file's order, labels (text columns) first.
+    private func jsonTable(_ json: DataValue) -> String {
+        let rows: [[DataValue.Member]]
         switch json {
-        case .object(let o) where o["rows"].map(isArrayOfObjects) == true:
-            rows = objects(o["rows"]!)
-        case .array where isArrayOfObjects(json):
+        case .object where json["rows"].map(isListOfObjects) == true:
+            rows = objects(json["rows"]!)
+        case .list where isListOfObjects(json):
             rows = objects(json)
-        case .object(let o) where !o.isEmpty && isArrayOfObjects(.array(Array(o.values))):
-            rows = o.keys.sorted().compactMap { key in
-                guard case .object(let inner)? = o[key] else { return nil }
-                return ["name": .string(key)].merging(inner) { label, _ in label }
+        case .object(let members) where !members.isEmpty && isListOfObjects(.list(members.map(\.value))):
+            rows = members.compactMap { member in
+                guard case .object(let inner) = member.value else { return nil }
+                return [DataValue.Member("name", .string(member.name))] + inner.filter { $0.name != "name" }
             }
         default:
-            rows = [["value": json]]
+            rows = [[DataValue.Member("value", json)]]
         }
         let flat = rows.map { flatten($0) }
         var columns: [String] = []
-        for row in flat { for key in row.keys.sorted() where !columns.contains(key) { columns.append(key) } }
-        // Labels (method, data source) first: they name the row.
-        let isText = { (key: String) in flat.contains { if case .string? = $0[key] { true } else { false } } }
+        for row in flat { for member in row where !columns.contains(member.name) { columns.append(member.name) } }
+        let value = { (row: [DataValue.Member], column: String) in row.first { $0.name == column }?.value }
+        let isText = { (column: String) in flat.contains { if case .string? = value($0, column) { true } else { false } } }
         let text = columns.filter(isText)
         columns = text + columns.filter { !isText($0) }
-        return htmlTable(header: columns, rows: flat.map { row in columns.map { row[$0].map(cell) ?? "" } }, textColumns: text.count)
+        return htmlTable(header: columns, rows: flat.map { row in columns.map { value(row, $0).map(cell) ?? "" } },
+                         textColumns: text.count)
     }
 
-    private func isArrayOfObjects(_ json: JSONValue) -> Bool {
-        guard case .array(let a) = json, !a.isEmpty else { return false }
-        return a.allSatisfy { if case .object = $0 { true } else { false } }
+    private func isListOfObjects(_ json: DataValue) -> Bool {
+        guard case .list(let items) = json, !items.isEmpty else { return false }
+        return items.allSatisfy { if case .object = $0 { true } else { false } }
     }
 
-    private func objects(_ json: JSONValue) -> [[String: JSONValue]] {
-        guard case .array(let a) = json else { return [] }
-        return a.compactMap { if case .object(let o) = $0 { o } else { nil } }
+    private func objects(_ json: DataValue) -> [[DataValue.Member]] {
+        guard case .list(let items) = json else { return [] }
+        return items.compactMap { if case .object(let members) = $0 { members } else { nil } }
     }
 
-    private func flatten(_ object: [String: JSONValue], prefix: String = "") -> [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
-        for (key, value) in object {
-            if case .object(let inner) = value {
-                out.merge(flatten(inner, prefix: prefix + key + ".")) { a, _ in a }
-            } else {
-                out[prefix + key] = value
-            }
+    private func flatten(_ members: [DataValue.Member], prefix: String = "") -> [DataValue.Member] {
+        members.flatMap { member -> [DataValue.Member] in
+            if case .object(let inner) = member.value { return flatten(inner, prefix: prefix + member.name + ".") }
+            return [DataValue.Member(prefix + member.name, member.value)]
         }
-        return out
     }
 
-    private func cell(_ value: JSONValue) -> String {
+    private func cell(_ value: DataValue) -> String {
         switch value {
         case .null: ""
         case .bool(let b): b ? "true" : "false"
-        case .number(let n): number(n)
+        case .int(let i): String(i)
+        case .double(let d): number(d)
         case .string(let s): s
-        case .array(let a): a.map(cell).joined(separator: ", ")
-        case .object: "…"  // flatten() leaves objects only inside arrays
+        case .list(let items): items.map(cell).joined(separator: ", ")
+        case .object: "…"  // flatten() leaves objects only inside lists
         }
     }
 

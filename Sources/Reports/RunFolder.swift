@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 public enum ReportError: Error, CustomStringConvertible {
@@ -20,10 +21,10 @@ public struct RunFolder: Sendable {
     public var unreadableLines: Int
     public var config: String?
     /// Every top-level `*.json` file (results.json, evaluation tables), by file name.
-    public var tables: [(file: String, json: JSONValue)]
+    public var tables: [(file: String, json: DataValue)]
 
     public init(name: String, steps: [[String: Double]], unreadableLines: Int = 0, config: String? = nil,
-                tables: [(file: String, json: JSONValue)] = []) {
+                tables: [(file: String, json: DataValue)] = []) {
         self.name = name
         self.steps = steps
         self.unreadableLines = unreadableLines
@@ -38,16 +39,16 @@ public struct RunFolder: Sendable {
         if files.fileExists(atPath: metrics.path) {
             let text = try String(contentsOf: metrics, encoding: .utf8)
             for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
-                guard case .object(let object)? = try? JSONValue(data: Data(line.utf8)) else {
+                guard case .object(let members)? = try? DataValue(json: String(line)) else {
                     unreadable += 1
                     continue
                 }
-                steps.append(object.compactMapValues(\.number))
+                steps.append(Dictionary(members.compactMap { member in member.value.number.map { (member.name, $0) } }) { first, _ in first })
             }
         }
         let jsonFiles = (try? files.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".json") }.sorted() ?? []
         let tables = try jsonFiles.map { file in
-            (file: file, json: try JSONValue(data: Data(contentsOf: folder.appendingPathComponent(file))))
+            (file: file, json: try DataValue(json: String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)))
         }
         guard files.fileExists(atPath: metrics.path) || !tables.isEmpty else { throw ReportError.notARun(folder.path) }
         let config = try? String(contentsOf: folder.appendingPathComponent("config.yaml"), encoding: .utf8)
@@ -63,32 +64,4 @@ public struct RunFolder: Sendable {
             (x: step["step"] ?? Double(i + 1), y: step[key] ?? .nan)
         }
     }
-}
-
-/// JSON as a value: Foundation's JSONSerialization hands back `Any`, which is
-/// not Sendable and, on Linux, cannot tell `true` from `1`.
-public indirect enum JSONValue: Sendable, Equatable, Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        // Bool before Double: the decoder refuses to read a number as a Bool, so the order keeps `true` a Bool.
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public var number: Double? { if case .number(let n) = self { n } else { nil } }
 }
