@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "Search", dependencies: ["Engine", "Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
         .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        .target(name: "Training", dependencies: ["RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine", "Yams"],
+        .target(name: "Training", dependencies: ["Evaluation", "RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine",
+                                                 "Yams"],
                 swiftSettings: nativeCPU),
         // The synthetic world of the built-in demo (issue 6).
         .target(name: "World", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),

@@ -17,7 +17,7 @@ public struct QARow: Equatable, Sendable {
         self.index = index
     }
 
-    /// The prepared-file line: `answer` is the key `loadQuestions` and the trainer read;
+    /// The prepared-file line: `answer` is the key the trainer reads;
     /// `prompt`, when given, is the policy's rendered input.
     public func record(prompt: String? = nil) -> DataValue {
         var members: [DataValue.Member] = [

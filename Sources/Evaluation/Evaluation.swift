@@ -10,12 +10,13 @@ import Search
 public enum EvaluationMethod: String, CaseIterable, Sendable, Codable {
     case direct, cot, rag, agent
 
-    var template: String {
+    /// The baselines' own instructions; the agent keeps the rollout's (the Search-R1 prompt by default).
+    var template: String? {
         switch self {
         case .direct: PolicyPrompt.direct
         case .cot: PolicyPrompt.chainOfThought
         case .rag: PolicyPrompt.retrievalAugmented
-        case .agent: PolicyPrompt.searchR1
+        case .agent: nil
         }
     }
 }
@@ -69,17 +70,19 @@ public struct EvaluationReport: Sendable, Codable {
 /// Scores a policy on every question (no partial batch is dropped: the
 /// original's `drop_last` scored Bamboogle on 72 of 125 rows), `batchSize`
 /// questions decoding together; give it a greedy policy, as the tables use.
-/// The engine never sees gold answers; RAG retrieves with the question itself.
+/// The engine never sees gold answers (unless `revealGoldAnswers`: a test
+/// world whose engine knows the answers only through the row); RAG retrieves
+/// with the question itself.
 public func evaluate<Policy: RolloutPolicy>(
     _ questions: [EvaluationQuestion], method: EvaluationMethod, policy: Policy, engine: any SearchEngine,
     simulatedEngine: Bool, rollout base: RolloutConfig = RolloutConfig(), batchSize: Int = 16,
-    progress: (Int) -> Void = { _ in }
+    revealGoldAnswers: Bool = false, progress: (Int) -> Void = { _ in }
 ) async throws -> EvaluationReport {
     try require(batchSize > 0, "evaluate", "batch size must be positive")
     let started = DispatchTime.now().uptimeNanoseconds
     var config = base
-    config.prompt = PolicyPrompt(template: method.template)
-    config.revealGoldAnswers = false
+    if let template = method.template { config.prompt = PolicyPrompt(template: template) }
+    config.revealGoldAnswers = revealGoldAnswers
     if method != .agent { config.maxTurns = 0 }
     var rng = RandomGenerator(seed: 0)
     var scores: [AnswerScores] = [], failures = 0, searches = 0

@@ -31,7 +31,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     public struct DataSource: Codable, Equatable, Sendable {
-        /// Training questions: JSONL with a question and a list of answers per line.
+        /// Training questions: parquet, JSONL or CSV with a question and its answers per row.
         public var train = ""
         public var questionField = "question"
         public var answersField = "answer"

@@ -103,7 +103,7 @@ public final class RLTrainer {
                 state.order = Array(rows.indices)
                 state.order.shuffle(using: &state.dataRNG)
                 state.cursor = 0
-                state.epoch += state.order.isEmpty ? 0 : 1
+                state.epoch += 1
             }
             defer { state.cursor += 1 }
             return rows[state.order[state.cursor]]
@@ -119,22 +119,17 @@ public final class RLTrainer {
 
         // Rollout with the current weights.
         let noise = curriculum.probability(step: state.step)
-        let agent = try await computeOffPool {
-            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
-                        stopTokens: stopTokens,
-                        sampling: SamplingParameters(temperature: config.rollout.temperature, topK: config.rollout.topK,
-                                                     topP: config.rollout.topP),
-                        seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
-        }
+        let agent = try await makeAgent(sampling: SamplingParameters(temperature: config.rollout.temperature, topK: config.rollout.topK,
+                                                                      topP: config.rollout.topP),
+                                        seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
         let packed = DispatchTime.now().uptimeNanoseconds
         let trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
                                              rng: &state.noiseRNG, config: config.rolloutConfig)
         let rolledOut = DispatchTime.now().uptimeNanoseconds
 
-        var (metrics, scores) = try await computeOffPool {
+        var (metrics, scores, rewards) = try await computeOffPool {
             try learn(from: trajectories, rows: batchRows, groups: groups)
         }
-        let rewards = scores.map { config.algorithm.reward.reward($0) }
 
         // Metrics.
         let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
@@ -169,8 +164,9 @@ public final class RLTrainer {
 
     /// Everything after the rollout, on the compute thread: rewards,
     /// old/reference log-probs and values, advantages and the updates.
-    /// Returns the metrics (with `seconds_<phase>`) and each trajectory's scores.
-    func learn(from trajectories: [Trajectory], rows: [RolloutRow], groups: [Int]) throws -> ([String: Double], [AnswerScores]) {
+    /// Returns the metrics (with `seconds_<phase>`) and each trajectory's scores and reward.
+    func learn(from trajectories: [Trajectory], rows: [RolloutRow], groups: [Int]) throws
+        -> (metrics: [String: Double], scores: [AnswerScores], rewards: [Double]) {
         var phases: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -222,7 +218,7 @@ public final class RLTrainer {
             metrics.merge(criticMetrics) { $1 }
         }
         for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
-        return (metrics, scores)
+        return (metrics, scores, rewards)
     }
 
     /// The reference model: a frozen copy, or with LoRA the policy itself
@@ -232,6 +228,14 @@ public final class RLTrainer {
         policy.adaptersEnabled = false
         defer { policy.adaptersEnabled = true }
         return try body(policy)
+    }
+
+    /// The policy with its current weights packed for generation.
+    func makeAgent(sampling: SamplingParameters, seed: UInt64) async throws -> ModelPolicy {
+        try await computeOffPool {
+            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
+                        stopTokens: stopTokens, sampling: sampling, seed: seed)
+        }
     }
 
     /// Runs `score` over the micro-batches and joins the rows in order.

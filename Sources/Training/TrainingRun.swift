@@ -1,5 +1,6 @@
 import Agent
 import Engine
+import Evaluation
 import Foundation
 import Generation
 import Models
@@ -76,22 +77,17 @@ extension RLTrainer {
     /// whose engine knows the answers through the row, as in tests). Metrics
     /// are prefixed `eval_`.
     public func evaluate(_ rows: [RolloutRow], engine: any SearchEngine, revealGoldAnswers: Bool = false) async throws -> [String: Double] {
-        let started = DispatchTime.now().uptimeNanoseconds
-        let agent = try await computeOffPool {
-            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
-                        stopTokens: stopTokens, sampling: .greedy, seed: config.trainer.seed)
-        }
-        var rolloutConfig = config.rolloutConfig
-        rolloutConfig.revealGoldAnswers = revealGoldAnswers
-        var rng = RandomGenerator(seed: config.trainer.seed)
-        let trajectories = try await rollout(rows, policy: agent, engine: engine, noiseProbability: 0, rng: &rng, config: rolloutConfig)
-        let scores = zip(trajectories, rows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
+        let agent = try await makeAgent(sampling: .greedy, seed: config.trainer.seed)
+        let questions = rows.map { EvaluationQuestion(question: $0.question, goldAnswers: $0.goldAnswers, dataSource: "eval") }
+        let report = try await Evaluation.evaluate(questions, method: .agent, policy: agent, engine: engine, simulatedEngine: false,
+                                                   rollout: config.rolloutConfig, batchSize: max(rows.count, 1),
+                                                   revealGoldAnswers: revealGoldAnswers)
         return [
-            "eval_f1": mean(scores.map(\.f1)), "eval_em": mean(scores.map(\.em)), "eval_subem": mean(scores.map(\.subem)),
-            "eval_searches_per_trajectory": mean(trajectories.map { Double($0.searches.count) }),
-            "eval_answered_share": mean(trajectories.map { $0.answer == nil ? 0 : 1 }),
+            "eval_f1": report.overall.f1, "eval_em": report.overall.em, "eval_subem": report.overall.subem,
+            "eval_searches_per_trajectory": report.searchesPerQuestion,
+            "eval_answered_share": 1 - Double(report.formatFailures) / Double(max(rows.count, 1)),
             "eval_questions": Double(rows.count),
-            "seconds_evaluation": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+            "seconds_evaluation": report.seconds,
         ]
     }
 
@@ -122,34 +118,4 @@ extension RLTrainer {
             try policy.saveLoRAAdapter(to: folder.appendingPathComponent("adapter"), baseModel: config.policy.model)
         }
     }
-}
-
-/// Questions with their gold answers from a JSONL file (NQ-open's
-/// `{"question", "answer": [...]}` by default; a single string answer is
-/// accepted too). A bad line is an error naming the line.
-public func loadQuestions(jsonl url: URL, questionField: String = "question", answersField: String = "answer",
-                          limit: Int = 0) throws -> [RolloutRow] {
-    let text: String
-    do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-        throw ConfigError("cannot read \(url.path): \(error.localizedDescription)")
-    }
-    var rows: [RolloutRow] = []
-    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        guard !line.allSatisfy(\.isWhitespace) else { continue }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw ConfigError("\(url.lastPathComponent) line \(number + 1) is not a JSON object")
-        }
-        guard let question = object[questionField] as? String else {
-            throw ConfigError("\(url.lastPathComponent) line \(number + 1) has no string field '\(questionField)'")
-        }
-        let answers: [String]
-        switch object[answersField] {
-        case let list as [String]: answers = list
-        case let single as String: answers = [single]
-        default: throw ConfigError("\(url.lastPathComponent) line \(number + 1): '\(answersField)' must be a string or a list of strings")
-        }
-        rows.append(RolloutRow(question: question, goldAnswers: answers))
-        if limit > 0, rows.count == limit { break }
-    }
-    return rows
 }

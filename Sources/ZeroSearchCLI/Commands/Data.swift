@@ -26,7 +26,7 @@ struct DataHead: AsyncParsableCommand {
     }
 }
 
-/// `zerosearch data prepare FILE --out OUT.jsonl`: the rows `loadQuestions` and the trainer read.
+/// `zerosearch data prepare FILE --out OUT.jsonl`: the rows the trainer reads.
 struct DataPrepare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Engine
 import Agent
+import Datasets
 import Generation
 import Models
 import Search
@@ -37,22 +38,17 @@ struct Train: AsyncParsableCommand {
         }
 
         let policyModel = try LoadedModel(try await resolveModel(settings.policy.model), prepareInference: false)
-        let engine = try await buildEngine(EngineSpec(parsing: settings.engine.spec), settings: EngineSettings(
-            mode: settings.engine.simulatorMode, topK: settings.engine.topK, temperature: settings.engine.temperature,
-            maxTokens: settings.engine.maxTokens, seed: settings.trainer.seed))
+        let engineSettings = EngineSettings(mode: settings.engine.simulatorMode, topK: settings.engine.topK,
+                                            temperature: settings.engine.temperature, maxTokens: settings.engine.maxTokens,
+                                            seed: settings.trainer.seed)
+        let engine = try await buildEngine(EngineSpec(parsing: settings.engine.spec), settings: engineSettings)
         guard !settings.data.train.isEmpty else { throw ValidationError("data.train names no question file") }
-        let rows = try loadQuestions(jsonl: URL(fileURLWithPath: settings.data.train), questionField: settings.data.questionField,
-                                     answersField: settings.data.answersField, limit: settings.data.limit)
+        let rows = try questions(settings.data.train, limit: settings.data.limit, settings: settings)
         var evaluation: (rows: [RolloutRow], engine: any SearchEngine)?
         if !settings.evaluation.data.isEmpty {
-            let evaluationRows = try loadQuestions(jsonl: URL(fileURLWithPath: settings.evaluation.data),
-                                                   questionField: settings.data.questionField,
-                                                   answersField: settings.data.answersField, limit: settings.evaluation.limit)
-            let evaluationEngine = settings.evaluation.engine.isEmpty ? engine : try await buildEngine(
-                EngineSpec(parsing: settings.evaluation.engine), settings: EngineSettings(
-                    mode: settings.engine.simulatorMode, topK: settings.engine.topK, temperature: settings.engine.temperature,
-                    maxTokens: settings.engine.maxTokens, seed: settings.trainer.seed))
-            evaluation = (evaluationRows, evaluationEngine)
+            let evaluationEngine = settings.evaluation.engine.isEmpty
+                ? engine : try await buildEngine(EngineSpec(parsing: settings.evaluation.engine), settings: engineSettings)
+            evaluation = (try questions(settings.evaluation.data, limit: settings.evaluation.limit, settings: settings), evaluationEngine)
         }
         let trainer = try RLTrainer(config: settings, policy: policyModel.decoder, tokenizer: policyModel.tokenizer,
                                     chatTemplate: policyModel.chatTemplate, stopTokens: policyModel.stopTokens,
@@ -88,5 +84,18 @@ struct Train: AsyncParsableCommand {
             try exportHuggingFace(trainer.policy, tokenizerFrom: policyModel.location, to: folder, storage: .bf16)
             print("model: \(folder.path)")
         }
+    }
+
+    /// Questions from any dataset file (parquet, JSONL, CSV) through the config's column names.
+    private func questions(_ path: String, limit: Int, settings: TrainConfig) throws -> [RolloutRow] {
+        let url = URL(fileURLWithPath: path)
+        let mapping = QAMapping(questionField: settings.data.questionField, answersField: settings.data.answersField,
+                                defaultDataSource: url.deletingPathExtension().lastPathComponent)
+        var rows: [RolloutRow] = []
+        try forEachQARow(in: url, mapping: mapping) { row in
+            rows.append(RolloutRow(question: row.question, goldAnswers: row.goldAnswers))
+            return limit == 0 || rows.count < limit
+        }
+        return rows
     }
 }
