@@ -31,7 +31,7 @@ public struct TrainingThroughput: Sendable {
         let model = try Decoder(config: config, seed: seed)
         let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 1e-4, weightDecay: 0))
         var rng = RandomGenerator(seed: seed &+ 1)
-        let tokens = (0..<batch * sequence).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
+        let tokens = (0..<batch * sequence).map { _ in Int32(rng.below(config.vocabSize)) }
         var times: [Double] = [], losses: [Float] = []
         for step in 0..<(warmup + steps) {
             let start = DispatchTime.now().uptimeNanoseconds

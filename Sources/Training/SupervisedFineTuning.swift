@@ -53,7 +53,7 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
     var losses: [Double] = []
     for step in 0..<config.steps {
         let batch = ResponseBatch((0..<config.batchSize).map { _ in
-            let example = examples[Int(rng.next() % UInt64(examples.count))]
+            let example = examples[rng.below(examples.count)]
             var sequence = Trajectory(prompt: example.prompt)
             sequence.appendGenerated(example.completion, logProbs: Array(repeating: 0, count: example.completion.count), turn: 0)
             return sequence

@@ -102,8 +102,6 @@ public struct Entity: Sendable, Equatable {
 /// library's `random(in:)`, whose algorithm may change between Swift releases
 /// and would then change every world).
 extension RandomGenerator {
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-
     mutating func pick<C: RandomAccessCollection>(_ items: C) -> C.Element where C.Index == Int {
         items[items.startIndex + below(items.count)]
     }

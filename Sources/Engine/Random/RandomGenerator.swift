@@ -37,6 +37,10 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// Uniform in `[0, 1)` with 53 random bits.
     public mutating func uniformDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
 
+    /// An integer in `0..<n` from this generator's stream alone (the standard
+    /// library's `random(in:)` may change its algorithm between releases).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
     /// Standard normal by Box–Muller (one value per call; the pair's second
     /// value is dropped so the state stays four words).
     public mutating func normal(mean: Float = 0, std: Float = 1) -> Float {

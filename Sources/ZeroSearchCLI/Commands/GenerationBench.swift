@@ -24,7 +24,7 @@ struct GenerationBench: AsyncParsableCommand {
         let location = try await resolveModel(model)
         let inference = try InferenceModel(Decoder(contentsOf: location))
         var rng = RandomGenerator(seed: 7)
-        func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(inference.vocabularySize)) } }
+        func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.below(inference.vocabularySize)) } }
 
         let prompt = randomTokens(promptTokens)
         let prefillSeconds = try bestOf(repeats: 3) {
