@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "World", targets: ["World"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Demo", targets: ["Demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,11 +57,15 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Agent", "RL", "Search", "Engine"], swiftSettings: nativeCPU),
         // HTML reports of runs (issue 7): JSON through the datasets' order-keeping model, no trainer needed.
         .target(name: "Reports", dependencies: ["Datasets"]),
+        // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
+        .target(name: "Demo", dependencies: ["World", "Training", "Evaluation", "Reports", "Search", "Agent", "Generation", "Models",
+                                             "Tokenizers", "Engine"],
+                swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports",
+                "Evaluation", "Reports", "Demo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

@@ -123,7 +123,7 @@ public func rollout<Policy: RolloutPolicy>(
 }
 
 /// The observation that follows a search (published form).
-func informationText(_ documents: String) -> String {
+public func informationText(_ documents: String) -> String {
     "\n\n<information>" + documents + "</information>\n\n"
 }
 

@@ -57,7 +57,13 @@ public struct Trajectory: Sendable, Equatable, Codable {
         turns += Array(repeating: Int32(turn), count: generated.count)
     }
 
-    mutating func appendObservation(_ observation: [Int32], turn: Int) {
+    /// Marks the observations as trained too, keeping each token's turn;
+    /// the sampler never produced them, so their recorded log-probs are 0.
+    public mutating func trainOnObservations() {
+        for index in promptLength..<tokens.count { lossMask[index] = 1 }
+    }
+
+    public mutating func appendObservation(_ observation: [Int32], turn: Int) {
         tokens += observation
         logProbs += Array(repeating: 0, count: observation.count)
         lossMask += Array(repeating: 0, count: observation.count)

@@ -3,17 +3,24 @@ import Engine
 import Foundation
 import Models
 
-/// A prompt and the completion a model should learn to write after it; only
-/// the completion's tokens are trained on (the simulator's SFT, a policy's
-/// warm start).
+/// A sequence a model should learn to write: only its generated tokens are
+/// trained on, never the prompt or the observations between turns (the
+/// simulator's SFT, a policy's warm start on demonstrated trajectories).
 public struct SupervisedExample: Sendable, Equatable {
-    public var prompt: [Int32]
-    public var completion: [Int32]
+    public var sequence: Trajectory
 
-    public init(prompt: [Int32], completion: [Int32]) {
-        self.prompt = prompt
-        self.completion = completion
+    public init(sequence: Trajectory) {
+        self.sequence = sequence
     }
+
+    /// A prompt and the one completion to learn after it.
+    public init(prompt: [Int32], completion: [Int32]) {
+        var sequence = Trajectory(prompt: prompt)
+        sequence.appendGenerated(completion, logProbs: Array(repeating: 0, count: completion.count), turn: 0)
+        self.sequence = sequence
+    }
+
+    var trainedTokens: Int { sequence.lossMask.reduce(0) { $0 + Int($1) } }
 }
 
 public struct SupervisedConfig: Sendable, Equatable, Codable {
@@ -35,15 +42,15 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
 }
 
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to
-/// write each example's completion after its prompt: mean next-token
-/// cross-entropy over completion tokens, AdamW, a linear warm-up. `progress`
+/// write each example's generated tokens: mean next-token cross-entropy over
+/// them, AdamW, a linear warm-up. `progress`
 /// sees each step's loss. Returns the losses.
 @discardableResult
 public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample], config: SupervisedConfig,
                                progress: (_ step: Int, _ loss: Double) -> Void = { _, _ in }) throws -> [Double] {
     try require(!examples.isEmpty, "supervisedFineTune", "no examples")
-    try require(examples.allSatisfy { !$0.prompt.isEmpty && !$0.completion.isEmpty }, "supervisedFineTune",
-                "every example needs a prompt and a completion")
+    try require(examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
+                "every example needs a prompt and tokens to learn")
     try require(config.steps > 0 && config.batchSize > 0 && config.lr > 0, "supervisedFineTune",
                 "steps, batch size and learning rate must be positive")
     let optimizer = try AdamW(parameters: model.trainableParameters,
@@ -52,12 +59,7 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
     var rng = RandomGenerator(seed: config.seed)
     var losses: [Double] = []
     for step in 0..<config.steps {
-        let batch = ResponseBatch((0..<config.batchSize).map { _ in
-            let example = examples[rng.below(examples.count)]
-            var sequence = Trajectory(prompt: example.prompt)
-            sequence.appendGenerated(example.completion, logProbs: Array(repeating: 0, count: example.completion.count), turn: 0)
-            return sequence
-        })
+        let batch = ResponseBatch((0..<config.batchSize).map { _ in examples[rng.below(examples.count)].sequence })
         let tape = Tape()
         let scored = try batch.logProbs(model, temperature: 1, tape: tape)
         let loss = try tape.scale(tape.sum(scored.logProbs), -1 / Float(batch.positions.count))

@@ -124,6 +124,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// Recompute the old log-probs with the training model (veRL) rather
         /// than keep the sampler's.
         public var recomputeOldLogProbs = true
+        /// Leave the engine's documents out of the loss (Search-R1's
+        /// `state_masking`); off, the policy is also trained to write them.
+        public var stateMasking = true
         public init() {}
         enum CodingKeys: String, CodingKey {
             case advantage, reward, gamma, lambda
@@ -134,7 +137,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             case klPenalty = "kl_penalty", entropyCoef = "entropy_coef", lossAggMode = "loss_agg_mode"
             case clipRatioLow = "clip_ratio_low", clipRatioHigh = "clip_ratio_high", clipRatioC = "clip_ratio_c"
             case recomputeOldLogProbs = "recompute_old_log_probs", valueClip = "value_clip"
-            case criticSharesTrunk = "critic_shares_trunk"
+            case criticSharesTrunk = "critic_shares_trunk", stateMasking = "state_masking"
         }
 
         var usesReference: Bool { klLoss || klInReward }
@@ -228,7 +231,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try rolloutConfig.validate()
     }
 
-    var rolloutConfig: RolloutConfig {
+    public var rolloutConfig: RolloutConfig {
         var config = RolloutConfig()
         config.maxTurns = rollout.maxTurns
         config.maxTurnTokens = rollout.maxTurnTokens

@@ -123,8 +123,12 @@ public final class RLTrainer {
                                                                       topP: config.rollout.topP),
                                         seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
         let packed = DispatchTime.now().uptimeNanoseconds
-        let trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
+        var trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
                                              rng: &state.noiseRNG, config: config.rolloutConfig)
+        let generated = trajectories.reduce(0) { $0 + $1.lossMask[$1.promptLength...].filter { $0 == 1 }.count }
+        if !config.algorithm.stateMasking {
+            for index in trajectories.indices { trajectories[index].trainOnObservations() }
+        }
         let rolledOut = DispatchTime.now().uptimeNanoseconds
 
         var (metrics, scores, rewards) = try await computeOffPool {
@@ -136,7 +140,6 @@ public final class RLTrainer {
         let rolloutSeconds = Double(rolledOut - packed) / 1e9
         let searches = trajectories.map { Double($0.searches.count) }
         let calls = trajectories.flatMap(\.searches)
-        let generated = trajectories.reduce(0) { $0 + $1.lossMask.filter { $0 == 1 }.count }
         let equalGroups = Dictionary(grouping: rewards.indices, by: { groups[$0] }).values
             .filter { indices in indices.allSatisfy { rewards[$0] == rewards[indices[0]] } }.count
         metrics["step"] = Double(state.step + 1)

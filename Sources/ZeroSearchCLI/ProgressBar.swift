@@ -6,6 +6,7 @@ final class ProgressBar {
     let total: Int
     let enabled: Bool
     private var done = 0
+    private var detail = ""
     private let start = Date()
 
     init(title: String, total: Int, enabled: Bool = true) {
@@ -20,6 +21,13 @@ final class ProgressBar {
         draw()
     }
 
+    /// Moves to `done` of the total, with a short status after the count.
+    func update(_ done: Int, detail: String) {
+        self.done = min(total, max(0, done))
+        self.detail = detail
+        draw()
+    }
+
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
@@ -29,7 +37,8 @@ final class ProgressBar {
         let width = 30, filled = width * done / total
         let elapsed = Date().timeIntervalSince(start)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = "\r\(title) \(bar) \(done)/\(total) \(String(format: "%.0f", elapsed))s"
+        let status = detail.isEmpty ? "" : " " + detail
+        let line = "\r\(title) \(bar) \(done)/\(total) \(String(format: "%.0f", elapsed))s\(status)\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

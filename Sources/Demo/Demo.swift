@@ -1,0 +1,172 @@
+import Agent
+import Engine
+import Evaluation
+import Foundation
+import Generation
+import Models
+import Reports
+import Search
+import Training
+import World
+
+/// The built-in demo, end to end: a synthetic world → a tokenizer and two
+/// tiny models built from it (cached) → the untrained policy scored with the
+/// real engine (Direct, RAG, agent) → RL against the fine-tuned simulator
+/// (ZeroSearch) and against the real engine (Search-R1 style) → every trained
+/// agent scored with the real engine → `results.json`, each run's
+/// `metrics.jsonl`, and `report.html`.
+public struct Demo {
+    public var settings: DemoSettings
+    public var seed: UInt64
+    public var output: URL
+    public var cache: URL
+
+    public init(settings: DemoSettings, seed: UInt64, output: URL, cache: URL = Demo.defaultCache) {
+        self.settings = settings
+        self.seed = seed
+        self.output = output
+        self.cache = cache
+    }
+
+    public static var defaultCache: URL { ModelStore.cacheRoot.appendingPathComponent("demo") }
+
+    /// One RL run of the table.
+    struct Run {
+        enum EngineKind { case simulator, real }
+        var name: String
+        var description: String
+        var engine: EngineKind
+        /// nil: the curriculum from 0 to 0.5; a value: that noise probability throughout.
+        var fixedNoise: Double?
+        var stateMasking = true
+    }
+
+    var runs: [Run] {
+        var runs = [
+            Run(name: "zerosearch", description: "RL against the simulator: curriculum 0 → 0.5 noise, documents masked",
+                engine: .simulator, fixedNoise: nil),
+            Run(name: "search_r1", description: "RL against the real engine (BM25), documents masked", engine: .real, fixedNoise: 0),
+        ]
+        if settings.training.ablations {
+            runs.append(Run(name: "zerosearch_fixed_noise", description: "as zerosearch, noise fixed at 0.5",
+                            engine: .simulator, fixedNoise: 0.5))
+            runs.append(Run(name: "zerosearch_no_masking", description: "as zerosearch, documents trained on too",
+                            engine: .simulator, fixedNoise: nil, stateMasking: false))
+        }
+        return runs
+    }
+
+    public func run(observer: DemoObserver) async throws -> DemoResults {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
+        observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
+        let models = try DemoModels.loadOrBuild(world: world, settings: settings.models, seed: seed, cache: cache, observer: observer)
+        let realEngine = try bm25(world)
+        let questions = world.test.prefix(settings.training.evaluationQuestions).map {
+            EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)
+        }
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let policy = models.policy
+
+        var rows: [DemoRow] = []
+        func score(_ method: EvaluationMethod, _ decoder: Decoder, name: String, description: String) async throws {
+            observer.begin("evaluate \(name)", total: questions.count)
+            let agent = try await computeOffPool {
+                ModelPolicy(inference: try InferenceModel(decoder), tokenizer: policy.tokenizer, chatTemplate: policy.chatTemplate,
+                            stopTokens: policy.stopTokens, sampling: .greedy, seed: 0)
+            }
+            let report = try await evaluate(questions, method: method, policy: agent, engine: realEngine, simulatedEngine: false,
+                                            rollout: baseConfig(run: nil, models: models).rolloutConfig, batchSize: 64) {
+                observer.progress($0, detail: "")
+            }
+            observer.end()
+            let row = DemoRow(method: name, description: description, report: report)
+            observer.note(String(format: "%@: subEM %.1f (single-hop %.1f, two-hop %.1f), %.2f searches per question",
+                                 name, 100 * row.overall.subem, 100 * row.singleHop.subem, 100 * row.twoHop.subem,
+                                 row.searchesPerQuestion))
+            rows.append(row)
+        }
+        try await score(.direct, policy.decoder, name: "direct", description: "answer directly, no search")
+        try await score(.rag, policy.decoder, name: "rag", description: "retrieve with the question (BM25), then answer")
+        try await score(.agent, policy.decoder, name: "untrained_agent", description: "the search agent before RL")
+        for run in runs {
+            let trained = try await train(run, world: world, models: models, realEngine: realEngine, observer: observer)
+            try await score(.agent, trained, name: run.name, description: run.description)
+        }
+
+        let results = DemoResults(rows: rows, seed: seed, settings: settings, build: models.build,
+                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        try writeAtomically(try jsonData(results), to: output.appendingPathComponent("results.json"))
+        let report = Report(runs: try runs.map { try RunFolder(contentsOf: output.appendingPathComponent($0.name)) }
+                                + [try RunFolder(contentsOf: output)],
+                            title: "ZeroSearch demo (seed \(seed))")
+        try writeAtomically(Data(report.html().utf8), to: output.appendingPathComponent("report.html"))
+        return results
+    }
+
+    /// BM25 over the world's passages: the real engine, used only to score
+    /// and for the Search-R1-style run.
+    func bm25(_ world: World) throws -> BM25Engine {
+        var builder = BM25Builder()
+        for passage in world.passages { builder.add(passage) }
+        return BM25Engine(index: try builder.build(), topK: settings.training.bm25TopK, name: "bm25(world)")
+    }
+
+    /// The training settings every run shares, and the run's own.
+    func baseConfig(run: Run?, models: DemoModels) -> TrainConfig {
+        let training = settings.training
+        var config = TrainConfig()
+        config.policy.model = models.policy.location.path
+        config.engine.spec = run?.engine == .real ? "bm25:world" : "sim+local:" + models.simulator.location.path
+        config.engine.simulatorMode = .sft
+        config.rollout.promptsPerStep = training.promptsPerStep
+        config.rollout.groupSize = training.groupSize
+        config.rollout.maxTurns = training.maxTurns
+        config.rollout.maxTurnTokens = training.maxTurnTokens
+        config.rollout.maxObservationTokens = training.maxObservationTokens
+        config.rollout.maxContextTokens = training.maxContextTokens
+        config.rollout.topP = 1
+        config.algorithm.klLossCoef = training.klLossCoef
+        config.algorithm.entropyCoef = 0
+        config.algorithm.stateMasking = run?.stateMasking ?? true
+        config.actor.lr = training.lr
+        config.actor.warmupRatio = 0
+        config.actor.microBatchSize = 16
+        if let noise = run?.fixedNoise {
+            config.curriculum.start = noise
+            config.curriculum.end = noise
+        }
+        config.trainer.totalSteps = training.steps
+        config.trainer.saveEvery = 0
+        config.trainer.seed = seed
+        config.trainer.outputDir = output.appendingPathComponent(run?.name ?? "").path
+        return config
+    }
+
+    func train(_ run: Run, world: World, models: DemoModels, realEngine: BM25Engine, observer: DemoObserver) async throws -> Decoder {
+        let config = baseConfig(run: run, models: models)
+        let engine: any SearchEngine = switch run.engine {
+        case .real: realEngine
+        case .simulator:
+            SimulatedEngine(mode: .sft, completer: LocalCompleter(model: models.simulator, maxTokens: 256, temperature: 0.7, seed: seed),
+                            topK: 5)
+        }
+        let start = models.policy.decoder
+        let policy = try Decoder(config: start.config, weights: start.namedWeights().mapValues { $0.copy() })
+        let folder = URL(fileURLWithPath: config.trainer.outputDir)
+        try? FileManager.default.removeItem(at: folder)
+        let trainer = try RLTrainer(config: config, policy: policy, tokenizer: models.policy.tokenizer,
+                                    chatTemplate: models.policy.chatTemplate, stopTokens: models.policy.stopTokens,
+                                    engine: engine, rows: world.train.map(\.rolloutRow))
+        observer.begin("train \(run.name)", total: config.trainer.totalSteps)
+        try await trainer.run { report, _ in
+            let metrics = report.metrics
+            observer.progress(Int(metrics["step"] ?? 0), detail: String(format: "reward %.2f, %.2f searches, noise %.2f",
+                                                                        metrics["reward_mean"] ?? 0,
+                                                                        metrics["searches_per_trajectory"] ?? 0,
+                                                                        metrics["noise_probability"] ?? 0))
+        }
+        observer.end()
+        return policy
+    }
+}

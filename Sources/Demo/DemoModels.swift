@@ -1,0 +1,156 @@
+import Agent
+import Engine
+import Foundation
+import Generation
+import Models
+import Search
+import Tokenizers
+import Training
+import World
+
+/// The demo's three built pieces: a tokenizer fitted to the world's text, a
+/// simulator fine-tuned to play the search engine, and a policy warm-started
+/// on the tag format. Each is a Hugging Face folder in the cache, so
+/// `zerosearch generate`, `ask` and `train` can load them too.
+public struct DemoModels: Sendable {
+    public let simulator: LoadedModel
+    public let policy: LoadedModel
+    public let build: DemoBuildReport
+
+    public static let tags = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>",
+                              "<think>", "</think>"]
+    public static let endOfText = "<|endoftext|>"
+
+    /// The cached models for these settings and seed, each built first if
+    /// absent. Each model has its own cache key (what it is built from), so
+    /// changing the policy's recipe keeps the simulator.
+    public static func loadOrBuild(world: World, settings: DemoModelSettings, seed: UInt64, cache: URL,
+                                   observer: DemoObserver) throws -> DemoModels {
+        var started = DispatchTime.now().uptimeNanoseconds
+        let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
+        let tokenizer = trained.tokenizer, tokenizerFiles = try trained.huggingFaceFiles()
+        let tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        observer.note("tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
+        let config = DecoderConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: settings.hiddenSize,
+                                   intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
+                                   kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
+
+        /// Loads the model cached under `key`, or trains a fresh one on `examples` and caches it.
+        func model(_ role: String, key: some Encodable, seed offset: UInt64, sft: SupervisedConfig,
+                   examples: () -> [SupervisedExample]) throws -> (LoadedModel, BuiltModel) {
+            let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
+            let recordURL = folder.appendingPathComponent("built.json")
+            if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
+               let loaded = try? LoadedModel(folder) {
+                observer.note("\(role): reusing \(folder.path)")
+                return (loaded, record)
+            }
+            started = DispatchTime.now().uptimeNanoseconds
+            let decoder = try Decoder(config: config, seed: seed &+ offset)
+            var sft = sft
+            sft.seed = seed &+ offset &+ 1
+            let losses = try fineTune(decoder, examples(), sft, stage: role, observer: observer)
+            try decoder.saveHuggingFace(to: folder, eosTokenID: tokenizer.eosTokenID, extraFiles: tokenizerFiles)
+            let tail = losses.suffix(max(1, losses.count / 10))
+            let record = BuiltModel(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                                    finalLoss: tail.reduce(0, +) / Double(tail.count))
+            try writeAtomically(try jsonData(record), to: recordURL)
+            return (try LoadedModel(folder), record)
+        }
+
+        let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
+        let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(shape: shape, examples: settings.simulatorExamples,
+                                                                                     sft: settings.simulator),
+                                                     seed: 11, sft: settings.simulator) {
+            world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
+                SupervisedExample(prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
+                                  completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
+            }
+        }
+        let policyKey = PolicyKey(shape: shape, examples: settings.policyExamples, sft: settings.policy,
+                                  searchRate: settings.searchRate, usefulRate: settings.usefulRate)
+        let (policy, policyRecord) = try model("policy", key: policyKey, seed: 21, sft: settings.policy) {
+            var demonstrations = Demonstrations(world: world, tokenizer: tokenizer, searchRate: settings.searchRate,
+                                                usefulRate: settings.usefulRate)
+            var rng = RandomGenerator(seed: seed &+ 22)
+            return (0..<settings.policyExamples).map { _ in demonstrations.example(rng: &rng) }
+        }
+        return DemoModels(simulator: simulator, policy: policy,
+                          build: DemoBuildReport(tokenizerSeconds: tokenizerSeconds, simulator: simulatorRecord, policy: policyRecord))
+    }
+
+    /// What every model's cache key shares.
+    struct Shape: Encodable {
+        var version = 1
+        var entities: Int
+        var vocabularySize: Int
+        var config: DecoderConfig
+    }
+
+    struct SimulatorKey: Encodable {
+        var shape: Shape
+        var examples: Int
+        var sft: SupervisedConfig
+    }
+
+    struct PolicyKey: Encodable {
+        var shape: Shape
+        var examples: Int
+        var sft: SupervisedConfig
+        var searchRate: Double
+        var usefulRate: Double
+    }
+
+    /// FNV-1a of the key's sorted-keys JSON.
+    static func hash(_ key: some Encodable) -> String {
+        let data = (try? jsonData(key)) ?? Data()
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        return String(hash, radix: 16)
+    }
+
+
+    /// A byte-level BPE fitted to everything the models will read: passages,
+    /// questions, and the fixed prompts of the policy and the simulator.
+    static func fitTokenizer(_ world: World, vocabularySize: Int) throws -> TrainedTokenizer {
+        var texts = world.passages.map { $0.title + "\n" + $0.text } + (world.train + world.test).map(\.question)
+        let prompts = [PolicyPrompt.searchR1, PolicyPrompt.direct, PolicyPrompt.retrievalAugmented, invalidActionText]
+            + world.simulatorExamples(count: 8, seed: 0).map(\.prompt)
+        // The fixed prompts are read at every call: their words earn whole tokens.
+        for _ in 0..<50 { texts += prompts }
+        return try BPETrainer(vocabularySize: vocabularySize, specialTokens: [endOfText], addedTokens: tags,
+                              eosToken: endOfText).train(texts)
+    }
+
+    static func fineTune(_ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
+                         observer: DemoObserver) throws -> [Double] {
+        observer.begin(stage, total: config.steps)
+        let losses = try supervisedFineTune(model, on: examples, config: config) { step, loss in
+            observer.progress(step + 1, detail: String(format: "loss %.3f", loss))
+        }
+        observer.end()
+        return losses
+    }
+}
+
+/// What building the models took and reached (a reused model reports its first build).
+public struct DemoBuildReport: Codable, Equatable, Sendable {
+    public var tokenizerSeconds: Double
+    public var simulator: BuiltModel
+    public var policy: BuiltModel
+}
+
+public struct BuiltModel: Codable, Equatable, Sendable {
+    public var seconds: Double
+    /// Mean training loss over the last tenth of the steps.
+    public var finalLoss: Double
+}
+
+func jsonData<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return try encoder.encode(value)
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Training
+
+/// What the demo builds before any RL: the world, its tokenizer, and the two
+/// tiny models (simulator and warm-started policy). Cached by these values
+/// and the seed, so a second run reuses them.
+public struct DemoModelSettings: Codable, Equatable, Sendable {
+    public var entities = 3000
+    public var vocabularySize = 2048
+    public var hiddenSize = 128
+    public var intermediateSize = 384
+    public var layers = 2
+    public var heads = 4
+    public var kvHeads = 2
+    /// A short rotary wavelength: copying a name from a document a few
+    /// hundred tokens back is what both models must learn first.
+    public var ropeTheta = 1000.0
+    public var maxPositions = 1024
+    /// The simulator's fine-tuning in the published `sft` format.
+    public var simulatorExamples = 6000
+    public var simulator = SupervisedConfig(steps: 600, batchSize: 16, lr: 2e-3)
+    /// The policy's warm start on demonstrations of the tag format.
+    public var policyExamples = 8000
+    public var policy = SupervisedConfig(steps: 800, batchSize: 16, lr: 2e-3)
+    /// The share of agent demonstrations that search (the rest answer at a
+    /// guess): RL has to find out that searching pays.
+    public var searchRate = 0.25
+    /// Of those that search, the share whose documents are useful.
+    public var usefulRate = 0.8
+
+    public init() {}
+}
+
+/// The RL runs and evaluations.
+public struct DemoTrainingSettings: Codable, Equatable, Sendable {
+    public var steps = 30
+    public var promptsPerStep = 16
+    public var groupSize = 4
+    public var lr = 5e-4
+    /// Firmer than the published 0.001: a 2-layer policy's short turns
+    /// otherwise drift (see docs/training.md).
+    public var klLossCoef = 0.05
+    public var maxTurns = 2
+    public var maxTurnTokens = 24
+    public var maxObservationTokens = 256
+    public var maxContextTokens = 768
+    /// Documents per search of the real (BM25) engine.
+    public var bm25TopK = 3
+    /// Test questions each method is scored on.
+    public var evaluationQuestions = 400
+    /// Also train with a fixed noise probability of 0.5 and without loss
+    /// masking (two more runs).
+    public var ablations = true
+
+    public init() {}
+}
+
+public struct DemoSettings: Codable, Equatable, Sendable {
+    public var models = DemoModelSettings()
+    public var training = DemoTrainingSettings()
+
+    public init(models: DemoModelSettings = DemoModelSettings(), training: DemoTrainingSettings = DemoTrainingSettings()) {
+        self.models = models
+        self.training = training
+    }
+
+    /// The README's main command.
+    public static let full = DemoSettings()
+
+    /// `--quick`: the same pipeline in a few minutes.
+    public static var quick: DemoSettings {
+        var settings = DemoSettings()
+        settings.models.entities = 1200
+        settings.models.simulatorExamples = 3000
+        settings.models.simulator.steps = 300
+        settings.models.policyExamples = 4000
+        settings.models.policy.steps = 400
+        settings.training.steps = 15
+        settings.training.evaluationQuestions = 200
+        settings.training.ablations = false
+        return settings
+    }
+}
+
+public struct DemoSettingError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+extension DemoSettings {
+    /// The settings with `key.path=value` overrides applied, keys named as in
+    /// `results.json` (`training.steps=10`, `models.policy.lr=0.001`).
+    public func applying(_ overrides: [String]) throws -> DemoSettings {
+        guard !overrides.isEmpty else { return self }
+        guard var root = try JSONSerialization.jsonObject(with: jsonData(self)) as? [String: Any] else {
+            throw DemoSettingError(description: "settings are not an object")
+        }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else {
+                throw DemoSettingError(description: "\(override): expected key=value")
+            }
+            let path = override[..<equals].split(separator: ".").map(String.init)
+            let text = String(override[override.index(after: equals)...])
+            let value: Any = Double(text).map { $0 as Any } ?? (text == "true" || text == "false" ? (text == "true") as Any : text)
+            root = try Self.setting(value, at: path[...], in: root, override: override)
+        }
+        do {
+            return try JSONDecoder().decode(DemoSettings.self, from: JSONSerialization.data(withJSONObject: root))
+        } catch {
+            throw DemoSettingError(description: "\(overrides.joined(separator: " ")): \(error)")
+        }
+    }
+
+    private static func setting(_ value: Any, at path: ArraySlice<String>, in object: [String: Any], override: String) throws -> [String: Any] {
+        guard let key = path.first, object[key] != nil else {
+            throw DemoSettingError(description: "\(override): no such setting (known here: \(object.keys.sorted().joined(separator: ", ")))")
+        }
+        var object = object
+        if path.count == 1 {
+            object[key] = value
+        } else {
+            guard let child = object[key] as? [String: Any] else { throw DemoSettingError(description: "\(override): \(key) has no settings below it") }
+            object[key] = try setting(value, at: path.dropFirst(), in: child, override: override)
+        }
+        return object
+    }
+}

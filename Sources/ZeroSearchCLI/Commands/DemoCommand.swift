@@ -1,0 +1,45 @@
+import ArgumentParser
+import Demo
+import Foundation
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The whole idea in minutes on a CPU: a synthetic world, a tiny simulator and policy, RL against the simulator, scored with a real engine.")
+
+    @Flag(help: "A smaller world, fewer steps and no ablation runs (a few minutes).") var quick = false
+    @Option(help: "Seeds the world, the models and the runs.") var seed: UInt64 = 0
+    @Option(help: "Where results.json, each run's metrics.jsonl and report.html go.") var out = "runs/demo"
+    @Option(help: "Where the built tokenizer and models are cached (default: the model cache's demo/ folder).") var cache: String?
+    @Option(name: .customLong("set"), help: "Override one setting, e.g. --set training.steps=10 (repeatable; see docs/demo.md).")
+    var overrides: [String] = []
+
+    func run() async throws {
+        var settings = quick ? DemoSettings.quick : DemoSettings.full
+        do {
+            settings = try settings.applying(overrides)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let demo = Demo(settings: settings, seed: seed, output: URL(fileURLWithPath: out),
+                        cache: cache.map { URL(fileURLWithPath: $0) } ?? Demo.defaultCache)
+        let results = try await demo.run(observer: TerminalObserver())
+        print("\n" + results.table)
+        print(String(format: "\nscored with BM25 over the world's passages on %d test questions; %.1f min in all",
+                     results.rows.first?.overall.questions ?? 0, results.seconds / 60))
+        print("results: \(out)/results.json, report: \(out)/report.html")
+    }
+}
+
+/// Progress bars on stderr, one per stage, and notes between them.
+final class TerminalObserver: DemoObserver {
+    private var bar: ProgressBar?
+
+    func begin(_ stage: String, total: Int) { bar = ProgressBar(title: stage, total: total) }
+    func progress(_ done: Int, detail: String) { bar?.update(done, detail: detail) }
+    func end() {
+        bar?.finish()
+        bar = nil
+    }
+    func note(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
