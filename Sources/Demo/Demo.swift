@@ -56,11 +56,16 @@ public struct Demo {
         return runs
     }
 
-    public func run(observer: DemoObserver) async throws -> DemoResults {
-        let started = DispatchTime.now().uptimeNanoseconds
+    /// The world and its models (built, or reused from the cache).
+    public func buildModels(observer: DemoObserver) throws -> (World, DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
         observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
-        let models = try DemoModels.loadOrBuild(world: world, settings: settings.models, seed: seed, cache: cache, observer: observer)
+        return (world, try DemoModels.loadOrBuild(world: world, settings: settings.models, seed: seed, cache: cache, observer: observer))
+    }
+
+    public func run(observer: DemoObserver) async throws -> DemoResults {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (world, models) = try buildModels(observer: observer)
         let realEngine = try bm25(world)
         let questions = world.test.prefix(settings.training.evaluationQuestions).map {
             EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)

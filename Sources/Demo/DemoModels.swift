@@ -35,9 +35,10 @@ public struct DemoModels: Sendable {
                                    intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
                                    kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
 
-        /// Loads the model cached under `key`, or trains a fresh one on `examples` and caches it.
-        func model(_ role: String, key: some Encodable, seed offset: UInt64, sft: SupervisedConfig,
-                   examples: () -> [SupervisedExample]) throws -> (LoadedModel, BuiltModel) {
+        /// Loads the model cached under `key`, or trains one from `start`
+        /// (fresh weights when nil) on `examples` and caches it.
+        func model(_ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
+                   examples: () -> [SupervisedExample], check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
             let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
             let recordURL = folder.appendingPathComponent("built.json")
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
@@ -46,37 +47,48 @@ public struct DemoModels: Sendable {
                 return (loaded, record)
             }
             started = DispatchTime.now().uptimeNanoseconds
-            let decoder = try Decoder(config: config, seed: seed &+ offset)
+            let decoder = try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights().mapValues { $0.copy() }) }
+                ?? Decoder(config: config, seed: seed &+ offset)
             var sft = sft
             sft.seed = seed &+ offset &+ 1
             let losses = try fineTune(decoder, examples(), sft, stage: role, observer: observer)
             try decoder.saveHuggingFace(to: folder, eosTokenID: tokenizer.eosTokenID, extraFiles: tokenizerFiles)
             let tail = losses.suffix(max(1, losses.count / 10))
             let record = BuiltModel(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                                    finalLoss: tail.reduce(0, +) / Double(tail.count))
+                                    finalLoss: tail.reduce(0, +) / Double(tail.count), readingAccuracy: try check(decoder))
+            observer.note(String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, record.finalLoss)
+                          + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
             try writeAtomically(try jsonData(record), to: recordURL)
             return (try LoadedModel(folder), record)
         }
 
         let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
-        let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(shape: shape, examples: settings.simulatorExamples,
+        let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, sft: settings.pretrain)
+        let other = try World(WorldConfig(entities: world.config.entities, seed: world.config.seed &+ otherWorldOffset))
+        let pages = PretrainingPages(world: other, tokenizer: tokenizer)
+        let (base, baseRecord) = try model("base", key: baseKey, from: nil, seed: 1, sft: settings.pretrain, examples: {
+            var rng = RandomGenerator(seed: seed &+ 2)
+            return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
+        }, check: { try pages.readingAccuracy($0, questions: other.test.prefix(64)) })
+        let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
                                                                                      sft: settings.simulator),
-                                                     seed: 11, sft: settings.simulator) {
+                                                     from: base, seed: 11, sft: settings.simulator) {
             world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
                 SupervisedExample(prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
                                   completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
             }
         }
-        let policyKey = PolicyKey(shape: shape, examples: settings.policyExamples, sft: settings.policy,
+        let policyKey = PolicyKey(base: baseKey, examples: settings.policyExamples, sft: settings.policy,
                                   searchRate: settings.searchRate, usefulRate: settings.usefulRate)
-        let (policy, policyRecord) = try model("policy", key: policyKey, seed: 21, sft: settings.policy) {
+        let (policy, policyRecord) = try model("policy", key: policyKey, from: base, seed: 21, sft: settings.policy) {
             var demonstrations = Demonstrations(world: world, tokenizer: tokenizer, searchRate: settings.searchRate,
                                                 usefulRate: settings.usefulRate)
             var rng = RandomGenerator(seed: seed &+ 22)
             return (0..<settings.policyExamples).map { _ in demonstrations.example(rng: &rng) }
         }
         return DemoModels(simulator: simulator, policy: policy,
-                          build: DemoBuildReport(tokenizerSeconds: tokenizerSeconds, simulator: simulatorRecord, policy: policyRecord))
+                          build: DemoBuildReport(tokenizerSeconds: tokenizerSeconds, base: baseRecord, simulator: simulatorRecord,
+                                                 policy: policyRecord))
     }
 
     /// What every model's cache key shares.
@@ -87,14 +99,23 @@ public struct DemoModels: Sendable {
         var config: DecoderConfig
     }
 
-    struct SimulatorKey: Encodable {
+    /// The base is pretrained on the world generated from this seed offset.
+    static let otherWorldOffset: UInt64 = 0x0BA5E
+
+    struct BaseKey: Encodable {
         var shape: Shape
+        var pages: Int
+        var sft: SupervisedConfig
+    }
+
+    struct SimulatorKey: Encodable {
+        var base: BaseKey
         var examples: Int
         var sft: SupervisedConfig
     }
 
     struct PolicyKey: Encodable {
-        var shape: Shape
+        var base: BaseKey
         var examples: Int
         var sft: SupervisedConfig
         var searchRate: Double
@@ -139,6 +160,7 @@ public struct DemoModels: Sendable {
 /// What building the models took and reached (a reused model reports its first build).
 public struct DemoBuildReport: Codable, Equatable, Sendable {
     public var tokenizerSeconds: Double
+    public var base: BuiltModel
     public var simulator: BuiltModel
     public var policy: BuiltModel
 }
@@ -147,6 +169,9 @@ public struct BuiltModel: Codable, Equatable, Sendable {
     public var seconds: Double
     /// Mean training loss over the last tenth of the steps.
     public var finalLoss: Double
+    /// The base's mean probability of an answer's first token after reading
+    /// documents, on questions it never saw.
+    public var readingAccuracy: Double?
 }
 
 func jsonData<T: Encodable>(_ value: T) throws -> Data {

@@ -53,14 +53,14 @@ public struct DemoResults: Codable, Equatable, Sendable {
 
     /// The paper's layout: substring EM and F1 in percent per question type.
     public var table: String {
-        func cells(_ scores: DemoRow.Scores) -> String { String(format: "%6.1f %6.1f", 100 * scores.subem, 100 * scores.f1) }
-        var lines = [String(format: "%-26@ %13@ %13@ %13@ %9@", "method" as NSString, "single-hop" as NSString,
-                            "two-hop" as NSString, "overall" as NSString, "searches" as NSString),
-                     String(format: "%-26@ %13@ %13@ %13@", "" as NSString, "subEM   F1" as NSString, "subEM   F1" as NSString,
-                            "subEM   F1" as NSString)]
+        func padded(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        func cells(_ scores: DemoRow.Scores) -> String { String(format: "%7.1f %6.1f", 100 * scores.subem, 100 * scores.f1) }
+        let width = max(24, (rows.map(\.method.count).max() ?? 0) + 2)
+        var lines = [padded("", width) + "    single-hop        two-hop        overall  searches",
+                     padded("method", width) + String(repeating: "  subEM     F1", count: 3)]
         for row in rows {
-            lines.append(String(format: "%-26@ %@ %@ %@ %9.2f", row.method as NSString, cells(row.singleHop) as NSString,
-                                cells(row.twoHop) as NSString, cells(row.overall) as NSString, row.searchesPerQuestion))
+            lines.append(padded(row.method, width) + cells(row.singleHop) + cells(row.twoHop) + cells(row.overall)
+                         + String(format: "%10.2f", row.searchesPerQuestion))
         }
         return lines.joined(separator: "\n")
     }

@@ -5,26 +5,31 @@ import Training
 /// tiny models (simulator and warm-started policy). Cached by these values
 /// and the seed, so a second run reuses them.
 public struct DemoModelSettings: Codable, Equatable, Sendable {
-    public var entities = 3000
+    public var entities = 1200
     public var vocabularySize = 2048
     public var hiddenSize = 128
     public var intermediateSize = 384
     public var layers = 2
     public var heads = 4
-    public var kvHeads = 2
+    public var kvHeads = 4
     /// A short rotary wavelength: copying a name from a document a few
     /// hundred tokens back is what both models must learn first.
-    public var ropeTheta = 1000.0
+    public var ropeTheta = 100.0
     public var maxPositions = 1024
+    /// The base both models start from: a language model trained on another
+    /// world's pages (its encyclopedia, and questions read off documents),
+    /// so it knows the language and how to read, but none of this world's facts.
+    public var pretrainPages = 8000
+    public var pretrain = SupervisedConfig(steps: 2000, batchSize: 8, lr: 3e-3)
     /// The simulator's fine-tuning in the published `sft` format.
     public var simulatorExamples = 6000
-    public var simulator = SupervisedConfig(steps: 600, batchSize: 16, lr: 2e-3)
+    public var simulator = SupervisedConfig(steps: 300, batchSize: 8, lr: 2e-3)
     /// The policy's warm start on demonstrations of the tag format.
     public var policyExamples = 8000
-    public var policy = SupervisedConfig(steps: 800, batchSize: 16, lr: 2e-3)
+    public var policy = SupervisedConfig(steps: 200, batchSize: 8, lr: 1e-3)
     /// The share of agent demonstrations that search (the rest answer at a
     /// guess): RL has to find out that searching pays.
-    public var searchRate = 0.25
+    public var searchRate = 0.5
     /// Of those that search, the share whose documents are useful.
     public var usefulRate = 0.8
 
@@ -33,7 +38,7 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
 
 /// The RL runs and evaluations.
 public struct DemoTrainingSettings: Codable, Equatable, Sendable {
-    public var steps = 30
+    public var steps = 20
     public var promptsPerStep = 16
     public var groupSize = 4
     public var lr = 5e-4
@@ -70,14 +75,33 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     /// `--quick`: the same pipeline in a few minutes.
     public static var quick: DemoSettings {
         var settings = DemoSettings()
-        settings.models.entities = 1200
+        settings.models.entities = 600
         settings.models.simulatorExamples = 3000
-        settings.models.simulator.steps = 300
+        settings.models.pretrainPages = 3000
+        settings.models.pretrain.steps = 300
+        settings.models.simulator.steps = 150
         settings.models.policyExamples = 4000
-        settings.models.policy.steps = 400
+        settings.models.policy.steps = 100
         settings.training.steps = 15
         settings.training.evaluationQuestions = 200
         settings.training.ablations = false
+        return settings
+    }
+
+    /// The smallest setting that still shows learning: the test suite's.
+    public static var tiny: DemoSettings {
+        var settings = DemoSettings.quick
+        settings.models.entities = 200
+        settings.models.vocabularySize = 1024
+        settings.models.pretrainPages = 1000
+        settings.models.pretrain.steps = 60
+        settings.models.simulatorExamples = 500
+        settings.models.simulator.steps = 20
+        settings.models.policyExamples = 1000
+        settings.models.policy.steps = 40
+        settings.training.steps = 12
+        settings.training.promptsPerStep = 8
+        settings.training.evaluationQuestions = 32
         return settings
     }
 }

@@ -1,4 +1,6 @@
 import Agent
+import Foundation
+import Models
 import Engine
 import Search
 import Tokenizers
@@ -84,6 +86,71 @@ struct Demonstrations {
     private func generate(_ text: String, turn: Int, into sequence: inout Trajectory) {
         let tokens = encode(text)
         sequence.appendGenerated(tokens, logProbs: Array(repeating: 0, count: tokens.count), turn: turn)
+    }
+
+    private func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
+}
+
+/// The base model's pretraining text, from another world than the demo's:
+/// encyclopedia passages, and questions answered by searching and reading
+/// documents in the tag format (every token is trained on). The base learns
+/// the language, the tags and to copy from documents; the facts it sees are
+/// not the demo world's.
+struct PretrainingPages {
+    let world: World
+    let tokenizer: BPETokenizer
+
+    func page(rng: inout RandomGenerator) -> SupervisedExample {
+        guard rng.uniformDouble() < 0.75 else {
+            let passage = world.passages[rng.below(world.passages.count)]
+            return SupervisedExample(prompt: start, completion: encode("(Title: \(passage.title)) \(passage.text)"))
+        }
+        return readingPage(world.train[rng.below(world.train.count)], rng: &rng)
+    }
+
+    private var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
+
+    private func passageDocuments(_ entity: Int, rng: inout RandomGenerator) -> [String] {
+        var chosen = [entity]
+        while chosen.count < 3 {
+            let other = rng.below(world.passages.count)
+            if !chosen.contains(other) { chosen.append(other) }
+        }
+        for i in stride(from: chosen.count - 1, to: 0, by: -1) { chosen.swapAt(i, rng.below(i + 1)) }
+        return chosen.map { "(Title: \(world.passages[$0].title)) \(world.passages[$0].text)" }
+    }
+
+    /// A question answered by searching each hop and reading the documents:
+    /// simulator-style ones, or encyclopedia passages as a real engine
+    /// returns them (the entity's own among two others, in random order).
+    func readingPage(_ question: WorldQuestion, rng: inout RandomGenerator) -> SupervisedExample {
+        var text = "Question: \(question.question)\n"
+        let passages = rng.below(2) == 0
+        for hop in question.hops {
+            let query = world.entities[hop.entity].name
+            let documents = passages
+                ? SearchResult.documents(passageDocuments(hop.entity, rng: &rng)).text
+                : world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
+            text += "<search> \(query) </search>" + informationText(documents)
+        }
+        text += "<answer> \(question.answers[0]) </answer>"
+        return SupervisedExample(prompt: start, completion: encode(text))
+    }
+
+    /// The mean probability, teacher-forced, of the first token of the answer
+    /// on reading pages of questions the base never trained on: how well it
+    /// has learned to copy from documents.
+    func readingAccuracy(_ model: Decoder, questions: ArraySlice<WorldQuestion>) throws -> Double {
+        var rng = RandomGenerator(seed: 7)
+        let trajectories = questions.map { question in
+            let page = readingPage(question, rng: &rng).sequence
+            let answer = encode(" \(question.answers[0]) </answer>")
+            var probe = Trajectory(prompt: Array(page.tokens.dropLast(answer.count)))
+            probe.appendGenerated([answer[0]], logProbs: [0], turn: 0)
+            return probe
+        }
+        let logProbs = try responseLogProbs(trajectories, under: model)
+        return logProbs.reduce(0) { $0 + Foundation.exp($1[0]) } / Double(max(logProbs.count, 1))
     }
 
     private func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }

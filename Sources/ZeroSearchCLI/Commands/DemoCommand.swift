@@ -11,6 +11,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seeds the world, the models and the runs.") var seed: UInt64 = 0
     @Option(help: "Where results.json, each run's metrics.jsonl and report.html go.") var out = "runs/demo"
     @Option(help: "Where the built tokenizer and models are cached (default: the model cache's demo/ folder).") var cache: String?
+    @Flag(help: "Only build (or find in the cache) the tokenizer and models.") var modelsOnly = false
     @Option(name: .customLong("set"), help: "Override one setting, e.g. --set training.steps=10 (repeatable; see docs/demo.md).")
     var overrides: [String] = []
 
@@ -23,6 +24,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let demo = Demo(settings: settings, seed: seed, output: URL(fileURLWithPath: out),
                         cache: cache.map { URL(fileURLWithPath: $0) } ?? Demo.defaultCache)
+        if modelsOnly {
+            _ = try demo.buildModels(observer: TerminalObserver())
+            return
+        }
         let results = try await demo.run(observer: TerminalObserver())
         print("\n" + results.table)
         print(String(format: "\nscored with BM25 over the world's passages on %d test questions; %.1f min in all",
