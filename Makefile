@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo demo-quick test bench-engine bench-generation bench-bm25
+.PHONY: demo demo-quick test check-demo-report bench-engine bench-generation bench-bm25
 
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
@@ -47,3 +47,8 @@ bench-bm25:
 	scripts/setup-reference.sh
 	swift build -c release
 	.build/release/zerosearch bench bm25
+
+# Renders the demo's report in headless Chromium (installed through apt when
+# missing), saves a screenshot and fails on JavaScript errors or empty charts.
+check-demo-report:
+	scripts/check_report.sh runs/demo/report.html runs/demo/report.png

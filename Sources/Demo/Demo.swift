@@ -28,6 +28,11 @@ public struct Demo {
         self.cache = cache
     }
 
+    /// The agent's prompt in the demo. A 2-layer model cannot follow the
+    /// published instructions; it learns the format from its pretraining
+    /// pages, which use this prompt.
+    public static let agentTemplate = "Question: {question}\n"
+
     public static var defaultCache: URL { ModelStore.cacheRoot.appendingPathComponent("demo") }
 
     /// One RL run of the table.
@@ -131,6 +136,7 @@ public struct Demo {
         config.rollout.maxObservationTokens = training.maxObservationTokens
         config.rollout.maxContextTokens = training.maxContextTokens
         config.rollout.topP = 1
+        config.rollout.template = Self.agentTemplate
         config.algorithm.klLossCoef = training.klLossCoef
         config.algorithm.entropyCoef = 0
         config.algorithm.stateMasking = run?.stateMasking ?? true

@@ -93,6 +93,8 @@ public struct DemoModels: Sendable {
 
     /// What every model's cache key shares.
     struct Shape: Encodable {
+        /// Bumped whenever what a model is trained on changes (the tokenizer
+        /// included: it is fitted again on every run, not part of the key).
         var version = 1
         var entities: Int
         var vocabularySize: Int
@@ -115,6 +117,8 @@ public struct DemoModels: Sendable {
     }
 
     struct PolicyKey: Encodable {
+        /// Bumped whenever the demonstrations change.
+        var demonstrations = 2
         var base: BaseKey
         var examples: Int
         var sft: SupervisedConfig

@@ -78,11 +78,11 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         settings.models.entities = 600
         settings.models.simulatorExamples = 3000
         settings.models.pretrainPages = 3000
-        settings.models.pretrain.steps = 300
-        settings.models.simulator.steps = 150
+        settings.models.pretrain.steps = 250
+        settings.models.simulator.steps = 100
         settings.models.policyExamples = 4000
         settings.models.policy.steps = 100
-        settings.training.steps = 15
+        settings.training.steps = 10
         settings.training.evaluationQuestions = 200
         settings.training.ablations = false
         return settings

@@ -47,7 +47,7 @@ struct Demonstrations {
     }
 
     private func agent(_ question: WorldQuestion, _ rng: inout RandomGenerator) -> SupervisedExample {
-        var sequence = Trajectory(prompt: encode(PolicyPrompt().render(question: question.question)))
+        var sequence = Trajectory(prompt: encode(PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)))
         var answer = guess(question, &rng)
         if rng.uniformDouble() < searchRate {
             for (turn, hop) in question.hops.enumerated() {
@@ -92,16 +92,17 @@ struct Demonstrations {
 }
 
 /// The base model's pretraining text, from another world than the demo's:
-/// encyclopedia passages, and questions answered by searching and reading
-/// documents in the tag format (every token is trained on). The base learns
-/// the language, the tags and to copy from documents; the facts it sees are
-/// not the demo world's.
+/// encyclopedia passages, and questions answered in the agent's format by
+/// searching each hop and reading simulator-style documents. Every token is
+/// trained on. The base learns the language, the tags, to copy names into
+/// queries and answers out of documents; the facts it sees are not the demo
+/// world's (the names are invented per world).
 struct PretrainingPages {
     let world: World
     let tokenizer: BPETokenizer
 
     func page(rng: inout RandomGenerator) -> SupervisedExample {
-        guard rng.uniformDouble() < 0.75 else {
+        guard rng.uniformDouble() < 0.7 else {
             let passage = world.passages[rng.below(world.passages.count)]
             return SupervisedExample(prompt: start, completion: encode("(Title: \(passage.title)) \(passage.text)"))
         }
@@ -110,28 +111,13 @@ struct PretrainingPages {
 
     private var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
 
-    private func passageDocuments(_ entity: Int, rng: inout RandomGenerator) -> [String] {
-        var chosen = [entity]
-        while chosen.count < 3 {
-            let other = rng.below(world.passages.count)
-            if !chosen.contains(other) { chosen.append(other) }
-        }
-        for i in stride(from: chosen.count - 1, to: 0, by: -1) { chosen.swapAt(i, rng.below(i + 1)) }
-        return chosen.map { "(Title: \(world.passages[$0].title)) \(world.passages[$0].text)" }
-    }
-
-    /// A question answered by searching each hop and reading the documents:
-    /// simulator-style ones, or encyclopedia passages as a real engine
-    /// returns them (the entity's own among two others, in random order).
+    /// A question answered by searching each hop and reading the documents.
     func readingPage(_ question: WorldQuestion, rng: inout RandomGenerator) -> SupervisedExample {
-        var text = "Question: \(question.question)\n"
-        let passages = rng.below(2) == 0
+        var text = PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
         for hop in question.hops {
             let query = world.entities[hop.entity].name
-            let documents = passages
-                ? SearchResult.documents(passageDocuments(hop.entity, rng: &rng)).text
-                : world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
-            text += "<search> \(query) </search>" + informationText(documents)
+            text += "<search> \(query) </search>"
+                + informationText(world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng))
         }
         text += "<answer> \(question.answers[0]) </answer>"
         return SupervisedExample(prompt: start, completion: encode(text))
