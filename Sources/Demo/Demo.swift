@@ -70,7 +70,9 @@ public struct Demo {
 
     public func run(observer: DemoObserver) async throws -> DemoResults {
         let started = DispatchTime.now().uptimeNanoseconds
-        let (world, models) = try buildModels(observer: observer)
+        // Minutes of model building must not hold one of Swift's few pool threads
+        // (other tasks' timers, HTTP deadlines, would wait behind it).
+        let (world, models) = try await computeOffPool { try buildModels(observer: observer) }
         let realEngine = try bm25(world)
         let questions = world.test.prefix(settings.training.evaluationQuestions).map {
             EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)
