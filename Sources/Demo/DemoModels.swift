@@ -8,10 +8,11 @@ import Tokenizers
 import Training
 import World
 
-/// The demo's three built pieces: a tokenizer fitted to the world's text, a
-/// simulator fine-tuned to play the search engine, and a policy warm-started
-/// on the tag format. Each is a Hugging Face folder in the cache, so
-/// `zerosearch generate`, `ask` and `train` can load them too.
+/// The demo's built pieces: a tokenizer fitted to the world's text, a base
+/// pretrained on another world's pages, and from it a simulator fine-tuned to
+/// play the search engine and a policy warm-started on the tag format. Each
+/// model is a Hugging Face folder in the cache (with the tokenizer's files),
+/// so `zerosearch generate`, `ask` and `train` can load them too.
 public struct DemoModels: Sendable {
     public let simulator: LoadedModel
     public let policy: LoadedModel
