@@ -81,6 +81,7 @@ public struct Demo {
         let policy = models.policy
 
         var rows: [DemoRow] = []
+        let evaluationRollout = baseConfig(run: nil, models: models).rolloutConfig
         func score(_ method: EvaluationMethod, _ decoder: Decoder, name: String, description: String) async throws {
             observer.begin("evaluate \(name)", total: questions.count)
             let agent = try await computeOffPool {
@@ -88,7 +89,7 @@ public struct Demo {
                             stopTokens: policy.stopTokens, sampling: .greedy, seed: 0)
             }
             let report = try await evaluate(questions, method: method, policy: agent, engine: realEngine, simulatedEngine: false,
-                                            rollout: baseConfig(run: nil, models: models).rolloutConfig, batchSize: 64) {
+                                            rollout: evaluationRollout, batchSize: 64) {
                 observer.progress($0, detail: "")
             }
             observer.end()
@@ -165,7 +166,7 @@ public struct Demo {
                             topK: 5)
         }
         let start = models.policy.decoder
-        let policy = try Decoder(config: start.config, weights: start.namedWeights().mapValues { $0.copy() })
+        let policy = try Decoder(config: start.config, weights: start.namedWeights())
         let folder = URL(fileURLWithPath: config.trainer.outputDir)
         try? FileManager.default.removeItem(at: folder)
         let trainer = try RLTrainer(config: config, policy: policy, tokenizer: models.policy.tokenizer,

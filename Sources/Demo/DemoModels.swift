@@ -48,7 +48,7 @@ public struct DemoModels: Sendable {
                 return (loaded, record)
             }
             started = DispatchTime.now().uptimeNanoseconds
-            let decoder = try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights().mapValues { $0.copy() }) }
+            let decoder = try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights()) }
                 ?? Decoder(config: config, seed: seed &+ offset)
             var sft = sft
             sft.seed = seed &+ offset &+ 1
@@ -127,15 +127,11 @@ public struct DemoModels: Sendable {
         var usefulRate: Double
     }
 
-    /// FNV-1a of the key's sorted-keys JSON.
+    /// The start of the SHA-256 of the key's sorted-keys JSON.
     static func hash(_ key: some Encodable) -> String {
-        let data = (try? jsonData(key)) ?? Data()
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in data {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01B3
-        }
-        return String(hash, radix: 16)
+        var digest = SHA256()
+        ((try? jsonData(key)) ?? Data()).withUnsafeBytes { digest.update($0) }
+        return String(digest.hexDigest().prefix(16))
     }
 
 

@@ -106,45 +106,13 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     }
 }
 
-public struct DemoSettingError: Error, CustomStringConvertible {
-    public let description: String
-}
+/// A bad `--set` override names the setting (and the nearest known one).
+public typealias DemoSettingError = ConfigError
 
 extension DemoSettings {
     /// The settings with `key.path=value` overrides applied, keys named as in
     /// `results.json` (`training.steps=10`, `models.policy.lr=0.001`).
     public func applying(_ overrides: [String]) throws -> DemoSettings {
-        guard !overrides.isEmpty else { return self }
-        guard var root = try JSONSerialization.jsonObject(with: jsonData(self)) as? [String: Any] else {
-            throw DemoSettingError(description: "settings are not an object")
-        }
-        for override in overrides {
-            guard let equals = override.firstIndex(of: "=") else {
-                throw DemoSettingError(description: "\(override): expected key=value")
-            }
-            let path = override[..<equals].split(separator: ".").map(String.init)
-            let text = String(override[override.index(after: equals)...])
-            let value: Any = Double(text).map { $0 as Any } ?? (text == "true" || text == "false" ? (text == "true") as Any : text)
-            root = try Self.setting(value, at: path[...], in: root, override: override)
-        }
-        do {
-            return try JSONDecoder().decode(DemoSettings.self, from: JSONSerialization.data(withJSONObject: root))
-        } catch {
-            throw DemoSettingError(description: "\(overrides.joined(separator: " ")): \(error)")
-        }
-    }
-
-    private static func setting(_ value: Any, at path: ArraySlice<String>, in object: [String: Any], override: String) throws -> [String: Any] {
-        guard let key = path.first, object[key] != nil else {
-            throw DemoSettingError(description: "\(override): no such setting (known here: \(object.keys.sorted().joined(separator: ", ")))")
-        }
-        var object = object
-        if path.count == 1 {
-            object[key] = value
-        } else {
-            guard let child = object[key] as? [String: Any] else { throw DemoSettingError(description: "\(override): \(key) has no settings below it") }
-            object[key] = try setting(value, at: path.dropFirst(), in: child, override: override)
-        }
-        return object
+        try overriding(self, with: overrides, source: "demo settings")
     }
 }

@@ -125,7 +125,7 @@ public final class RLTrainer {
         let packed = DispatchTime.now().uptimeNanoseconds
         var trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
                                              rng: &state.noiseRNG, config: config.rolloutConfig)
-        let generated = trajectories.reduce(0) { $0 + $1.lossMask[$1.promptLength...].filter { $0 == 1 }.count }
+        let generated = trajectories.reduce(0) { $0 + $1.lossMask[$1.promptLength...].reduce(0) { $0 + Int($1) } }
         if !config.algorithm.stateMasking {
             for index in trajectories.indices { trajectories[index].trainOnObservations() }
         }
