@@ -65,7 +65,7 @@ public struct Demo {
     public func buildModels(observer: DemoObserver) throws -> (World, DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
         observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
-        return (world, try DemoModels.loadOrBuild(world: world, settings: settings.models, seed: seed, cache: cache, observer: observer))
+        return (world, try DemoModels.loadOrBuild(world: world, settings: settings.models, bm25TopK: settings.training.bm25TopK, seed: seed, cache: cache, observer: observer))
     }
 
     public func run(observer: DemoObserver) async throws -> DemoResults {
@@ -73,7 +73,7 @@ public struct Demo {
         // Minutes of model building must not hold one of Swift's few pool threads
         // (other tasks' timers, HTTP deadlines, would wait behind it).
         let (world, models) = try await computeOffPool { try buildModels(observer: observer) }
-        let realEngine = try bm25(world)
+        let realEngine = try Self.bm25(world, topK: settings.training.bm25TopK)
         let questions = world.test.prefix(settings.training.evaluationQuestions).map {
             EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)
         }
@@ -119,10 +119,10 @@ public struct Demo {
 
     /// BM25 over the world's passages: the real engine, used only to score
     /// and for the Search-R1-style run.
-    func bm25(_ world: World) throws -> BM25Engine {
+    static func bm25(_ world: World, topK: Int) throws -> BM25Engine {
         var builder = BM25Builder()
         for passage in world.passages { builder.add(passage) }
-        return BM25Engine(index: try builder.build(), topK: settings.training.bm25TopK, name: "bm25(world)")
+        return BM25Engine(index: try builder.build(), topK: topK, name: "bm25(world)")
     }
 
     /// The training settings every run shares, and the run's own.

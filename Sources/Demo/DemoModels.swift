@@ -25,7 +25,7 @@ public struct DemoModels: Sendable {
     /// The cached models for these settings and seed, each built first if
     /// absent. Each model has its own cache key (what it is built from), so
     /// changing the policy's recipe keeps the simulator.
-    public static func loadOrBuild(world: World, settings: DemoModelSettings, seed: UInt64, cache: URL,
+    public static func loadOrBuild(world: World, settings: DemoModelSettings, bm25TopK: Int, seed: UInt64, cache: URL,
                                    observer: DemoObserver) throws -> DemoModels {
         var started = DispatchTime.now().uptimeNanoseconds
         let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
@@ -39,7 +39,7 @@ public struct DemoModels: Sendable {
         /// Loads the model cached under `key`, or trains one from `start`
         /// (fresh weights when nil) on `examples` and caches it.
         func model(_ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
-                   examples: () -> [SupervisedExample], check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
+                   examples: () throws -> [SupervisedExample], check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
             let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
             let recordURL = folder.appendingPathComponent("built.json")
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
@@ -52,7 +52,7 @@ public struct DemoModels: Sendable {
                 ?? Decoder(config: config, seed: seed &+ offset)
             var sft = sft
             sft.seed = seed &+ offset &+ 1
-            let losses = try fineTune(decoder, examples(), sft, stage: role, observer: observer)
+            let losses = try fineTune(decoder, try examples(), sft, stage: role, observer: observer, check: check)
             try decoder.saveHuggingFace(to: folder, eosTokenID: tokenizer.eosTokenID, extraFiles: tokenizerFiles)
             let tail = losses.suffix(max(1, losses.count / 10))
             let record = BuiltModel(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
@@ -64,13 +64,17 @@ public struct DemoModels: Sendable {
         }
 
         let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
-        let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, sft: settings.pretrain)
-        let other = try World(WorldConfig(entities: world.config.entities, seed: world.config.seed &+ otherWorldOffset))
-        let pages = PretrainingPages(world: other, tokenizer: tokenizer)
+        let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
+                              bm25TopK: bm25TopK, sft: settings.pretrain)
         let (base, baseRecord) = try model("base", key: baseKey, from: nil, seed: 1, sft: settings.pretrain, examples: {
+            let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: bm25TopK,
+                                             tokenizer: tokenizer)
             var rng = RandomGenerator(seed: seed &+ 2)
             return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
-        }, check: { try pages.readingAccuracy($0, questions: other.test.prefix(64)) })
+        }, check: {
+            try PretrainingPages.readingAccuracy($0, world: world, engine: try Demo.bm25(world, topK: bm25TopK),
+                                                 questions: world.test.prefix(64), tokenizer: tokenizer)
+        })
         let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
                                                                                      sft: settings.simulator),
                                                      from: base, seed: 11, sft: settings.simulator) {
@@ -96,18 +100,21 @@ public struct DemoModels: Sendable {
     struct Shape: Encodable {
         /// Bumped whenever what a model is trained on changes (the tokenizer
         /// included: it is fitted again on every run, not part of the key).
-        var version = 1
+        var version = 2
         var entities: Int
         var vocabularySize: Int
         var config: DecoderConfig
     }
 
-    /// The base is pretrained on the world generated from this seed offset.
-    static let otherWorldOffset: UInt64 = 0x0BA5E
+    /// The base's parallel worlds draw their facts from the demo's seed plus
+    /// this offset plus 1, 2, ….
+    static let parallelFactSeeds: UInt64 = 0x0BA5E
 
     struct BaseKey: Encodable {
         var shape: Shape
         var pages: Int
+        var parallelWorlds: Int
+        var bm25TopK: Int
         var sft: SupervisedConfig
     }
 
@@ -119,7 +126,7 @@ public struct DemoModels: Sendable {
 
     struct PolicyKey: Encodable {
         /// Bumped whenever the demonstrations change.
-        var demonstrations = 2
+        var demonstrations = 3
         var base: BaseKey
         var examples: Int
         var sft: SupervisedConfig
@@ -147,13 +154,23 @@ public struct DemoModels: Sendable {
                               eosToken: endOfText).train(texts)
     }
 
+    /// Fine-tunes with a progress bar; `check`, when it measures something,
+    /// is shown every `checkEvery` steps, so a long build shows its progress
+    /// in skill, not only in loss.
     static func fineTune(_ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
-                         observer: DemoObserver) throws -> [Double] {
+                         observer: DemoObserver, check: (Decoder) throws -> Double? = { _ in nil },
+                         checkEvery: Int = 250) throws -> [Double] {
         observer.begin(stage, total: config.steps)
+        var checked = ""
+        var failure: (any Error)?
         let losses = try supervisedFineTune(model, on: examples, config: config) { step, loss in
-            observer.progress(step + 1, detail: String(format: "loss %.3f", loss))
+            if (step + 1) % checkEvery == 0, step + 1 < config.steps, failure == nil {
+                do { checked = try check(model).map { String(format: ", reads at p = %.2f", $0) } ?? "" } catch { failure = error }
+            }
+            observer.progress(step + 1, detail: String(format: "loss %.3f", loss) + checked)
         }
         observer.end()
+        if let failure { throw failure }
         return losses
     }
 }

@@ -60,9 +60,8 @@ struct Demonstrations {
             }
         }
         generate("<answer> \(answer) </answer>", turn: question.hops.count, into: &sequence)
-        // Documents repeat the facts they state, so predicting them is
-        // learning to copy from context: the reading the answers need.
-        sequence.trainOnObservations()
+        // The documents stay masked, as in RL: they state other facts of the
+        // entity too, some of which test questions ask for.
         return SupervisedExample(sequence: sequence)
     }
 
@@ -91,47 +90,104 @@ struct Demonstrations {
     private func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
 }
 
-/// The base model's pretraining text, from another world than the demo's:
-/// encyclopedia passages, and questions answered in the agent's format by
-/// searching each hop and reading simulator-style documents. Every token is
-/// trained on. The base learns the language, the tags, to copy names into
-/// queries and answers out of documents; the facts it sees are not the demo
-/// world's (the names are invented per world).
+/// The base model's pretraining text, from parallel worlds of the demo's: the
+/// same entities under the same names, each world with facts of its own. The
+/// base learns the names, the language, the tags and to read, but no demo
+/// fact: across its worlds a fact takes random values, so the only way to
+/// predict one is to read it on the page. Every token is trained on. Pages:
+///
+/// - an encyclopedia passage (10%);
+/// - a drill (60%): a single-hop question answered by searching its entity
+///   with BM25 and reading, then every other question about that entity
+///   answered from the same documents, so each page has several answers to
+///   look up, the skill that forms slowest;
+/// - an agent page (30%): any question, single- or two-hop, answered by
+///   searching each hop by name and reading what comes back, BM25's results
+///   or simulator-style documents at even odds.
 struct PretrainingPages {
-    let world: World
+    let worlds: [World]
+    let engines: [BM25Engine]
     let tokenizer: BPETokenizer
+    /// Per world, every question, and the single-hop ones by entity.
+    private let questions: [[WorldQuestion]]
+    private let singleHop: [[Int: [WorldQuestion]]]
 
-    func page(rng: inout RandomGenerator) -> SupervisedExample {
-        guard rng.uniformDouble() < 0.7 else {
-            let passage = world.passages[rng.below(world.passages.count)]
-            return SupervisedExample(prompt: start, completion: encode("(Title: \(passage.title)) \(passage.text)"))
-        }
-        return readingPage(world.train[rng.below(world.train.count)], rng: &rng)
+    /// Where a reading page's documents come from.
+    enum Documents {
+        case engine, simulator, either
     }
 
-    private var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
-
-    /// A question answered by searching each hop and reading the documents.
-    func readingPage(_ question: WorldQuestion, rng: inout RandomGenerator) -> SupervisedExample {
-        var text = PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
-        for hop in question.hops {
-            let query = world.entities[hop.entity].name
-            text += "<search> \(query) </search>"
-                + informationText(world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng))
+    init(parallelTo world: World, count: Int, topK: Int, tokenizer: BPETokenizer) throws {
+        let worlds = try (1...max(count, 1)).map { k in
+            try World(world.config.parallel(factSeed: world.config.seed &+ DemoModels.parallelFactSeeds &+ UInt64(k)))
         }
-        text += "<answer> \(question.answers[0]) </answer>"
+        try self.init(worlds: worlds, engines: worlds.map { try Demo.bm25($0, topK: topK) }, tokenizer: tokenizer)
+    }
+
+    private init(worlds: [World], engines: [BM25Engine], tokenizer: BPETokenizer) {
+        self.worlds = worlds
+        self.engines = engines
+        self.tokenizer = tokenizer
+        // Every question, not the split's: a parallel world's facts are not
+        // the demo's, so none is held out, and the split drops some.
+        questions = worlds.map { World.questions($0.entities) }
+        singleHop = questions.map { questions in
+            Dictionary(grouping: questions.filter { $0.kind == .singleHop }, by: { $0.hops[0].entity })
+        }
+    }
+
+    func page(rng: inout RandomGenerator) -> SupervisedExample {
+        let w = rng.below(worlds.count), world = worlds[w], kind = rng.uniformDouble()
+        let text: String
+        if kind < 0.1 {
+            text = world.passages[rng.below(world.passages.count)].rendered
+        } else if kind < 0.7 {
+            // Every entity has a fact, so a single-hop question.
+            var questions = singleHop[w][rng.below(world.entities.count)]!
+            rng.shuffle(&questions)
+            text = readingPage(questions[0], in: w, documents: .engine, rng: &rng)
+                + questions.dropFirst().map { "\n\n" + Self.prompt($0) + Self.answer($0) }.joined()
+        } else {
+            text = readingPage(rng.pick(questions[w]), in: w, documents: .either, rng: &rng)
+        }
         return SupervisedExample(prompt: start, completion: encode(text))
     }
 
+    private var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
+    private static func prompt(_ question: WorldQuestion) -> String {
+        PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
+    }
+    private static func answer(_ question: WorldQuestion) -> String { "<answer> \(question.answers[0]) </answer>" }
+
+    /// A question of world `w` answered by searching each hop and reading the documents.
+    func readingPage(_ question: WorldQuestion, in w: Int, documents: Documents, rng: inout RandomGenerator) -> String {
+        var text = Self.prompt(question)
+        for hop in question.hops {
+            let query = worlds[w].entities[hop.entity].name
+            let fromEngine = switch documents {
+            case .engine: true
+            case .simulator: false
+            case .either: rng.below(2) == 0
+            }
+            let found = fromEngine ? engines[w].documents(for: query)
+                : worlds[w].simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
+            text += "<search> \(query) </search>" + informationText(found)
+        }
+        return text + Self.answer(question)
+    }
+
     /// The mean probability, teacher-forced, of the first token of the answer
-    /// on reading pages of questions the base never trained on: how well it
-    /// has learned to copy from documents.
-    func readingAccuracy(_ model: Decoder, questions: ArraySlice<WorldQuestion>) throws -> Double {
+    /// after searching each hop of `world`'s questions with `engine`: how well
+    /// the base reads what the real engine returns, on facts it never saw.
+    static func readingAccuracy(_ model: Decoder, world: World, engine: BM25Engine, questions: ArraySlice<WorldQuestion>,
+                                tokenizer: BPETokenizer) throws -> Double {
+        let reader = PretrainingPages(worlds: [world], engines: [engine], tokenizer: tokenizer)
         var rng = RandomGenerator(seed: 7)
         let trajectories = questions.map { question in
-            let page = readingPage(question, rng: &rng).sequence
-            let answer = encode(" \(question.answers[0]) </answer>")
-            var probe = Trajectory(prompt: Array(page.tokens.dropLast(answer.count)))
+            let page = reader.readingPage(question, in: 0, documents: .engine, rng: &rng)
+            let answer = reader.encode(" \(question.answers[0]) </answer>")
+            let tokens = reader.encode(page)
+            var probe = Trajectory(prompt: [reader.start[0]] + tokens.dropLast(answer.count))
             probe.appendGenerated([answer[0]], logProbs: [0], turn: 0)
             return probe
         }

@@ -29,21 +29,27 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
     public var batchSize = 16
     public var lr = 1e-3
     public var warmupSteps = 0
+    /// After the warm-up the rate follows a cosine from `lr` down to this
+    /// share of it at the last step; 1 keeps it constant.
+    public var cosineFloor = 1.0
     public var weightDecay = 0.0
     public var gradClip = 1.0
     public var seed: UInt64 = 0
 
-    public init(steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, seed: UInt64 = 0) {
+    public init(steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
+                seed: UInt64 = 0) {
         self.steps = steps
         self.batchSize = batchSize
         self.lr = lr
+        self.warmupSteps = warmupSteps
+        self.cosineFloor = cosineFloor
         self.seed = seed
     }
 }
 
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to
 /// write each example's generated tokens: mean next-token cross-entropy over
-/// them, AdamW, a linear warm-up. `progress`
+/// them, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
 /// sees each step's loss. Returns the losses.
 @discardableResult
 public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample], config: SupervisedConfig,
@@ -55,7 +61,7 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
                 "steps, batch size and learning rate must be positive")
     let optimizer = try AdamW(parameters: model.trainableParameters,
                               .init(learningRate: Float(config.lr), weightDecay: Float(config.weightDecay)))
-    let schedule = LearningRateSchedule.constant(warmup: config.warmupSteps)
+    let schedule = LearningRateSchedule.cosine(warmup: config.warmupSteps, total: config.steps, minRatio: Float(config.cosineFloor))
     var rng = RandomGenerator(seed: config.seed)
     var losses: [Double] = []
     for step in 0..<config.steps {

@@ -8,11 +8,24 @@ public struct WorldConfig: Sendable, Equatable {
     public var seed: UInt64
     /// Share of the questions held out for evaluation.
     public var testFraction: Double
+    /// Draws the facts, the passages' wording and the split; nil means
+    /// `seed`. Worlds with the same `seed` and different fact seeds are
+    /// parallel worlds: the same entities under the same names, each with
+    /// other facts, so a model can learn the names without the facts.
+    public var factSeed: UInt64?
 
-    public init(entities: Int = 3000, seed: UInt64 = 0, testFraction: Double = 0.2) {
+    public init(entities: Int = 3000, seed: UInt64 = 0, testFraction: Double = 0.2, factSeed: UInt64? = nil) {
         self.entities = entities
         self.seed = seed
         self.testFraction = testFraction
+        self.factSeed = factSeed
+    }
+
+    /// The world with the same names and the facts drawn from `factSeed`.
+    public func parallel(factSeed: UInt64) -> WorldConfig {
+        var config = self
+        config.factSeed = factSeed
+        return config
     }
 
     /// Below this, some kinds would get no entity and some question forms
@@ -102,11 +115,11 @@ public struct Entity: Sendable, Equatable {
 /// library's `random(in:)`, whose algorithm may change between Swift releases
 /// and would then change every world).
 extension RandomGenerator {
-    mutating func pick<C: RandomAccessCollection>(_ items: C) -> C.Element where C.Index == Int {
+    public mutating func pick<C: RandomAccessCollection>(_ items: C) -> C.Element where C.Index == Int {
         items[items.startIndex + below(items.count)]
     }
 
-    mutating func shuffle<T>(_ items: inout [T]) {
+    public mutating func shuffle<T>(_ items: inout [T]) {
         guard items.count > 1 else { return }
         for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, below(i + 1)) }
     }

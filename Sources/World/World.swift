@@ -22,7 +22,11 @@ public struct World: Sendable {
     public init(_ config: WorldConfig = WorldConfig()) throws {
         try config.validate()
         self.config = config
-        func stream(_ s: Stream) -> RandomGenerator { RandomGenerator(seed: config.seed &* 0x100 &+ s.rawValue) }
+        func stream(_ s: Stream) -> RandomGenerator {
+            // Names come from the seed alone, so parallel worlds share them.
+            let seed = s == .names ? config.seed : config.factSeed ?? config.seed
+            return RandomGenerator(seed: seed &* 0x100 &+ s.rawValue)
+        }
 
         var nameRNG = stream(.names), factRNG = stream(.facts), passageRNG = stream(.passages), splitRNG = stream(.split)
         var entities = Self.makeEntities(config.entities, &nameRNG)
@@ -55,15 +59,20 @@ public struct World: Sendable {
         // Few languages, shared between countries, keep the vocabulary small.
         var maker = NameMaker()
         let languages = (0..<max(3, countries.count / 4)).map { _ in maker.word(&names, syllables: 2...2, suffix: ["ish", "ese", "ic"]) }
-        // The first cities go one to each country, so every country has a capital.
-        let cityCountry = cities.enumerated().map { $0.offset < countries.count ? countries[$0.offset] : rng.pick(countries) }
+        // Every country gets a capital of its own, drawn like the other facts
+        // (so parallel worlds differ in capitals too); other cities lie anywhere.
+        var capitals = cities
+        rng.shuffle(&capitals)
+        var countryOf: [Int: Int] = [:]
+        for (country, city) in zip(countries, capitals) { countryOf[city] = country }
+        let cityCountry = cities.map { countryOf[$0] ?? rng.pick(countries) }
 
         func year(_ range: ClosedRange<Int>) -> FactValue { .year(range.lowerBound + rng.below(range.count)) }
         for i in entities.indices {
             let facts: [FactValue]
             switch entities[i].kind {
             case .country:
-                let capital = cities[countries.firstIndex(of: i)!]
+                let capital = capitals[countries.firstIndex(of: i)!]
                 facts = [.entity(capital), .word(rng.pick(languages))]
             case .city:
                 facts = [.entity(cityCountry[cities.firstIndex(of: i)!]), year(800...1850)]

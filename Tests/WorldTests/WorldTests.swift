@@ -20,6 +20,24 @@ import World
         #expect(other.test != Self.small.test)
     }
 
+    /// A parallel world keeps every name and kind and redraws every fact, so
+    /// a model pretrained on parallel worlds learns names, not the facts.
+    @Test func parallelWorldsShareNamesNotFacts() throws {
+        let world = Self.small
+        let parallel = try World(world.config.parallel(factSeed: 99))
+        #expect(parallel.entities.map(\.name) == world.entities.map(\.name))
+        #expect(parallel.entities.map(\.kind) == world.entities.map(\.kind))
+        #expect(try World(world.config.parallel(factSeed: world.config.seed)).passages == world.passages)
+        // Each attribute agrees no more than its values' spread allows: capitals
+        // are redrawn too, not given to the same city in every world.
+        for attribute in Attribute.allCases {
+            let pairs = zip(world.entities, parallel.entities).compactMap { a, b in a.value(attribute).map { ($0, b.value(attribute)!) } }
+            let agreeing = pairs.filter { $0.0 == $0.1 }.count
+            let distinct = Set(pairs.map { "\($0.0)" }).count
+            #expect(Double(agreeing) <= 3 * Double(pairs.count) / Double(distinct) + 2, "\(attribute): \(agreeing) of \(pairs.count) agree")
+        }
+    }
+
     @Test func namesAreUniqueWordsAcrossTheWorld() {
         let world = Self.small
         #expect(Set(world.entities.map(\.name)).count == world.entities.count)

@@ -24,9 +24,16 @@ public struct BM25Engine: SearchEngine {
     /// The whole batch is answered on the engine's cores at once: a query
     /// takes tens of microseconds, far less than scheduling a task per request.
     public func search(_ requests: [SearchRequest]) async -> [SearchResult] {
-        index.search(requests.map(\.query), topK: topK).map { hits in
-            hits.isEmpty ? .failed("no passage matches the query")
-                : .documents(hits.map { index.passage($0.document).rendered })
-        }
+        index.search(requests.map(\.query), topK: topK).map(result)
+    }
+
+    /// What `search` returns for one query, as text, without a task: for
+    /// building training pages synchronously.
+    public func documents(for query: String) -> String {
+        result(index.search(query, topK: topK)).text
+    }
+
+    private func result(_ hits: [BM25Hit]) -> SearchResult {
+        hits.isEmpty ? .failed("no passage matches the query") : .documents(hits.map { index.passage($0.document).rendered })
     }
 }
