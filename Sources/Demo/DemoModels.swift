@@ -66,15 +66,14 @@ public struct DemoModels: Sendable {
         let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
         let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
                               bm25TopK: bm25TopK, sft: settings.pretrain)
+        let probe = ReadingProbe(world: world, engine: try Demo.bm25(world, topK: bm25TopK), questions: world.test.prefix(64),
+                                 tokenizer: tokenizer)
         let (base, baseRecord) = try model("base", key: baseKey, from: nil, seed: 1, sft: settings.pretrain, examples: {
             let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: bm25TopK,
                                              tokenizer: tokenizer)
             var rng = RandomGenerator(seed: seed &+ 2)
             return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
-        }, check: {
-            try PretrainingPages.readingAccuracy($0, world: world, engine: try Demo.bm25(world, topK: bm25TopK),
-                                                 questions: world.test.prefix(64), tokenizer: tokenizer)
-        })
+        }, check: probe.accuracy)
         let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
                                                                                      sft: settings.simulator),
                                                      from: base, seed: 11, sft: settings.simulator) {

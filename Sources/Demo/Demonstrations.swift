@@ -124,7 +124,7 @@ struct PretrainingPages {
         try self.init(worlds: worlds, engines: worlds.map { try Demo.bm25($0, topK: topK) }, tokenizer: tokenizer)
     }
 
-    private init(worlds: [World], engines: [BM25Engine], tokenizer: BPETokenizer) {
+    fileprivate init(worlds: [World], engines: [BM25Engine], tokenizer: BPETokenizer) {
         self.worlds = worlds
         self.engines = engines
         self.tokenizer = tokenizer
@@ -153,7 +153,7 @@ struct PretrainingPages {
         return SupervisedExample(prompt: start, completion: encode(text))
     }
 
-    private var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
+    fileprivate var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
     private static func prompt(_ question: WorldQuestion) -> String {
         PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
     }
@@ -176,24 +176,30 @@ struct PretrainingPages {
         return text + Self.answer(question)
     }
 
-    /// The mean probability, teacher-forced, of the first token of the answer
-    /// after searching each hop of `world`'s questions with `engine`: how well
-    /// the base reads what the real engine returns, on facts it never saw.
-    static func readingAccuracy(_ model: Decoder, world: World, engine: BM25Engine, questions: ArraySlice<WorldQuestion>,
-                                tokenizer: BPETokenizer) throws -> Double {
+    fileprivate func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
+}
+
+/// How well a model reads what the real engine returns, on facts it never
+/// saw: the mean probability, teacher-forced, of the answer's first token
+/// after searching each hop of `world`'s questions with `engine`. The probes
+/// are built once, so checking during a build costs one forward pass.
+struct ReadingProbe {
+    private let probes: [Trajectory]
+
+    init(world: World, engine: BM25Engine, questions: ArraySlice<WorldQuestion>, tokenizer: BPETokenizer) {
         let reader = PretrainingPages(worlds: [world], engines: [engine], tokenizer: tokenizer)
         var rng = RandomGenerator(seed: 7)
-        let trajectories = questions.map { question in
-            let page = reader.readingPage(question, in: 0, documents: .engine, rng: &rng)
+        probes = questions.map { question in
             let answer = reader.encode(" \(question.answers[0]) </answer>")
-            let tokens = reader.encode(page)
-            var probe = Trajectory(prompt: [reader.start[0]] + tokens.dropLast(answer.count))
+            let page = reader.encode(reader.readingPage(question, in: 0, documents: .engine, rng: &rng))
+            var probe = Trajectory(prompt: reader.start + page.dropLast(answer.count))
             probe.appendGenerated([answer[0]], logProbs: [0], turn: 0)
             return probe
         }
-        let logProbs = try responseLogProbs(trajectories, under: model)
-        return logProbs.reduce(0) { $0 + Foundation.exp($1[0]) } / Double(max(logProbs.count, 1))
     }
 
-    private func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
+    func accuracy(_ model: Decoder) throws -> Double {
+        let logProbs = try responseLogProbs(probes, under: model)
+        return logProbs.reduce(0) { $0 + Foundation.exp($1[0]) } / Double(max(logProbs.count, 1))
+    }
 }
