@@ -24,15 +24,18 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     /// parallel worlds (the same names, other facts: encyclopedia passages,
     /// and questions answered by searching and reading), so it knows the
     /// names, the language and how to read, but none of this world's facts.
+    /// Its batches group pages of about the same length four steps at a time:
+    /// a third faster, and it reads as well (sixteen steps at a time reads
+    /// worse: a batch then holds pages of one kind).
     public var pretrainPages = 8000
     public var parallelWorlds = 16
-    public var pretrain = SupervisedConfig(steps: 2000, batchSize: 8, lr: 3e-3, warmupSteps: 100, cosineFloor: 0.1)
+    public var pretrain = SupervisedConfig(steps: 3000, batchSize: 8, lr: 3e-3, warmupSteps: 100, cosineFloor: 0.1, lengthGrouping: 4)
     /// The simulator's fine-tuning in the published `sft` format.
     public var simulatorExamples = 6000
-    public var simulator = SupervisedConfig(steps: 1000, batchSize: 8, lr: 3e-3, warmupSteps: 50, cosineFloor: 0.1)
+    public var simulator = SupervisedConfig(steps: 1000, batchSize: 8, lr: 3e-3, warmupSteps: 50, cosineFloor: 0.1, lengthGrouping: 4)
     /// The policy's warm start on demonstrations of the tag format.
     public var policyExamples = 8000
-    public var policy = SupervisedConfig(steps: 200, batchSize: 8, lr: 1e-3)
+    public var policy = SupervisedConfig(steps: 200, batchSize: 8, lr: 1e-3, lengthGrouping: 4)
     /// The share of agent demonstrations that search (the rest answer at a
     /// guess). At 0.5 the warm-started agent rarely searches and 20 RL steps
     /// do not teach it to (docs/demo.md), so the default always searches.

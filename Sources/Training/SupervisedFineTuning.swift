@@ -34,15 +34,20 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
     public var cosineFloor = 1.0
     public var weightDecay = 0.0
     public var gradClip = 1.0
+    /// Steps whose examples are drawn together and then batched by length, so
+    /// that a batch of examples of mixed lengths pads little: a padded
+    /// position costs as much as a trained one. 1 batches each step's draw.
+    public var lengthGrouping = 1
     public var seed: UInt64 = 0
 
     public init(steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
-                seed: UInt64 = 0) {
+                lengthGrouping: Int = 1, seed: UInt64 = 0) {
         self.steps = steps
         self.batchSize = batchSize
         self.lr = lr
         self.warmupSteps = warmupSteps
         self.cosineFloor = cosineFloor
+        self.lengthGrouping = lengthGrouping
         self.seed = seed
     }
 }
@@ -57,15 +62,20 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
     try require(!examples.isEmpty, "supervisedFineTune", "no examples")
     try require(examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
                 "every example needs a prompt and tokens to learn")
-    try require(config.steps > 0 && config.batchSize > 0 && config.lr > 0, "supervisedFineTune",
-                "steps, batch size and learning rate must be positive")
+    try require(config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
+                "steps, batch size, learning rate and length grouping must be positive")
     let optimizer = try AdamW(parameters: model.trainableParameters,
                               .init(learningRate: Float(config.lr), weightDecay: Float(config.weightDecay)))
     let schedule = LearningRateSchedule.cosine(warmup: config.warmupSteps, total: config.steps, minRatio: Float(config.cosineFloor))
     var rng = RandomGenerator(seed: config.seed)
     var losses: [Double] = []
+    var pending: [[Trajectory]] = []
     for step in 0..<config.steps {
-        let batch = ResponseBatch((0..<config.batchSize).map { _ in examples[rng.below(examples.count)].sequence })
+        if pending.isEmpty {
+            pending = lengthGroupedBatches(of: examples, steps: min(config.lengthGrouping, config.steps - step),
+                                           batchSize: config.batchSize, rng: &rng)
+        }
+        let batch = ResponseBatch(pending.removeLast())
         let tape = Tape()
         let scored = try batch.logProbs(model, temperature: 1, tape: tape)
         let loss = try tape.scale(tape.sum(scored.logProbs), -1 / Float(batch.positions.count))
@@ -76,4 +86,17 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
         progress(step, losses[step])
     }
     return losses
+}
+
+/// The next `steps` batches of a supervised run: `steps × batchSize` examples
+/// drawn at random, then regrouped so that each batch holds examples of about
+/// the same length, in random order.
+public func lengthGroupedBatches(of examples: [SupervisedExample], steps: Int, batchSize: Int,
+                                 rng: inout RandomGenerator) -> [[Trajectory]] {
+    let drawn = (0..<steps * batchSize).map { _ in examples[rng.below(examples.count)].sequence }
+    guard steps > 1 else { return [drawn] }
+    let sorted = drawn.enumerated().sorted { ($0.element.tokens.count, $0.offset) < ($1.element.tokens.count, $1.offset) }.map(\.element)
+    var batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<$0 + batchSize]) }
+    for i in stride(from: batches.count - 1, to: 0, by: -1) { batches.swapAt(i, rng.below(i + 1)) }
+    return batches
 }

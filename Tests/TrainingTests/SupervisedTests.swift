@@ -21,6 +21,20 @@ import Training
         #expect(losses.suffix(10).reduce(0, +) / 10 < 0.2, "ends near 0: \(losses.suffix(10))")
     }
 
+    /// Grouping by length draws the same examples, but puts long ones with
+    /// long ones: no batch's lengths overlap another's.
+    @Test func lengthGroupingKeepsTheDrawAndSeparatesLengths() {
+        let examples = (1...64).map { SupervisedExample(prompt: [1], completion: Array(repeating: 2, count: $0)) }
+        var drawing = RandomGenerator(seed: 9), grouping = RandomGenerator(seed: 9)
+        let plain = lengthGroupedBatches(of: examples, steps: 1, batchSize: 32, rng: &drawing)
+        let grouped = lengthGroupedBatches(of: examples, steps: 8, batchSize: 4, rng: &grouping)
+        #expect(plain.count == 1 && grouped.count == 8 && grouped.allSatisfy { $0.count == 4 })
+        #expect(grouped.joined().map(\.tokens.count).sorted() == plain[0].map(\.tokens.count).sorted())
+        let spans = grouped.map { batch in batch.map(\.tokens.count) }.map { ($0.min()!, $0.max()!) }.sorted { $0 < $1 }
+        #expect(zip(spans, spans.dropFirst()).allSatisfy { $0.1 <= $1.0 }, "\(spans)")
+        #expect(grouped.map { $0[0].tokens.count } != spans.map(\.0), "batches come in random order, not by length")
+    }
+
     @Test func refusesEmptyInput() throws {
         let model = try Decoder(config: DecoderConfig(vocabSize: 8, hiddenSize: 16, intermediateSize: 16, layers: 1, heads: 1, kvHeads: 1), seed: 0)
         #expect(throws: (any Error).self) { try supervisedFineTune(model, on: [], config: SupervisedConfig()) }
