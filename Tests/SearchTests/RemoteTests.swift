@@ -25,13 +25,15 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
 
 @Suite(.serialized) struct HTTPClientTests {
     @Test func slowAnswersHitTheDeadline() async {
-        let server = TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .seconds(60)) }
+        let server = TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .seconds(120)) }
         defer { server.stop() }
         let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 2, initialDelay: .milliseconds(10))).post("x", json: Echo(value: 1), as: Echo.self) }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 2)))
-        // Far below the server's delay. Generous, because tests that compute
-        // on Swift's concurrency pool delay the task's resumption.
-        #expect(time < .seconds(30))
+        // Below the server's delay; the failure's reason already shows the
+        // deadline cut the call. Generous, because tests that compute on
+        // Swift's concurrency pool delay the task's resumption (36 s was seen
+        // with the tiny demo test and a demo run sharing the two cores).
+        #expect(time < .seconds(100))
     }
 
     @Test(arguments: [TestHTTPServer.Reply.silence, .partial])
@@ -40,8 +42,8 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         defer { server.stop() }
         let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 1)).get("x", as: Echo.self) }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 1)))
-        // Below the server's 60 s wait for the client to hang up.
-        #expect(time < .seconds(30))
+        // Below the server's 120 s wait for the client to hang up.
+        #expect(time < .seconds(100))
     }
 
     @Test func serverErrorsAreRetriedThenReported() async throws {

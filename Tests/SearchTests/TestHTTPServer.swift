@@ -88,7 +88,7 @@ final class TestHTTPServer: Sendable {
 
     private func serve(_ connection: Int32) {
         defer { close(connection) }
-        var limit = timeval(tv_sec: 60, tv_usec: 0)
+        var limit = timeval(tv_sec: 120, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         guard let request = read(connection) else { return }
         let number = log.withLock { log in
