@@ -75,12 +75,16 @@ public struct DemoModels: Sendable {
             return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
         }, check: probe.accuracy)
         let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
+                                                                                     passageCopies: settings.simulatorPassageCopies,
                                                                                      sft: settings.simulator),
                                                      from: base, seed: 11, sft: settings.simulator) {
-            world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
+            let passages = world.passages.map { passage in
+                SupervisedExample(prompt: [tokenizer.eosTokenID ?? 0], completion: tokenizer.encode(passage.rendered, addSpecialTokens: false))
+            }
+            return world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
                 SupervisedExample(prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
                                   completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
-            }
+            } + Array(repeating: passages, count: settings.simulatorPassageCopies).joined()
         }
         let policyKey = PolicyKey(base: baseKey, examples: settings.policyExamples, sft: settings.policy,
                                   searchRate: settings.searchRate, usefulRate: settings.usefulRate)
@@ -120,6 +124,7 @@ public struct DemoModels: Sendable {
     struct SimulatorKey: Encodable {
         var base: BaseKey
         var examples: Int
+        var passageCopies: Int
         var sft: SupervisedConfig
     }
 

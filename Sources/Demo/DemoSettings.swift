@@ -32,6 +32,10 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     public var pretrain = SupervisedConfig(steps: 3000, batchSize: 8, lr: 3e-3, warmupSteps: 100, cosineFloor: 0.1, lengthGrouping: 4)
     /// The simulator's fine-tuning in the published `sft` format.
     public var simulatorExamples = 6000
+    /// The demo world's passages, this many times over, among the simulator's
+    /// examples: it plays the search engine, so it may know the corpus (only
+    /// the policy must not).
+    public var simulatorPassageCopies = 0
     public var simulator = SupervisedConfig(steps: 1000, batchSize: 8, lr: 3e-3, warmupSteps: 50, cosineFloor: 0.1, lengthGrouping: 4)
     /// The policy's warm start on demonstrations of the tag format.
     public var policyExamples = 8000
