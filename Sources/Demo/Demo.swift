@@ -61,19 +61,21 @@ public struct Demo {
         return runs
     }
 
-    /// The world and its models (built, or reused from the cache).
-    public func buildModels(observer: DemoObserver) throws -> (World, DemoModels) {
+    /// The world, its real engine, and its models (built, or reused from the cache).
+    public func buildModels(observer: DemoObserver) throws -> (world: World, realEngine: BM25Engine, models: DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
         observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
-        return (world, try DemoModels.loadOrBuild(world: world, settings: settings.models, bm25TopK: settings.training.bm25TopK, seed: seed, cache: cache, observer: observer))
+        let realEngine = try Self.bm25(world, topK: settings.training.bm25TopK)
+        let models = try DemoModels.loadOrBuild(world: world, realEngine: realEngine, settings: settings.models, seed: seed,
+                                                cache: cache, observer: observer)
+        return (world, realEngine, models)
     }
 
     public func run(observer: DemoObserver) async throws -> DemoResults {
         let started = DispatchTime.now().uptimeNanoseconds
         // Minutes of model building must not hold one of Swift's few pool threads
         // (other tasks' timers, HTTP deadlines, would wait behind it).
-        let (world, models) = try await computeOffPool { try buildModels(observer: observer) }
-        let realEngine = try Self.bm25(world, topK: settings.training.bm25TopK)
+        let (world, realEngine, models) = try await computeOffPool { try buildModels(observer: observer) }
         let questions = world.test.prefix(settings.training.evaluationQuestions).map {
             EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)
         }

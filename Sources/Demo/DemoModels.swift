@@ -25,7 +25,9 @@ public struct DemoModels: Sendable {
     /// The cached models for these settings and seed, each built first if
     /// absent. Each model has its own cache key (what it is built from), so
     /// changing the policy's recipe keeps the simulator.
-    public static func loadOrBuild(world: World, settings: DemoModelSettings, bm25TopK: Int, seed: UInt64, cache: URL,
+    /// The base reads `realEngine`'s results in its pretraining pages (on
+    /// parallel worlds, with as many passages per search) and is checked on it.
+    public static func loadOrBuild(world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
                                    observer: DemoObserver) throws -> DemoModels {
         var started = DispatchTime.now().uptimeNanoseconds
         let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
@@ -65,11 +67,10 @@ public struct DemoModels: Sendable {
 
         let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
         let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
-                              bm25TopK: bm25TopK, sft: settings.pretrain)
-        let probe = ReadingProbe(world: world, engine: try Demo.bm25(world, topK: bm25TopK), questions: world.test.prefix(64),
-                                 tokenizer: tokenizer)
+                              bm25TopK: realEngine.topK, sft: settings.pretrain)
+        let probe = ReadingProbe(world: world, engine: realEngine, questions: world.test.prefix(64), tokenizer: tokenizer)
         let (base, baseRecord) = try model("base", key: baseKey, from: nil, seed: 1, sft: settings.pretrain, examples: {
-            let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: bm25TopK,
+            let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: realEngine.topK,
                                              tokenizer: tokenizer)
             var rng = RandomGenerator(seed: seed &+ 2)
             return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
@@ -78,9 +79,8 @@ public struct DemoModels: Sendable {
                                                                                      passageCopies: settings.simulatorPassageCopies,
                                                                                      sft: settings.simulator),
                                                      from: base, seed: 11, sft: settings.simulator) {
-            let passages = world.passages.map { passage in
-                SupervisedExample(prompt: [tokenizer.eosTokenID ?? 0], completion: tokenizer.encode(passage.rendered, addSpecialTokens: false))
-            }
+            let passages = settings.simulatorPassageCopies == 0 ? []
+                : world.passages.map { PretrainingPages.page($0.rendered, tokenizer: tokenizer) }
             return world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
                 SupervisedExample(prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
                                   completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
@@ -159,22 +159,19 @@ public struct DemoModels: Sendable {
     }
 
     /// Fine-tunes with a progress bar; `check`, when it measures something,
-    /// is shown every `checkEvery` steps, so a long build shows its progress
-    /// in skill, not only in loss.
+    /// is shown every 250 steps, so a long build shows its progress in skill,
+    /// not only in loss.
     static func fineTune(_ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
-                         observer: DemoObserver, check: (Decoder) throws -> Double? = { _ in nil },
-                         checkEvery: Int = 250) throws -> [Double] {
+                         observer: DemoObserver, check: (Decoder) throws -> Double?) throws -> [Double] {
         observer.begin(stage, total: config.steps)
+        defer { observer.end() }
         var checked = ""
-        var failure: (any Error)?
         let losses = try supervisedFineTune(model, on: examples, config: config) { step, loss in
-            if (step + 1) % checkEvery == 0, step + 1 < config.steps, failure == nil {
-                do { checked = try check(model).map { String(format: ", reads at p = %.2f", $0) } ?? "" } catch { failure = error }
+            if (step + 1) % 250 == 0, step + 1 < config.steps {
+                checked = try check(model).map { String(format: ", reads at p = %.2f", $0) } ?? ""
             }
             observer.progress(step + 1, detail: String(format: "loss %.3f", loss) + checked)
         }
-        observer.end()
-        if let failure { throw failure }
         return losses
     }
 }

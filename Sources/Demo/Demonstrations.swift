@@ -105,9 +105,9 @@ struct Demonstrations {
 ///   searching each hop by name and reading what comes back, BM25's results
 ///   or simulator-style documents at even odds.
 struct PretrainingPages {
-    let worlds: [World]
-    let engines: [BM25Engine]
-    let tokenizer: BPETokenizer
+    private let worlds: [World]
+    private let engines: [BM25Engine]
+    private let tokenizer: BPETokenizer
     /// Per world, every question, and the single-hop ones by entity.
     private let questions: [[WorldQuestion]]
     private let singleHop: [[Int: [WorldQuestion]]]
@@ -118,15 +118,10 @@ struct PretrainingPages {
     }
 
     init(parallelTo world: World, count: Int, topK: Int, tokenizer: BPETokenizer) throws {
-        let worlds = try (1...max(count, 1)).map { k in
+        worlds = try (1...max(count, 1)).map { k in
             try World(world.config.parallel(factSeed: world.config.seed &+ DemoModels.parallelFactSeeds &+ UInt64(k)))
         }
-        try self.init(worlds: worlds, engines: worlds.map { try Demo.bm25($0, topK: topK) }, tokenizer: tokenizer)
-    }
-
-    fileprivate init(worlds: [World], engines: [BM25Engine], tokenizer: BPETokenizer) {
-        self.worlds = worlds
-        self.engines = engines
+        engines = try worlds.map { try Demo.bm25($0, topK: topK) }
         self.tokenizer = tokenizer
         // Every question, not the split's: a parallel world's facts are not
         // the demo's, so none is held out, and the split drops some.
@@ -137,7 +132,7 @@ struct PretrainingPages {
     }
 
     func page(rng: inout RandomGenerator) -> SupervisedExample {
-        let w = rng.below(worlds.count), world = worlds[w], kind = rng.uniformDouble()
+        let w = rng.below(worlds.count), world = worlds[w], engine = engines[w], kind = rng.uniformDouble()
         let text: String
         if kind < 0.1 {
             text = world.passages[rng.below(world.passages.count)].rendered
@@ -145,38 +140,42 @@ struct PretrainingPages {
             // Every entity has a fact, so a single-hop question.
             var questions = singleHop[w][rng.below(world.entities.count)]!
             rng.shuffle(&questions)
-            text = readingPage(questions[0], in: w, documents: .engine, rng: &rng)
+            text = Self.readingPage(questions[0], in: world, engine: engine, documents: .engine, rng: &rng)
                 + questions.dropFirst().map { "\n\n" + Self.prompt($0) + Self.answer($0) }.joined()
         } else {
-            text = readingPage(rng.pick(questions[w]), in: w, documents: .either, rng: &rng)
+            text = Self.readingPage(rng.pick(questions[w]), in: world, engine: engine, documents: .either, rng: &rng)
         }
-        return SupervisedExample(prompt: start, completion: encode(text))
+        return Self.page(text, tokenizer: tokenizer)
     }
 
-    fileprivate var start: [Int32] { [tokenizer.eosTokenID ?? 0] }
+    /// A page of text, every token trained on, after an end-of-text token.
+    static func page(_ text: String, tokenizer: BPETokenizer) -> SupervisedExample {
+        SupervisedExample(prompt: start(tokenizer), completion: tokenizer.encode(text, addSpecialTokens: false))
+    }
+
+    fileprivate static func start(_ tokenizer: BPETokenizer) -> [Int32] { [tokenizer.eosTokenID ?? 0] }
     private static func prompt(_ question: WorldQuestion) -> String {
         PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
     }
     private static func answer(_ question: WorldQuestion) -> String { "<answer> \(question.answers[0]) </answer>" }
 
-    /// A question of world `w` answered by searching each hop and reading the documents.
-    func readingPage(_ question: WorldQuestion, in w: Int, documents: Documents, rng: inout RandomGenerator) -> String {
-        var text = Self.prompt(question)
+    /// A question of `world` answered by searching each hop and reading the documents.
+    fileprivate static func readingPage(_ question: WorldQuestion, in world: World, engine: BM25Engine, documents: Documents,
+                                        rng: inout RandomGenerator) -> String {
+        var text = prompt(question)
         for hop in question.hops {
-            let query = worlds[w].entities[hop.entity].name
+            let query = world.entities[hop.entity].name
             let fromEngine = switch documents {
             case .engine: true
             case .simulator: false
             case .either: rng.below(2) == 0
             }
-            let found = fromEngine ? engines[w].documents(for: query)
-                : worlds[w].simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
+            let found = fromEngine ? engine.documents(for: query)
+                : world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
             text += "<search> \(query) </search>" + informationText(found)
         }
-        return text + Self.answer(question)
+        return text + answer(question)
     }
-
-    fileprivate func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
 }
 
 /// How well a model reads what the real engine returns, on facts it never
@@ -187,12 +186,12 @@ struct ReadingProbe {
     private let probes: [Trajectory]
 
     init(world: World, engine: BM25Engine, questions: ArraySlice<WorldQuestion>, tokenizer: BPETokenizer) {
-        let reader = PretrainingPages(worlds: [world], engines: [engine], tokenizer: tokenizer)
+        func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
         var rng = RandomGenerator(seed: 7)
         probes = questions.map { question in
-            let answer = reader.encode(" \(question.answers[0]) </answer>")
-            let page = reader.encode(reader.readingPage(question, in: 0, documents: .engine, rng: &rng))
-            var probe = Trajectory(prompt: reader.start + page.dropLast(answer.count))
+            let answer = encode(" \(question.answers[0]) </answer>")
+            let page = encode(PretrainingPages.readingPage(question, in: world, engine: engine, documents: .engine, rng: &rng))
+            var probe = Trajectory(prompt: PretrainingPages.start(tokenizer) + page.dropLast(answer.count))
             probe.appendGenerated([answer[0]], logProbs: [0], turn: 0)
             return probe
         }

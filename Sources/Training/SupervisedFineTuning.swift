@@ -55,10 +55,10 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to
 /// write each example's generated tokens: mean next-token cross-entropy over
 /// them, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
-/// sees each step's loss. Returns the losses.
+/// sees each step's loss; an error it throws stops the run. Returns the losses.
 @discardableResult
 public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample], config: SupervisedConfig,
-                               progress: (_ step: Int, _ loss: Double) -> Void = { _, _ in }) throws -> [Double] {
+                               progress: (_ step: Int, _ loss: Double) throws -> Void = { _, _ in }) throws -> [Double] {
     try require(!examples.isEmpty, "supervisedFineTune", "no examples")
     try require(examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
                 "every example needs a prompt and tokens to learn")
@@ -83,7 +83,7 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
         clipGradNorm(model.trainableParameters, maxNorm: Float(config.gradClip == 0 ? .infinity : config.gradClip))
         optimizer.update(learningRate: schedule.learningRate(base: Float(config.lr), step: step + 1))
         losses.append(Double(loss.value.item))
-        progress(step, losses[step])
+        try progress(step, losses[step])
     }
     return losses
 }
@@ -97,6 +97,6 @@ public func lengthGroupedBatches(of examples: [SupervisedExample], steps: Int, b
     guard steps > 1 else { return [drawn] }
     let sorted = drawn.enumerated().sorted { ($0.element.tokens.count, $0.offset) < ($1.element.tokens.count, $1.offset) }.map(\.element)
     var batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<$0 + batchSize]) }
-    for i in stride(from: batches.count - 1, to: 0, by: -1) { batches.swapAt(i, rng.below(i + 1)) }
+    rng.shuffle(&batches)
     return batches
 }

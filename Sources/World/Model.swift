@@ -111,16 +111,3 @@ public struct Entity: Sendable, Equatable {
     }
 }
 
-/// Draws that depend only on the generator's stream (not on the standard
-/// library's `random(in:)`, whose algorithm may change between Swift releases
-/// and would then change every world).
-extension RandomGenerator {
-    public mutating func pick<C: RandomAccessCollection>(_ items: C) -> C.Element where C.Index == Int {
-        items[items.startIndex + below(items.count)]
-    }
-
-    public mutating func shuffle<T>(_ items: inout [T]) {
-        guard items.count > 1 else { return }
-        for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, below(i + 1)) }
-    }
-}

@@ -39,7 +39,7 @@ import Testing
         #expect(html.contains("<svg") && html.contains("zerosearch") && html.contains("search_r1"))
 
         // A second run reuses the cached models.
-        let again = try demo.buildModels(observer: SilentObserver()).1
+        let again = try demo.buildModels(observer: SilentObserver()).models
         #expect(again.build.policy == results.build.policy && again.build.simulator == results.build.simulator)
     }
 }

@@ -41,6 +41,19 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// library's `random(in:)` may change its algorithm between releases).
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
+    /// One of `items`, uniformly, from this generator's stream alone.
+    public mutating func pick<C: RandomAccessCollection>(_ items: C) -> C.Element where C.Index == Int {
+        items[items.startIndex + below(items.count)]
+    }
+
+    /// Fisher–Yates from this generator's stream alone (the standard library's
+    /// `shuffle(using:)` may change its algorithm between releases, and with it
+    /// every world and batch order drawn from a seed).
+    public mutating func shuffle<T>(_ items: inout [T]) {
+        guard items.count > 1 else { return }
+        for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, below(i + 1)) }
+    }
+
     /// Standard normal by Box–Muller (one value per call; the pair's second
     /// value is dropped so the state stays four words).
     public mutating func normal(mean: Float = 0, std: Float = 1) -> Float {
