@@ -29,14 +29,24 @@ public struct DemoModels: Sendable {
     /// parallel worlds, with as many passages per search) and is checked on it.
     public static func loadOrBuild(world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
                                    observer: DemoObserver) throws -> DemoModels {
+        let given = try settings.base.isEmpty ? nil : GivenBase(settings.base)
         var started = DispatchTime.now().uptimeNanoseconds
-        let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
-        let tokenizer = trained.tokenizer, tokenizerFiles = try trained.huggingFaceFiles()
+        let tokenizer: BPETokenizer, tokenizerFiles: [String: Data]
+        if let given {
+            (tokenizer, tokenizerFiles) = (given.model.tokenizer, try given.model.tokenizerFiles())
+            observer.note("tokenizer: the base's, \(tokenizer.vocabularySize) tokens")
+        } else {
+            let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
+            (tokenizer, tokenizerFiles) = (trained.tokenizer, try trained.huggingFaceFiles())
+        }
         let tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        observer.note("tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
-        let config = DecoderConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: settings.hiddenSize,
-                                   intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
-                                   kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
+        if given == nil {
+            observer.note("tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
+        }
+        let config = given?.model.decoder.config
+            ?? DecoderConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: settings.hiddenSize,
+                             intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
+                             kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
 
         /// Loads the model cached under `key`, or trains one from `start`
         /// (fresh weights when nil) on `examples` and caches it.
@@ -57,24 +67,36 @@ public struct DemoModels: Sendable {
             let losses = try fineTune(decoder, try examples(), sft, stage: role, observer: observer, check: check)
             try decoder.saveHuggingFace(to: folder, eosTokenID: tokenizer.eosTokenID, extraFiles: tokenizerFiles)
             let tail = losses.suffix(max(1, losses.count / 10))
+            let finalLoss = tail.reduce(0, +) / Double(tail.count)
             let record = BuiltModel(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                                    finalLoss: tail.reduce(0, +) / Double(tail.count), readingAccuracy: try check(decoder))
-            observer.note(String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, record.finalLoss)
+                                    finalLoss: finalLoss, readingAccuracy: try check(decoder))
+            observer.note(String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, finalLoss)
                           + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
             try writeAtomically(try jsonData(record), to: recordURL)
             return (try LoadedModel(folder), record)
         }
 
-        let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
-        let baseKey = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
-                              bm25TopK: realEngine.topK, sft: settings.pretrain)
         let probe = ReadingProbe(world: world, engine: realEngine, questions: world.test.prefix(64), tokenizer: tokenizer)
-        let (base, baseRecord) = try model("base", key: baseKey, from: nil, seed: 1, sft: settings.pretrain, examples: {
-            let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: realEngine.topK,
-                                             tokenizer: tokenizer)
-            var rng = RandomGenerator(seed: seed &+ 2)
-            return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
-        }, check: probe.accuracy)
+        let baseKey: BaseSource, base: LoadedModel, baseRecord: BuiltModel
+        if let given {
+            baseKey = .given(digest: given.digest)
+            base = given.model
+            baseRecord = BuiltModel(seconds: given.record?.seconds ?? 0, finalLoss: given.record?.finalLoss,
+                                    readingAccuracy: try probe.accuracy(base.decoder))
+            observer.note(String(format: "base: %@, reads this world's documents at p = %.2f", settings.base,
+                                 baseRecord.readingAccuracy ?? 0))
+        } else {
+            let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
+            let key = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
+                              bm25TopK: realEngine.topK, sft: settings.pretrain)
+            baseKey = .pretrained(key)
+            (base, baseRecord) = try model("base", key: key, from: nil, seed: 1, sft: settings.pretrain, examples: {
+                let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: realEngine.topK,
+                                                 tokenizer: tokenizer)
+                var rng = RandomGenerator(seed: seed &+ 2)
+                return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
+            }, check: probe.accuracy)
+        }
         let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
                                                                                      passageCopies: settings.simulatorPassageCopies,
                                                                                      sft: settings.simulator),
@@ -121,8 +143,45 @@ public struct DemoModels: Sendable {
         var sft: SupervisedConfig
     }
 
+    /// What the simulator and the policy start from. A pretrained base is
+    /// keyed by its recipe (encoded as the bare recipe, so caches built
+    /// before a base could be given keep their keys); a given one by its files.
+    enum BaseSource: Encodable {
+        case pretrained(BaseKey)
+        case given(digest: String)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .pretrained(let key): try key.encode(to: encoder)
+            case .given(let digest):
+                var container = encoder.singleValueContainer()
+                try container.encode(["given": digest])
+            }
+        }
+    }
+
+    /// A base named by `models.base`: its model, the SHA-256 of its files,
+    /// and its build record when it was built by the demo.
+    struct GivenBase {
+        let model: LoadedModel
+        let digest: String
+        let record: BuiltModel?
+
+        init(_ path: String) throws {
+            let location = URL(fileURLWithPath: path)
+            do {
+                model = try LoadedModel(location)
+                digest = try DemoModels.filesDigest(location)
+            } catch {
+                throw DemoSettingError("models.base: cannot load \(path): \(error)")
+            }
+            record = (try? Data(contentsOf: location.appendingPathComponent("built.json")))
+                .flatMap { try? JSONDecoder().decode(BuiltModel.self, from: $0) }
+        }
+    }
+
     struct SimulatorKey: Encodable {
-        var base: BaseKey
+        var base: BaseSource
         var examples: Int
         var passageCopies: Int
         var sft: SupervisedConfig
@@ -131,11 +190,29 @@ public struct DemoModels: Sendable {
     struct PolicyKey: Encodable {
         /// Bumped whenever the demonstrations change.
         var demonstrations = 3
-        var base: BaseKey
+        var base: BaseSource
         var examples: Int
         var sft: SupervisedConfig
         var searchRate: Double
         var usefulRate: Double
+    }
+
+    /// The SHA-256 of a file, or of a folder's files (names and contents, in
+    /// name order; subfolders are not read).
+    static func filesDigest(_ location: URL) throws -> String {
+        var digest = SHA256()
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isFolder) else {
+            throw DemoSettingError("\(location.path) does not exist")
+        }
+        let files = isFolder.boolValue
+            ? try FileManager.default.contentsOfDirectory(atPath: location.path).sorted().map { location.appendingPathComponent($0) }
+            : [location]
+        for file in files where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            Data(file.lastPathComponent.utf8).withUnsafeBytes { digest.update($0) }
+            try Data(contentsOf: file, options: .alwaysMapped).withUnsafeBytes { digest.update($0) }
+        }
+        return digest.hexDigest()
     }
 
     /// The start of the SHA-256 of the key's sorted-keys JSON.
@@ -186,8 +263,9 @@ public struct DemoBuildReport: Codable, Equatable, Sendable {
 
 public struct BuiltModel: Codable, Equatable, Sendable {
     public var seconds: Double
-    /// Mean training loss over the last tenth of the steps.
-    public var finalLoss: Double
+    /// Mean training loss over the last tenth of the steps (unknown for a
+    /// given base built elsewhere).
+    public var finalLoss: Double?
     /// The base's mean probability of an answer's first token after reading
     /// documents, on questions it never saw.
     public var readingAccuracy: Double?

@@ -28,6 +28,11 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     /// a third faster, and it reads as well (sixteen steps at a time reads
     /// worse: a batch then holds pages of one kind).
     public var pretrainPages = 8000
+    /// A base to start from instead of pretraining one: a model folder (an
+    /// earlier build's `base-…` in the cache, say) or a `.gguf`. Its tokenizer
+    /// and shape come with it; the settings above that shape or pretrain a
+    /// base are then unused. Empty: pretrain one.
+    public var base = ""
     public var parallelWorlds = 16
     public var pretrain = SupervisedConfig(steps: 3000, batchSize: 8, lr: 3e-3, warmupSteps: 100, cosineFloor: 0.1, lengthGrouping: 4)
     /// The simulator's fine-tuning in the published `sft` format.
@@ -107,20 +112,32 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         return settings
     }
 
-    /// The smallest setting that still shows learning: the test suite's.
+    /// The test suite's: a 200-entity world and 12 RL steps. A base that
+    /// reads takes minutes to pretrain (4000 steps here), so the learning
+    /// test gives one (`models.base`, built by
+    /// scripts/fixtures/make_demo_test_base.sh); the 60 steps below only check
+    /// that pretraining runs. The warm start searches in a third of its
+    /// demonstrations, so the greedy untrained agent hardly searches and RL
+    /// must teach it to: the paper's effect in its starkest form.
     public static var tiny: DemoSettings {
         var settings = DemoSettings.quick
         settings.models.entities = 200
         settings.models.vocabularySize = 1024
+        settings.models.hiddenSize = 64
+        settings.models.intermediateSize = 192
+        settings.models.heads = 4
+        settings.models.kvHeads = 4
         settings.models.pretrainPages = 1000
         settings.models.pretrain.steps = 60
         settings.models.simulatorExamples = 500
-        settings.models.simulator.steps = 20
+        settings.models.simulator.steps = 200
         settings.models.policyExamples = 1000
         settings.models.policy.steps = 40
+        settings.models.searchRate = 0.3
         settings.training.steps = 12
         settings.training.promptsPerStep = 8
-        settings.training.evaluationQuestions = 32
+        settings.training.lr = 1e-3
+        settings.training.evaluationQuestions = 128
         return settings
     }
 }
@@ -132,6 +149,43 @@ extension DemoSettings {
     /// The settings with `key.path=value` overrides applied, keys named as in
     /// `results.json` (`training.steps=10`, `models.policy.lr=0.001`).
     public func applying(_ overrides: [String]) throws -> DemoSettings {
-        try overriding(self, with: overrides, source: "demo settings")
+        let settings = try overriding(self, with: overrides, source: "demo settings")
+        try settings.validate()
+        return settings
+    }
+
+    /// Names the first setting the demo cannot run with.
+    public func validate() throws {
+        func field(_ ok: Bool, _ name: String, _ message: String) throws {
+            if !ok { throw DemoSettingError("demo settings: \(name) \(message)") }
+        }
+        func positive(_ value: Int, _ name: String) throws { try field(value > 0, name, "must be positive") }
+        func share(_ value: Double, _ name: String) throws { try field((0...1).contains(value), name, "must lie in [0, 1]") }
+        try positive(models.entities, "models.entities")
+        try positive(models.parallelWorlds, "models.parallelWorlds")
+        for (count, name) in [(models.pretrainPages, "models.pretrainPages"), (models.simulatorExamples, "models.simulatorExamples"),
+                              (models.policyExamples, "models.policyExamples")] {
+            try positive(count, name)
+        }
+        try field(models.simulatorPassageCopies >= 0, "models.simulatorPassageCopies", "must be ≥ 0")
+        for (sft, name) in [(models.pretrain, "models.pretrain"), (models.simulator, "models.simulator"), (models.policy, "models.policy")] {
+            try positive(sft.steps, "\(name).steps")
+            try positive(sft.batchSize, "\(name).batchSize")
+            try positive(sft.lengthGrouping, "\(name).lengthGrouping")
+            try field(sft.lr > 0, "\(name).lr", "must be positive")
+        }
+        try share(models.searchRate, "models.searchRate")
+        try share(models.usefulRate, "models.usefulRate")
+        try positive(training.steps, "training.steps")
+        try positive(training.promptsPerStep, "training.promptsPerStep")
+        try positive(training.groupSize, "training.groupSize")
+        try field(training.lr > 0, "training.lr", "must be positive")
+        try field(training.klLossCoef >= 0, "training.klLossCoef", "must be ≥ 0")
+        try positive(training.maxTurns, "training.maxTurns")
+        try positive(training.maxTurnTokens, "training.maxTurnTokens")
+        try positive(training.maxObservationTokens, "training.maxObservationTokens")
+        try positive(training.maxContextTokens, "training.maxContextTokens")
+        try positive(training.bm25TopK, "training.bm25TopK")
+        try positive(training.evaluationQuestions, "training.evaluationQuestions")
     }
 }

@@ -118,7 +118,7 @@ struct PretrainingPages {
     }
 
     init(parallelTo world: World, count: Int, topK: Int, tokenizer: BPETokenizer) throws {
-        worlds = try (1...max(count, 1)).map { k in
+        worlds = try (1...count).map { k in
             try World(world.config.parallel(factSeed: world.config.seed &+ DemoModels.parallelFactSeeds &+ UInt64(k)))
         }
         engines = try worlds.map { try Demo.bm25($0, topK: topK) }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Models
 import Tokenizers
@@ -30,6 +31,12 @@ public struct LoadedModel: @unchecked Sendable {
         return stops
     }
 
+    /// The tokenizer's Hugging Face files (converted from the GGUF metadata
+    /// for a `.gguf`), for a model saved from this one to carry.
+    public func tokenizerFiles() throws -> [String: Data] {
+        try tokenizerSideFiles(of: location, maxPositions: decoder.config.maxPositions)
+    }
+
     /// The prompt's token ids: a chat conversation rendered with the model's
     /// template (its special tokens are written in the text), or raw text.
     public func promptTokens(_ text: String, chat: Bool, system: String? = nil) -> [Int32] {
@@ -37,4 +44,17 @@ public struct LoadedModel: @unchecked Sendable {
         let messages = (system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)]
         return tokenizer.encode(chatTemplate.render(messages), addSpecialTokens: false)
     }
+}
+
+/// The tokenizer files of the model at `location`: a Hugging Face folder's
+/// side files as they are, or a `.gguf`'s vocabulary converted.
+public func tokenizerSideFiles(of location: URL, maxPositions: Int) throws -> [String: Data] {
+    if location.pathExtension == "gguf" {
+        return try BPETokenizer.huggingFaceFiles(ggufMetadata: GGUFFile(contentsOf: location).metadata, maxLength: maxPositions)
+    }
+    var files: [String: Data] = [:]
+    for name in huggingFaceSideFiles {
+        if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
+    }
+    return files
 }

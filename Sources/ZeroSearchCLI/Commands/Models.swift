@@ -72,12 +72,8 @@ func exportHuggingFace(_ decoder: Decoder, tokenizerFrom location: URL, to folde
     var files: [String: Data] = [:]
     if tokenizer == nil {
         FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8))
-    } else if location.pathExtension == "gguf" {
-        files = try BPETokenizer.huggingFaceFiles(ggufMetadata: GGUFFile(contentsOf: location).metadata, maxLength: decoder.config.maxPositions)
     } else {
-        for name in huggingFaceSideFiles {
-            if let data = try? Data(contentsOf: location.appendingPathComponent(name)) { files[name] = data }
-        }
+        files = try tokenizerSideFiles(of: location, maxPositions: decoder.config.maxPositions)
     }
     try decoder.saveHuggingFace(to: folder, storage: storage, bosTokenID: tokenizer?.bosTokenID,
                                 eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
