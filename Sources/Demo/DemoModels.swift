@@ -79,7 +79,7 @@ public struct DemoModels: Sendable {
         let probe = ReadingProbe(world: world, engine: realEngine, questions: world.test.prefix(64), tokenizer: tokenizer)
         let baseKey: BaseSource, base: LoadedModel, baseRecord: BuiltModel
         if let given {
-            baseKey = .given(digest: given.digest)
+            baseKey = .given(GivenKey(givenBase: given.digest, entities: settings.entities))
             base = given.model
             baseRecord = BuiltModel(seconds: given.record?.seconds ?? 0, finalLoss: given.record?.finalLoss,
                                     readingAccuracy: try probe.accuracy(base.decoder))
@@ -145,19 +145,23 @@ public struct DemoModels: Sendable {
 
     /// What the simulator and the policy start from. A pretrained base is
     /// keyed by its recipe (encoded as the bare recipe, so caches built
-    /// before a base could be given keep their keys); a given one by its files.
+    /// before a base could be given keep their keys); a given one by its
+    /// files and the world it is fine-tuned on.
     enum BaseSource: Encodable {
         case pretrained(BaseKey)
-        case given(digest: String)
+        case given(GivenKey)
 
         func encode(to encoder: any Encoder) throws {
             switch self {
             case .pretrained(let key): try key.encode(to: encoder)
-            case .given(let digest):
-                var container = encoder.singleValueContainer()
-                try container.encode(["given": digest])
+            case .given(let key): try key.encode(to: encoder)
             }
         }
+    }
+
+    struct GivenKey: Encodable {
+        var givenBase: String
+        var entities: Int
     }
 
     /// A base named by `models.base`: its model, the SHA-256 of its files,
