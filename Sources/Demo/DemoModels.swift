@@ -53,7 +53,7 @@ public struct DemoModels: Sendable {
         func model(_ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
                    examples: () throws -> [SupervisedExample], check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
             let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
-            let recordURL = folder.appendingPathComponent("built.json")
+            let recordURL = folder.appendingPathComponent(recordFile)
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
                let loaded = try? LoadedModel(folder) {
                 observer.note("\(role): reusing \(folder.path)")
@@ -121,6 +121,9 @@ public struct DemoModels: Sendable {
                                                  policy: policyRecord))
     }
 
+    /// Beside each built model: how long it took and what it reached (`BuiltModel`).
+    static let recordFile = "built.json"
+
     /// What every model's cache key shares.
     struct Shape: Encodable {
         /// Bumped whenever what a model is trained on changes (the tokenizer
@@ -179,7 +182,7 @@ public struct DemoModels: Sendable {
             } catch {
                 throw DemoSettingError("models.base: cannot load \(path): \(error)")
             }
-            record = (try? Data(contentsOf: location.appendingPathComponent("built.json")))
+            record = (try? Data(contentsOf: location.appendingPathComponent(DemoModels.recordFile)))
                 .flatMap { try? JSONDecoder().decode(BuiltModel.self, from: $0) }
         }
     }
@@ -202,7 +205,8 @@ public struct DemoModels: Sendable {
     }
 
     /// The SHA-256 of a file, or of a folder's files (names and contents, in
-    /// name order; subfolders are not read).
+    /// name order; subfolders are not read, nor the demo's build record,
+    /// whose timing differs between two builds of the same weights).
     static func filesDigest(_ location: URL) throws -> String {
         var digest = SHA256()
         var isFolder: ObjCBool = false
@@ -212,7 +216,8 @@ public struct DemoModels: Sendable {
         let files = isFolder.boolValue
             ? try FileManager.default.contentsOfDirectory(atPath: location.path).sorted().map { location.appendingPathComponent($0) }
             : [location]
-        for file in files where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+        for file in files where file.lastPathComponent != recordFile
+            && (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             Data(file.lastPathComponent.utf8).withUnsafeBytes { digest.update($0) }
             try Data(contentsOf: file, options: .alwaysMapped).withUnsafeBytes { digest.update($0) }
         }
