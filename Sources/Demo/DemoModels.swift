@@ -30,17 +30,15 @@ public struct DemoModels: Sendable {
     public static func loadOrBuild(world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
                                    observer: DemoObserver) throws -> DemoModels {
         let given = try settings.base.isEmpty ? nil : GivenBase(settings.base)
-        var started = DispatchTime.now().uptimeNanoseconds
-        let tokenizer: BPETokenizer, tokenizerFiles: [String: Data]
+        let tokenizer: BPETokenizer, tokenizerFiles: [String: Data], tokenizerSeconds: Double
         if let given {
-            (tokenizer, tokenizerFiles) = (given.model.tokenizer, try given.model.tokenizerFiles())
+            (tokenizer, tokenizerFiles, tokenizerSeconds) = (given.model.tokenizer, try given.model.tokenizerFiles(), 0)
             observer.note("tokenizer: the base's, \(tokenizer.vocabularySize) tokens")
         } else {
+            let started = DispatchTime.now().uptimeNanoseconds
             let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
             (tokenizer, tokenizerFiles) = (trained.tokenizer, try trained.huggingFaceFiles())
-        }
-        let tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        if given == nil {
+            tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             observer.note("tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
         }
         let config = given?.model.decoder.config
@@ -49,17 +47,21 @@ public struct DemoModels: Sendable {
                              kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
 
         /// Loads the model cached under `key`, or trains one from `start`
-        /// (fresh weights when nil) on `examples` and caches it.
+        /// (fresh weights when nil) on `examples` and caches it. Only a model
+        /// that generates here (the simulator) is packed for inference: the
+        /// others are starting points, and the demo scores each trained
+        /// policy from its own weights.
         func model(_ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
-                   examples: () throws -> [SupervisedExample], check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
+                   generates: Bool = false, examples: () throws -> [SupervisedExample],
+                   check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
             let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
             let recordURL = folder.appendingPathComponent(recordFile)
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
-               let loaded = try? LoadedModel(folder) {
+               let loaded = try? LoadedModel(folder, prepareInference: generates) {
                 observer.note("\(role): reusing \(folder.path)")
                 return (loaded, record)
             }
-            started = DispatchTime.now().uptimeNanoseconds
+            let started = DispatchTime.now().uptimeNanoseconds
             let decoder = try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights()) }
                 ?? Decoder(config: config, seed: seed &+ offset)
             var sft = sft
@@ -73,7 +75,7 @@ public struct DemoModels: Sendable {
             observer.note(String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, finalLoss)
                           + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
             try writeAtomically(try jsonData(record), to: recordURL)
-            return (try LoadedModel(folder), record)
+            return (try LoadedModel(folder, prepareInference: generates), record)
         }
 
         let probe = ReadingProbe(world: world, engine: realEngine, questions: world.test.prefix(64), tokenizer: tokenizer)
@@ -100,7 +102,7 @@ public struct DemoModels: Sendable {
         let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
                                                                                      passageCopies: settings.simulatorPassageCopies,
                                                                                      sft: settings.simulator),
-                                                     from: base, seed: 11, sft: settings.simulator) {
+                                                     from: base, seed: 11, sft: settings.simulator, generates: true) {
             let passages = settings.simulatorPassageCopies == 0 ? []
                 : world.passages.map { PretrainingPages.page($0.rendered, tokenizer: tokenizer) }
             return world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
@@ -177,7 +179,7 @@ public struct DemoModels: Sendable {
         init(_ path: String) throws {
             let location = URL(fileURLWithPath: path)
             do {
-                model = try LoadedModel(location)
+                model = try LoadedModel(location, prepareInference: false)
                 digest = try DemoModels.filesDigest(location)
             } catch {
                 throw DemoSettingError("models.base: cannot load \(path): \(error)")
@@ -204,22 +206,17 @@ public struct DemoModels: Sendable {
         var usefulRate: Double
     }
 
-    /// The SHA-256 of a file, or of a folder's files (names and contents, in
-    /// name order; subfolders are not read, nor the demo's build record,
-    /// whose timing differs between two builds of the same weights).
+    /// The SHA-256 of a model's files: a `.gguf`, or a folder's files (names
+    /// and contents, in name order; not subfolders, nor the demo's build
+    /// record, whose timing differs between two builds of the same weights).
     static func filesDigest(_ location: URL) throws -> String {
         var digest = SHA256()
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isFolder) else {
-            throw DemoSettingError("\(location.path) does not exist")
-        }
-        let files = isFolder.boolValue
-            ? try FileManager.default.contentsOfDirectory(atPath: location.path).sorted().map { location.appendingPathComponent($0) }
-            : [location]
+        let files = location.pathExtension == "gguf" ? [location]
+            : try FileManager.default.contentsOfDirectory(atPath: location.path).sorted().map { location.appendingPathComponent($0) }
         for file in files where file.lastPathComponent != recordFile
             && (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             Data(file.lastPathComponent.utf8).withUnsafeBytes { digest.update($0) }
-            try Data(contentsOf: file, options: .alwaysMapped).withUnsafeBytes { digest.update($0) }
+            try digest.update(contentsOf: file)
         }
         return digest.hexDigest()
     }

@@ -112,9 +112,10 @@ struct PretrainingPages {
     private let questions: [[WorldQuestion]]
     private let singleHop: [[Int: [WorldQuestion]]]
 
-    /// Where a reading page's documents come from.
+    /// Where a reading page's documents come from: always the engine, or
+    /// the engine or simulator-style documents at even odds.
     enum Documents {
-        case engine, simulator, either
+        case engine, either
     }
 
     init(parallelTo world: World, count: Int, topK: Int, tokenizer: BPETokenizer) throws {
@@ -165,11 +166,7 @@ struct PretrainingPages {
         var text = prompt(question)
         for hop in question.hops {
             let query = world.entities[hop.entity].name
-            let fromEngine = switch documents {
-            case .engine: true
-            case .simulator: false
-            case .either: rng.below(2) == 0
-            }
+            let fromEngine = documents == .engine || rng.below(2) == 0
             let found = fromEngine ? engine.documents(for: query)
                 : world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
             text += "<search> \(query) </search>" + informationText(found)

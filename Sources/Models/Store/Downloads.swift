@@ -55,9 +55,8 @@ struct Downloader: Sendable {
             let code = (response as? HTTPURLResponse)?.statusCode ?? 200
             guard (200..<300).contains(code) else { throw Failure.status(url, code) }
             if let sha256 {
-                let file = try MappedFile(temporary)
                 var hasher = SHA256()
-                hasher.update(file.bytes)
+                try hasher.update(contentsOf: temporary)
                 let got = hasher.hexDigest()
                 guard got == sha256.lowercased() else { throw Failure.digest(url, expected: sha256, got: got) }
             }

@@ -1,3 +1,6 @@
+import Engine
+import Foundation
+
 /// SHA-256 (FIPS 180-4), to check downloaded files against the digests
 /// their index publishes. Foundation on Linux has no hash functions.
 public struct SHA256: Sendable {
@@ -16,6 +19,14 @@ public struct SHA256: Sendable {
     ]
 
     public init() {}
+
+    /// Feeds the whole file, mapped rather than read into memory. The mapping
+    /// must outlive the reading: Swift may release an object right after the
+    /// last use of its pointer, and a released `MappedFile` unmaps its bytes.
+    public mutating func update(contentsOf file: URL) throws {
+        let mapped = try MappedFile(file)
+        withExtendedLifetime(mapped) { update(mapped.bytes) }
+    }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length += UInt64(bytes.count)
