@@ -27,6 +27,7 @@ demo-seeds:
 test:
 	scripts/setup-system.sh
 	scripts/setup-test-data.sh
+	scripts/check-module-graph.sh
 	swift test -c release
 
 # Our GEMM and decoder training side by side with numpy and PyTorch (which

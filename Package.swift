@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
@@ -28,6 +29,7 @@ let package = Package(
         .library(name: "World", targets: ["World"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Runs", targets: ["Runs"]),
         .library(name: "Demo", targets: ["Demo"]),
     ],
     dependencies: [
@@ -35,37 +37,48 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // Modules in the order data flows; each depends only on earlier ones
+        // (docs/architecture.md; scripts/check-module-graph.sh checks it).
         .target(name: "CPrefetch"),
-        .target(name: "Engine", dependencies: ["CPrefetch"], swiftSettings: nativeCPU),
         // zlib (always present where Foundation is) inflates wheels and, later, gzip pages.
         .systemLibrary(name: "CZlib"),
         // libzstd (libzstd-dev, scripts/setup-system.sh) decompresses ZSTD parquet pages.
         .systemLibrary(name: "CZstd"),
-        .target(name: "Tokenizers", dependencies: ["Engine"], swiftSettings: nativeCPU),
-        .target(name: "Models", dependencies: ["Engine", "Tokenizers", "CZlib"], swiftSettings: nativeCPU),
+        // What every layer shares: JSON, the validation error, Python's text rules, file maps.
+        .target(name: "Support"),
+        .target(name: "Engine", dependencies: ["Support", "CPrefetch"], swiftSettings: nativeCPU),
+        .target(name: "Tokenizers", dependencies: ["Support", "Engine"], swiftSettings: nativeCPU),
+        .target(name: "Models", dependencies: ["Support", "Engine", "CZlib"], swiftSettings: nativeCPU),
+        // Dataset files as users have them: parquet, JSONL, CSV (issue 7).
+        .target(name: "Datasets", dependencies: ["Support", "Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
-        .target(name: "Search", dependencies: ["Engine", "Generation", "Models", "Tokenizers"], swiftSettings: nativeCPU),
-        .target(name: "Agent", dependencies: ["Search", "Generation", "Models", "Tokenizers", "Engine"], swiftSettings: nativeCPU),
-        .target(name: "RL", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        .target(name: "Training", dependencies: ["Evaluation", "RL", "Agent", "Search", "Generation", "Models", "Tokenizers", "Engine",
+        .target(name: "Search", dependencies: ["Support", "Engine"], swiftSettings: nativeCPU),
+        .target(name: "Agent", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search"],
+                swiftSettings: nativeCPU),
+        .target(name: "RL", dependencies: ["Support"], swiftSettings: nativeCPU),
+        // The synthetic world of the built-in demo (issue 6).
+        .target(name: "World", dependencies: ["Engine", "Search", "Agent"], swiftSettings: nativeCPU),
+        .target(name: "Training", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL",
                                                  "Yams"],
                 swiftSettings: nativeCPU),
-        // The synthetic world of the built-in demo (issue 6).
-        .target(name: "World", dependencies: ["Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        // Dataset files as users have them: parquet (issue 7).
-        .target(name: "Datasets", dependencies: ["Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
-        .target(name: "Evaluation", dependencies: ["Agent", "RL", "Search", "Engine"], swiftSettings: nativeCPU),
-        // HTML reports of runs (issue 7): JSON through the datasets' order-keeping model, no trainer needed.
-        .target(name: "Reports", dependencies: ["Datasets"]),
-        // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
-        .target(name: "Demo", dependencies: ["World", "Training", "Evaluation", "Reports", "Search", "Agent", "Generation", "Models",
-                                             "Tokenizers", "Engine"],
+        .target(name: "Evaluation", dependencies: ["Support", "Engine", "Search", "Agent", "RL"], swiftSettings: nativeCPU),
+        // HTML reports of runs (issue 7), from their files alone.
+        .target(name: "Reports", dependencies: ["Support"]),
+        // A run assembled from its config alone: engines, models, questions, the trainer.
+        .target(name: "Runs", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation", "Search", "Agent", "Training",
+                                             "Evaluation"],
                 swiftSettings: nativeCPU),
+        // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
+        .target(name: "Demo", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "World",
+                                             "Training", "Evaluation", "Reports", "Runs"],
+                swiftSettings: nativeCPU),
+        // Timed harnesses behind `zerosearch bench` (not used by any run).
+        .target(name: "Benchmarks", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
-                "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports", "Demo",
+                "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
+                "Evaluation", "Reports", "Runs", "Demo", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -76,21 +89,25 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "RLTests", dependencies: ["RL", "Agent", "Engine"],
+        .testTarget(name: "RLTests", dependencies: ["RL", "Agent"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine", "Support"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Agent", "Search", "Generation", "Tokenizers"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"],
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Support"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Datasets"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "Reports"], resources: [.copy("Fixtures")],
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Support"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "Reports", "Support"], resources: [.copy("Fixtures")],
                     swiftSettings: nativeCPU),
-        .testTarget(name: "SearchTests", dependencies: ["Search"], swiftSettings: nativeCPU),
+        // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]

@@ -1,3 +1,4 @@
+import Support
 import Search
 
 /// What the policy asked for in one turn.

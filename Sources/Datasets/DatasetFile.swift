@@ -1,3 +1,4 @@
+import Support
 import Engine
 import Foundation
 
@@ -70,7 +71,7 @@ private struct TextRows {
     var csv: (parser: CSVParser, header: [String])?
     /// A `.json` file holding one array is parsed whole on first use: it is not line-oriented,
     /// and such files are small (large datasets ship as JSONL or parquet).
-    var array: (elements: [DataValue], position: Int)?
+    var array: (elements: [JSONValue], position: Int)?
 
     init(format: DatasetFile.Format, name: String) {
         self.format = format
@@ -96,9 +97,9 @@ private struct TextRows {
             offset = end + 1
             line += 1
             guard text.contains(where: { ![0x20, 0x09, 0x0D].contains($0) }) else { continue }
-            let value: DataValue
-            do throws(JSONSyntaxError) { value = try JSONParser.parse(text) } catch {
-                throw .malformed("\(name):\(line): \(error.message) (column \(error.offset + 1))")
+            let value: JSONValue
+            do throws(JSONSyntaxError) { value = try JSONValue.parse(text) } catch {
+                throw .malformed("\(name):\(line): \(error.message) (column \(error.column))")
             }
             return try row(value, at: "\(name):\(line)")
         }
@@ -107,9 +108,8 @@ private struct TextRows {
 
     private mutating func nextArrayElement(_ bytes: UnsafeRawBufferPointer) throws(DatasetError) -> Row? {
         if array == nil {
-            do throws(JSONSyntaxError) { array = (try JSONParser.parse(bytes).list ?? [], 0) } catch {
-                let line = bytes[..<min(error.offset, bytes.count)].reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
-                throw .malformed("\(name):\(line): \(error.message)")
+            do throws(JSONSyntaxError) { array = (try JSONValue.parse(bytes).list ?? [], 0) } catch {
+                throw .malformed("\(name):\(error.line): \(error.message)")
             }
         }
         guard let (elements, position) = array, position < elements.count else { return nil }
@@ -117,7 +117,7 @@ private struct TextRows {
         return try row(elements[position], at: "\(name) element \(position)")
     }
 
-    private func row(_ value: DataValue, at place: String) throws(DatasetError) -> Row {
+    private func row(_ value: JSONValue, at place: String) throws(DatasetError) -> Row {
         guard case .object(let members) = value else { throw .malformed("\(place): expected a JSON object, found \(value.jsonText.prefix(40))") }
         return Row(fields: members)
     }
@@ -142,6 +142,6 @@ private struct TextRows {
         guard record.fields.count == header.count else {
             throw .malformed("\(name):\(record.line): \(record.fields.count) fields, but the header has \(header.count)")
         }
-        return Row(fields: zip(header, record.fields).map { DataValue.Member($0, .string($1)) })
+        return Row(fields: zip(header, record.fields).map { JSONValue.Member($0, .string($1)) })
     }
 }

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// One question with its gold answers, as training and evaluation consume it.
@@ -19,10 +20,10 @@ public struct QARow: Equatable, Sendable {
 
     /// The prepared-file line: `answer` is the key the trainer reads;
     /// `prompt`, when given, is the policy's rendered input.
-    public func record(prompt: String? = nil) -> DataValue {
-        var members: [DataValue.Member] = [
+    public func record(prompt: String? = nil) -> JSONValue {
+        var members: [JSONValue.Member] = [
             .init("id", .string(id)), .init("question", .string(question)),
-            .init("answer", .list(goldAnswers.map(DataValue.string))), .init("data_source", .string(dataSource)),
+            .init("answer", .list(goldAnswers.map(JSONValue.string))), .init("data_source", .string(dataSource)),
             .init("index", .int(Int64(index))),
         ]
         if let prompt { members.append(.init("prompt", .string(prompt))) }
@@ -77,19 +78,19 @@ public struct QAMapping: Sendable {
 
     /// A list of strings or numbers, one string, or a string holding a JSON list (how a
     /// CSV cell carries several answers); nil for anything else.
-    private static func answers(_ value: DataValue) -> [String]? {
+    private static func answers(_ value: JSONValue) -> [String]? {
         switch value {
         case .list(let elements):
             let texts = elements.compactMap(scalarText)
             return texts.count == elements.count ? texts : nil
         case .string(let s) where s.hasPrefix("["):
-            if let decoded = try? JSONParser.parse(s), case .list = decoded { return answers(decoded) }
+            if let decoded = try? JSONValue.parse(s), case .list = decoded { return answers(decoded) }
             return [s]
         default: return scalarText(value).map { [$0] }
         }
     }
 
-    private static func scalarText(_ value: DataValue) -> String? {
+    private static func scalarText(_ value: JSONValue) -> String? {
         switch value {
         case .string(let s): s
         case .int(let i): String(i)
@@ -102,7 +103,7 @@ public struct QAMapping: Sendable {
 extension Row {
     /// The value at a dotted path; a column whose own name contains dots wins over the walk.
     /// Nil when missing or null, so "has this field" means "has a value".
-    public func value(at path: String) -> DataValue? {
+    public func value(at path: String) -> JSONValue? {
         if let direct = self[path] { return direct.isNull ? nil : direct }
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count > 1, var value = self[parts[0]] else { return nil }

@@ -1,3 +1,4 @@
+import Support
 import Agent
 import Engine
 import Evaluation
@@ -5,6 +6,7 @@ import Foundation
 import Generation
 import Models
 import Reports
+import Runs
 import Search
 import Training
 import World
@@ -28,11 +30,6 @@ public struct Demo {
         self.cache = cache
     }
 
-    /// The agent's prompt in the demo. A 2-layer model cannot follow the
-    /// published instructions; it learns the format from its pretraining
-    /// pages, which use this prompt.
-    public static let agentTemplate = "Question: {question}\n"
-
     public static var defaultCache: URL { ModelStore.cacheRoot.appendingPathComponent("demo") }
 
     /// One RL run of the table.
@@ -52,7 +49,7 @@ public struct Demo {
                 engine: .simulator, fixedNoise: nil),
             Run(name: "search_r1", description: "RL against the real engine (BM25), documents masked", engine: .real, fixedNoise: 0),
         ]
-        if settings.training.ablations {
+        if settings.evaluation.ablations {
             runs.append(Run(name: "zerosearch_fixed_noise", description: "as zerosearch, noise fixed at 0.5",
                             engine: .simulator, fixedNoise: 0.5))
             runs.append(Run(name: "zerosearch_no_masking", description: "as zerosearch, documents trained on too",
@@ -65,7 +62,7 @@ public struct Demo {
     public func buildModels(observer: DemoObserver) throws -> (world: World, realEngine: BM25Engine, models: DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
         observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
-        let realEngine = try Self.bm25(world, topK: settings.training.bm25TopK)
+        let realEngine = try Self.bm25(world, topK: settings.evaluation.bm25TopK)
         let models = try DemoModels.loadOrBuild(world: world, realEngine: realEngine, settings: settings.models, seed: seed,
                                                 cache: cache, observer: observer)
         return (world, realEngine, models)
@@ -76,14 +73,15 @@ public struct Demo {
         // Minutes of model building must not hold one of Swift's few pool threads
         // (other tasks' timers, HTTP deadlines, would wait behind it).
         let (world, realEngine, models) = try await computeOffPool { try buildModels(observer: observer) }
-        let questions = world.test.prefix(settings.training.evaluationQuestions).map {
+        let questions = world.test.prefix(settings.evaluation.questions).map {
             EvaluationQuestion(question: $0.question, goldAnswers: $0.answers, dataSource: $0.kind.rawValue)
         }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let policy = models.policy
 
         var rows: [DemoRow] = []
-        let evaluationRollout = baseConfig(run: nil, models: models).rolloutConfig
+        let evaluationRollout = settings.training.rolloutConfig
+        let worldFiles = try writeWorldFiles(world, realEngine: realEngine)
         func score(_ method: EvaluationMethod, _ decoder: Decoder, name: String, description: String) async throws {
             observer.begin("evaluate \(name)", total: questions.count)
             let agent = try await computeOffPool {
@@ -105,7 +103,8 @@ public struct Demo {
         try await score(.rag, policy.decoder, name: "rag", description: "retrieve with the question (BM25), then answer")
         try await score(.agent, policy.decoder, name: "untrained_agent", description: "the search agent before RL")
         for run in runs {
-            let trained = try await train(run, world: world, models: models, realEngine: realEngine, observer: observer)
+            let trained = try await train(run, world: world, worldFiles: worldFiles, models: models, realEngine: realEngine,
+                                          observer: observer)
             try await score(.agent, trained, name: run.name, description: run.description)
         }
 
@@ -127,55 +126,48 @@ public struct Demo {
         return BM25Engine(index: try builder.build(), topK: topK, name: "bm25(world)")
     }
 
-    /// The training settings every run shares, and the run's own.
-    func baseConfig(run: Run?, models: DemoModels) -> TrainConfig {
-        let training = settings.training
-        var config = TrainConfig()
+    /// The world's training questions and BM25 index as files, so that each
+    /// run's `config.yaml` names only things that exist: re-running it
+    /// reproduces the run.
+    func writeWorldFiles(_ world: World, realEngine: BM25Engine) throws -> (questions: URL, index: URL) {
+        let folder = output.appendingPathComponent("world")
+        let questions = folder.appendingPathComponent("train.jsonl"), index = folder.appendingPathComponent("bm25.index")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let lines = try world.train.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+        try writeAtomically(Data(lines.utf8), to: questions)
+        try realEngine.index.write(to: index)
+        return (questions, index)
+    }
+
+    /// The run's config: the shared one with the run's own models, engine, noise and masking.
+    func config(for run: Run, worldFiles: (questions: URL, index: URL), models: DemoModels) -> TrainConfig {
+        var config = settings.training
         config.policy.model = models.policy.location.path
-        config.engine.spec = run?.engine == .real ? "bm25:world" : "sim+local:" + models.simulator.location.path
-        config.engine.simulatorMode = .sft
-        config.rollout.promptsPerStep = training.promptsPerStep
-        config.rollout.groupSize = training.groupSize
-        config.rollout.maxTurns = training.maxTurns
-        config.rollout.maxTurnTokens = training.maxTurnTokens
-        config.rollout.maxObservationTokens = training.maxObservationTokens
-        config.rollout.maxContextTokens = training.maxContextTokens
-        config.rollout.topP = 1
-        config.rollout.template = Self.agentTemplate
-        config.algorithm.klLossCoef = training.klLossCoef
-        config.algorithm.entropyCoef = 0
-        config.algorithm.stateMasking = run?.stateMasking ?? true
-        config.actor.lr = training.lr
-        config.actor.warmupRatio = 0
-        config.actor.microBatchSize = 16
-        if let noise = run?.fixedNoise {
+        config.data.train = worldFiles.questions.path
+        config.engine.spec = run.engine == .real ? "bm25:" + worldFiles.index.path : "sim:" + models.simulator.location.path
+        if run.engine == .real { config.engine.topK = settings.evaluation.bm25TopK }
+        config.engine.seed = seed
+        config.algorithm.stateMasking = run.stateMasking
+        if let noise = run.fixedNoise {
             config.curriculum.start = noise
             config.curriculum.end = noise
         }
-        config.trainer.totalSteps = training.steps
-        config.trainer.saveEvery = 0
         config.trainer.seed = seed
-        config.trainer.outputDir = output.appendingPathComponent(run?.name ?? "").path
+        config.trainer.outputDir = output.appendingPathComponent(run.name).path
         return config
     }
 
-    func train(_ run: Run, world: World, models: DemoModels, realEngine: BM25Engine, observer: DemoObserver) async throws -> Decoder {
-        let config = baseConfig(run: run, models: models)
-        let engine: any SearchEngine = switch run.engine {
-        case .real: realEngine
-        case .simulator:
-            SimulatedEngine(mode: .sft, completer: LocalCompleter(model: models.simulator, maxTokens: 256, temperature: 0.7, seed: seed),
-                            topK: 5)
-        }
-        let start = models.policy.decoder
-        let policy = try Decoder(config: start.config, weights: start.namedWeights())
-        let folder = URL(fileURLWithPath: config.trainer.outputDir)
-        try? FileManager.default.removeItem(at: folder)
-        let trainer = try RLTrainer(config: config, policy: policy, tokenizer: models.policy.tokenizer,
-                                    chatTemplate: models.policy.chatTemplate, stopTokens: models.policy.stopTokens,
-                                    engine: engine, rows: world.train.map(\.rolloutRow))
+    func train(_ run: Run, world: World, worldFiles: (questions: URL, index: URL), models: DemoModels, realEngine: BM25Engine,
+               observer: DemoObserver) async throws -> Decoder {
+        let config = config(for: run, worldFiles: worldFiles, models: models)
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: config.trainer.outputDir))
+        let preloaded = Preloaded(models: [config.policy.model: models.policy, models.simulator.location.path: models.simulator],
+                                  engines: ["bm25:" + worldFiles.index.path: realEngine],
+                                  questions: [config.data.train: world.train.map(\.rolloutRow)])
+        let job = try await TrainingJob(config, preloaded: preloaded)
         observer.begin("train \(run.name)", total: config.trainer.totalSteps)
-        try await trainer.run { report, _ in
+        try await job.run(exportModel: false) { report, _ in
             let metrics = report.metrics
             observer.progress(Int(metrics["step"] ?? 0), detail: String(format: "reward %.2f, %.2f searches, noise %.2f",
                                                                         metrics["reward_mean"] ?? 0,
@@ -183,6 +175,6 @@ public struct Demo {
                                                                         metrics["noise_probability"] ?? 0))
         }
         observer.end()
-        return policy
+        return job.trainer.policy
     }
 }

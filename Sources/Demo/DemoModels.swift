@@ -1,3 +1,4 @@
+import Support
 import Agent
 import Engine
 import Foundation
@@ -182,7 +183,7 @@ public struct DemoModels: Sendable {
                 model = try LoadedModel(location, prepareInference: false)
                 digest = try DemoModels.filesDigest(location)
             } catch {
-                throw DemoSettingError("models.base: cannot load \(path): \(error)")
+                throw InvalidInput(place: "models.base", problem: "cannot load \(path): \(error)")
             }
             record = (try? Data(contentsOf: location.appendingPathComponent(DemoModels.recordFile)))
                 .flatMap { try? JSONDecoder().decode(BuiltModel.self, from: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Training
 
 /// What the demo builds before any RL: the world, its tokenizer, and the two
@@ -53,44 +54,107 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     public var usefulRate = 0.8
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case entities, layers, heads, base, pretrain, simulator, policy
+        case vocabularySize = "vocabulary_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case kvHeads = "kv_heads", ropeTheta = "rope_theta", maxPositions = "max_positions", pretrainPages = "pretrain_pages"
+        case parallelWorlds = "parallel_worlds", simulatorExamples = "simulator_examples"
+        case simulatorPassageCopies = "simulator_passage_copies", policyExamples = "policy_examples", searchRate = "search_rate"
+        case usefulRate = "useful_rate"
+    }
+
+    /// Names the first setting the demo cannot build its models with.
+    func validate() throws {
+        func positive(_ value: Int, _ name: String) throws { try requireValid(value > 0, "models.\(name)", "must be positive") }
+        func share(_ value: Double, _ name: String) throws {
+            try requireValid((0...1).contains(value), "models.\(name)", "must lie in [0, 1]")
+        }
+        for (value, key) in [(entities, CodingKeys.entities), (parallelWorlds, .parallelWorlds), (pretrainPages, .pretrainPages),
+                             (simulatorExamples, .simulatorExamples), (policyExamples, .policyExamples)] {
+            try positive(value, key.stringValue)
+        }
+        try requireValid(simulatorPassageCopies >= 0, "models.simulator_passage_copies", "must be ≥ 0")
+        for (sft, key) in [(pretrain, CodingKeys.pretrain), (simulator, .simulator), (policy, .policy)] {
+            try positive(sft.steps, "\(key.stringValue).steps")
+            try positive(sft.batchSize, "\(key.stringValue).batch_size")
+            try positive(sft.lengthGrouping, "\(key.stringValue).length_grouping")
+            try requireValid(sft.lr > 0 && sft.lr.isFinite, "models.\(key.stringValue).lr", "must be positive")
+        }
+        try share(searchRate, "search_rate")
+        try share(usefulRate, "useful_rate")
+    }
 }
 
-/// The RL runs and evaluations.
-public struct DemoTrainingSettings: Codable, Equatable, Sendable {
-    public var steps = 20
-    public var promptsPerStep = 16
-    public var groupSize = 4
-    /// At 5e-4 training on the simulator's documents costs the policy a
-    /// fifth of its single-hop reading of BM25's passages (docs/demo.md).
-    public var lr = 2e-4
-    /// Firmer than the published 0.001: a 2-layer policy's short turns
-    /// otherwise drift (see docs/training.md).
-    public var klLossCoef = 0.05
-    public var maxTurns = 2
-    public var maxTurnTokens = 24
-    public var maxObservationTokens = 256
-    public var maxContextTokens = 768
-    /// Passages per search of the real (BM25) engine, in evaluation and in
-    /// the base's pretraining pages. One: a query naming an entity brings its
-    /// own passage first, and a 2-layer reader learns to read one passage
-    /// about twice as fast as three (docs/demo.md).
-    public var bm25TopK = 1
+/// How the trained agents are scored, and which runs there are.
+public struct DemoEvaluationSettings: Codable, Equatable, Sendable {
     /// Test questions each method is scored on.
-    public var evaluationQuestions = 400
+    public var questions = 400
+    /// Passages per search of the real (BM25) engine, in evaluation, in the
+    /// Search-R1-style run and in the base's pretraining pages. One: a query
+    /// naming an entity brings its own passage first, and a 2-layer reader
+    /// learns to read one passage about twice as fast as three (docs/demo.md).
+    public var bm25TopK = 1
     /// Also train with a fixed noise probability of 0.5 and without loss
     /// masking (two more runs).
     public var ablations = true
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case questions, ablations
+        case bm25TopK = "bm25_top_k"
+    }
 }
 
+/// Everything the demo runs with, in the config dialect of training
+/// (snake_case keys, `--set section.key=value`): the models it builds, the
+/// RL config every run shares (`training:`, a training config like any
+/// other), and its evaluation.
 public struct DemoSettings: Codable, Equatable, Sendable {
     public var models = DemoModelSettings()
-    public var training = DemoTrainingSettings()
+    /// The shared config of the RL runs. The demo fills in per run what is
+    /// its own: `policy.model`, `engine.spec`, `engine.seed`, `trainer.seed`,
+    /// `trainer.output_dir`, and for the ablations `curriculum` and
+    /// `algorithm.state_masking`.
+    public var training = DemoSettings.rlDefaults
+    public var evaluation = DemoEvaluationSettings()
 
-    public init(models: DemoModelSettings = DemoModelSettings(), training: DemoTrainingSettings = DemoTrainingSettings()) {
-        self.models = models
-        self.training = training
+    public init() {}
+
+    /// The agent's prompt in the demo. A 2-layer model cannot follow the
+    /// published instructions; it learns the format from its pretraining
+    /// pages, which use this prompt.
+    public static let agentTemplate = "Question: {question}\n"
+
+    /// The demo's RL settings where they differ from the published ones.
+    static var rlDefaults: TrainConfig {
+        var config = TrainConfig()
+        // The fine-tuned simulator writes its five short documents in the
+        // published `sft` format; 256 tokens hold them.
+        config.engine.simulatorMode = .sft
+        config.engine.temperature = 0.7
+        config.engine.maxTokens = 256
+        config.rollout.promptsPerStep = 16
+        config.rollout.groupSize = 4
+        config.rollout.maxTurns = 2
+        config.rollout.maxTurnTokens = 24
+        config.rollout.maxObservationTokens = 256
+        config.rollout.maxContextTokens = 768
+        config.rollout.topP = 1
+        config.rollout.template = agentTemplate
+        // Firmer than the published 0.001: a 2-layer policy's short turns
+        // otherwise drift (see docs/training.md).
+        config.algorithm.klLossCoef = 0.05
+        config.algorithm.entropyCoef = 0
+        // At 5e-4 training on the simulator's documents costs the policy a
+        // fifth of its single-hop reading of BM25's passages (docs/demo.md).
+        config.actor.lr = 2e-4
+        config.actor.warmupRatio = 0
+        config.actor.microBatchSize = 16
+        config.trainer.totalSteps = 20
+        config.trainer.saveEvery = 0
+        return config
     }
 
     /// The README's main command.
@@ -106,9 +170,9 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         settings.models.simulator.steps = 100
         settings.models.policyExamples = 4000
         settings.models.policy.steps = 100
-        settings.training.steps = 10
-        settings.training.evaluationQuestions = 200
-        settings.training.ablations = false
+        settings.training.trainer.totalSteps = 10
+        settings.evaluation.questions = 200
+        settings.evaluation.ablations = false
         return settings
     }
 
@@ -134,20 +198,15 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         settings.models.policyExamples = 1000
         settings.models.policy.steps = 40
         settings.models.searchRate = 0.3
-        settings.training.steps = 12
-        settings.training.promptsPerStep = 8
-        settings.training.lr = 1e-3
-        settings.training.evaluationQuestions = 128
+        settings.training.trainer.totalSteps = 12
+        settings.training.rollout.promptsPerStep = 8
+        settings.training.actor.lr = 1e-3
+        settings.evaluation.questions = 128
         return settings
     }
-}
 
-/// A bad `--set` override names the setting (and the nearest known one).
-public typealias DemoSettingError = ConfigError
-
-extension DemoSettings {
-    /// The settings with `key.path=value` overrides applied, keys named as in
-    /// `results.json` (`training.steps=10`, `models.policy.lr=0.001`).
+    /// The settings with `section.key=value` overrides applied, keys named as
+    /// in `results.json` (`training.trainer.total_steps=10`, `models.policy.lr=0.001`).
     public func applying(_ overrides: [String]) throws -> DemoSettings {
         let settings = try overriding(self, with: overrides, source: "demo settings")
         try settings.validate()
@@ -156,36 +215,9 @@ extension DemoSettings {
 
     /// Names the first setting the demo cannot run with.
     public func validate() throws {
-        func field(_ ok: Bool, _ name: String, _ message: String) throws {
-            if !ok { throw DemoSettingError("demo settings: \(name) \(message)") }
-        }
-        func positive(_ value: Int, _ name: String) throws { try field(value > 0, name, "must be positive") }
-        func share(_ value: Double, _ name: String) throws { try field((0...1).contains(value), name, "must lie in [0, 1]") }
-        try positive(models.entities, "models.entities")
-        try positive(models.parallelWorlds, "models.parallelWorlds")
-        for (count, name) in [(models.pretrainPages, "models.pretrainPages"), (models.simulatorExamples, "models.simulatorExamples"),
-                              (models.policyExamples, "models.policyExamples")] {
-            try positive(count, name)
-        }
-        try field(models.simulatorPassageCopies >= 0, "models.simulatorPassageCopies", "must be ≥ 0")
-        for (sft, name) in [(models.pretrain, "models.pretrain"), (models.simulator, "models.simulator"), (models.policy, "models.policy")] {
-            try positive(sft.steps, "\(name).steps")
-            try positive(sft.batchSize, "\(name).batchSize")
-            try positive(sft.lengthGrouping, "\(name).lengthGrouping")
-            try field(sft.lr > 0, "\(name).lr", "must be positive")
-        }
-        try share(models.searchRate, "models.searchRate")
-        try share(models.usefulRate, "models.usefulRate")
-        try positive(training.steps, "training.steps")
-        try positive(training.promptsPerStep, "training.promptsPerStep")
-        try positive(training.groupSize, "training.groupSize")
-        try field(training.lr > 0, "training.lr", "must be positive")
-        try field(training.klLossCoef >= 0, "training.klLossCoef", "must be ≥ 0")
-        try positive(training.maxTurns, "training.maxTurns")
-        try positive(training.maxTurnTokens, "training.maxTurnTokens")
-        try positive(training.maxObservationTokens, "training.maxObservationTokens")
-        try positive(training.maxContextTokens, "training.maxContextTokens")
-        try positive(training.bm25TopK, "training.bm25TopK")
-        try positive(training.evaluationQuestions, "training.evaluationQuestions")
+        try models.validate()
+        try training.validate()
+        try requireValid(evaluation.questions > 0, "evaluation.questions", "must be positive")
+        try requireValid(evaluation.bm25TopK > 0, "evaluation.bm25_top_k", "must be positive")
     }
 }

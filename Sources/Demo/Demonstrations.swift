@@ -47,7 +47,7 @@ struct Demonstrations {
     }
 
     private func agent(_ question: WorldQuestion, _ rng: inout RandomGenerator) -> SupervisedExample {
-        var sequence = Trajectory(prompt: encode(PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)))
+        var sequence = Trajectory(prompt: encode(PolicyPrompt(template: DemoSettings.agentTemplate).render(question: question.question)))
         var answer = guess(question, &rng)
         if rng.uniformDouble() < searchRate {
             for (turn, hop) in question.hops.enumerated() {
@@ -156,7 +156,7 @@ struct PretrainingPages {
 
     fileprivate static func start(_ tokenizer: BPETokenizer) -> [Int32] { [tokenizer.eosTokenID ?? 0] }
     private static func prompt(_ question: WorldQuestion) -> String {
-        PolicyPrompt(template: Demo.agentTemplate).render(question: question.question)
+        PolicyPrompt(template: DemoSettings.agentTemplate).render(question: question.question)
     }
     private static func answer(_ question: WorldQuestion) -> String { "<answer> \(question.answers[0]) </answer>" }
 

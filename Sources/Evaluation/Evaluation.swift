@@ -1,5 +1,6 @@
 import Agent
 import Engine
+import Support
 import Foundation
 import RL
 import Search
@@ -78,7 +79,7 @@ public func evaluate<Policy: RolloutPolicy>(
     simulatedEngine: Bool, rollout base: RolloutConfig = RolloutConfig(), batchSize: Int = 16,
     revealGoldAnswers: Bool = false, progress: (Int) -> Void = { _ in }
 ) async throws -> EvaluationReport {
-    try require(batchSize > 0, "evaluate", "batch size must be positive")
+    try requireValid(batchSize > 0, "batch_size", "must be positive")
     let started = DispatchTime.now().uptimeNanoseconds
     var config = base
     if let template = method.template { config.prompt = PolicyPrompt(template: template) }
@@ -127,4 +128,23 @@ public func markdownTable(_ reports: [EvaluationReport], score: KeyPath<ScoreSum
                      + " | \(cell(report.average)) |")
     }
     return lines.joined(separator: "\n")
+}
+
+/// A greedy agent's scores on held-out rows as training logs them (`eval_f1`,
+/// `eval_em`, `eval_subem`, `eval_searches_per_trajectory`,
+/// `eval_answered_share`, `eval_questions`, `seconds_evaluation`): every row
+/// decodes in one batch.
+public func evaluationMetrics<Policy: RolloutPolicy>(
+    _ rows: [RolloutRow], policy: Policy, engine: any SearchEngine, rollout: RolloutConfig, revealGoldAnswers: Bool = false
+) async throws -> [String: Double] {
+    let questions = rows.map { EvaluationQuestion(question: $0.question, goldAnswers: $0.goldAnswers, dataSource: "eval") }
+    let report = try await evaluate(questions, method: .agent, policy: policy, engine: engine, simulatedEngine: false,
+                                    rollout: rollout, batchSize: max(rows.count, 1), revealGoldAnswers: revealGoldAnswers)
+    return [
+        "eval_f1": report.overall.f1, "eval_em": report.overall.em, "eval_subem": report.overall.subem,
+        "eval_searches_per_trajectory": report.searchesPerQuestion,
+        "eval_answered_share": 1 - Double(report.formatFailures) / Double(max(rows.count, 1)),
+        "eval_questions": Double(rows.count),
+        "seconds_evaluation": report.seconds,
+    ]
 }

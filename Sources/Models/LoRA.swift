@@ -1,4 +1,5 @@
 import Engine
+import Support
 import Foundation
 
 /// Low-rank adapters (LoRA): a frozen weight `W` is used as
@@ -24,11 +25,12 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     public var scale: Float { Float(alpha / Double(rank)) }
 
     public func validate() throws {
-        try require(rank > 0, "lora", "rank must be positive, got \(rank)")
-        try require(alpha > 0, "lora", "alpha must be positive, got \(alpha)")
-        try require(!targets.isEmpty, "lora", "no target projections")
+        try requireValid(rank > 0, "policy.lora.rank", "must be positive, got \(rank)")
+        try requireValid(alpha > 0 && alpha.isFinite, "policy.lora.alpha", "must be positive, got \(alpha)")
+        try requireValid(!targets.isEmpty, "policy.lora.targets", "names no projection")
         for target in targets {
-            try require(Self.projections.contains(target), "lora", "unknown target '\(target)'; use \(Self.projections.joined(separator: ", "))")
+            try requireValid(Self.projections.contains(target), "policy.lora.targets",
+                             "unknown target '\(target)'; use \(Self.projections.joined(separator: ", "))")
         }
     }
 }

@@ -80,11 +80,15 @@ public func grpoAdvantages(scores: [Double], groups: [Int], normalizeByStd: Bool
 }
 
 /// RLOO: each reward minus the mean of the rest of its group,
-/// `n/(n−1)·(R − mean_g)`; a group of one keeps its reward.
-public func rlooAdvantages(scores: [Double], groups: [Int]) -> [Double] {
+/// `n/(n−1)·(R − mean_g)`; a group of one follows `singleton`.
+public func rlooAdvantages(scores: [Double], groups: [Int], singleton: SingletonRule = .keepReward) -> [Double] {
     let members = Dictionary(grouping: scores.indices, by: { groups[$0] })
     var advantages = scores
-    for indices in members.values where indices.count > 1 {
+    for indices in members.values {
+        guard indices.count > 1 else {
+            if singleton == .zero { advantages[indices[0]] = 0 }
+            continue
+        }
         let n = Double(indices.count), mean = indices.map { scores[$0] }.reduce(0, +) / n
         for i in indices { advantages[i] = n / (n - 1) * (scores[i] - mean) }
     }
@@ -126,10 +130,13 @@ public func reinforcePlusPlusAdvantages(tokenRewards: TokenMatrix, masks: TokenM
     return zip(maskedWhiten(returns, masks: masks), masks).map { zip($0, $1).map(*) }
 }
 
-/// REINFORCE++ with a baseline: the group mean subtracted from each reward,
-/// broadcast over the tokens, whitened over the batch.
-public func reinforcePlusPlusBaselineAdvantages(scores: [Double], groups: [Int], masks: TokenMatrix) -> TokenMatrix {
-    let centred = grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false)
+/// REINFORCE++ with a baseline: the group mean subtracted from each reward
+/// (a group of one follows `singleton`), broadcast over the tokens, whitened
+/// over the batch.
+public func reinforcePlusPlusBaselineAdvantages(scores: [Double], groups: [Int], masks: TokenMatrix,
+                                                singleton: SingletonRule = .keepReward) -> TokenMatrix {
+    let centred = grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false,
+                                 normalization: GroupNormalization(singleton: singleton))
     return zip(maskedWhiten(broadcast(centred, over: masks), masks: masks), masks).map { zip($0, $1).map(*) }
 }
 

@@ -1,4 +1,4 @@
-import Search
+import Support
 
 /// Answer normalisation and the three QA scores of the ZeroSearch/Search-R1
 /// evaluation: strict exact match, substring match (what the paper calls EM)

@@ -1,4 +1,4 @@
-import Engine
+import Support
 import Foundation
 
 /// The share of search calls answered with noisy documents, rising over
@@ -12,10 +12,10 @@ public struct NoiseCurriculum: Sendable, Equatable, Codable {
     public var totalSteps: Int
 
     public init(start: Double, end: Double, base: Double = 4, totalSteps: Int) throws {
-        try require((0...1).contains(start) && (0...1).contains(end), "NoiseCurriculum",
+        try requireValid((0...1).contains(start) && (0...1).contains(end), "curriculum",
                     "noise probabilities must lie in [0, 1], got \(start) → \(end)")
-        try require(base > 0 && base.isFinite, "NoiseCurriculum", "the base must be positive, got \(base)")
-        try require(totalSteps > 0, "NoiseCurriculum", "total steps must be positive, got \(totalSteps)")
+        try requireValid(base > 0 && base.isFinite, "curriculum", "the base must be positive, got \(base)")
+        try requireValid(totalSteps > 0, "curriculum", "total steps must be positive, got \(totalSteps)")
         self.start = start
         self.end = end
         self.base = base

@@ -1,4 +1,4 @@
-import Datasets
+import Support
 import Foundation
 
 /// A training metric worth a chart, in the order the page shows them.
@@ -108,8 +108,8 @@ public struct Report: Sendable {
     /// one row. Nested objects become dotted columns (`single_hop.f1`), so the
     /// paper's layout and new layouts need no code here. Columns keep the
     /// file's order, labels (text columns) first.
-    private func jsonTable(_ json: DataValue) -> String {
-        let rows: [[DataValue.Member]]
+    private func jsonTable(_ json: JSONValue) -> String {
+        let rows: [[JSONValue.Member]]
         switch json {
         case .object where json["rows"].map(isListOfObjects) == true:
             rows = objects(json["rows"]!)
@@ -118,15 +118,15 @@ public struct Report: Sendable {
         case .object(let members) where !members.isEmpty && isListOfObjects(.list(members.map(\.value))):
             rows = members.compactMap { member in
                 guard case .object(let inner) = member.value else { return nil }
-                return [DataValue.Member("name", .string(member.name))] + inner.filter { $0.name != "name" }
+                return [JSONValue.Member("name", .string(member.name))] + inner.filter { $0.name != "name" }
             }
         default:
-            rows = [[DataValue.Member("value", json)]]
+            rows = [[JSONValue.Member("value", json)]]
         }
         let flat = rows.map { flatten($0) }
         var columns: [String] = []
         for row in flat { for member in row where !columns.contains(member.name) { columns.append(member.name) } }
-        let value = { (row: [DataValue.Member], column: String) in row.first { $0.name == column }?.value }
+        let value = { (row: [JSONValue.Member], column: String) in row.first { $0.name == column }?.value }
         let isText = { (column: String) in flat.contains { if case .string? = value($0, column) { true } else { false } } }
         let text = columns.filter(isText)
         columns = text + columns.filter { !isText($0) }
@@ -134,24 +134,24 @@ public struct Report: Sendable {
                          textColumns: text.count)
     }
 
-    private func isListOfObjects(_ json: DataValue) -> Bool {
+    private func isListOfObjects(_ json: JSONValue) -> Bool {
         guard case .list(let items) = json, !items.isEmpty else { return false }
         return items.allSatisfy { if case .object = $0 { true } else { false } }
     }
 
-    private func objects(_ json: DataValue) -> [[DataValue.Member]] {
+    private func objects(_ json: JSONValue) -> [[JSONValue.Member]] {
         guard case .list(let items) = json else { return [] }
         return items.compactMap { if case .object(let members) = $0 { members } else { nil } }
     }
 
-    private func flatten(_ members: [DataValue.Member], prefix: String = "") -> [DataValue.Member] {
-        members.flatMap { member -> [DataValue.Member] in
+    private func flatten(_ members: [JSONValue.Member], prefix: String = "") -> [JSONValue.Member] {
+        members.flatMap { member -> [JSONValue.Member] in
             if case .object(let inner) = member.value { return flatten(inner, prefix: prefix + member.name + ".") }
-            return [DataValue.Member(prefix + member.name, member.value)]
+            return [JSONValue.Member(prefix + member.name, member.value)]
         }
     }
 
-    private func cell(_ value: DataValue) -> String {
+    private func cell(_ value: JSONValue) -> String {
         switch value {
         case .null: ""
         case .bool(let b): b ? "true" : "false"

@@ -1,4 +1,4 @@
-import Datasets
+import Support
 import Foundation
 
 public enum ReportError: Error, CustomStringConvertible {
@@ -21,10 +21,10 @@ public struct RunFolder: Sendable {
     public var unreadableLines: Int
     public var config: String?
     /// Every top-level `*.json` file (results.json, evaluation tables), by file name.
-    public var tables: [(file: String, json: DataValue)]
+    public var tables: [(file: String, json: JSONValue)]
 
     public init(name: String, steps: [[String: Double]], unreadableLines: Int = 0, config: String? = nil,
-                tables: [(file: String, json: DataValue)] = []) {
+                tables: [(file: String, json: JSONValue)] = []) {
         self.name = name
         self.steps = steps
         self.unreadableLines = unreadableLines
@@ -39,7 +39,7 @@ public struct RunFolder: Sendable {
         if files.fileExists(atPath: metrics.path) {
             let text = try String(contentsOf: metrics, encoding: .utf8)
             for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
-                guard case .object(let members)? = try? DataValue(json: String(line)) else {
+                guard case .object(let members)? = try? JSONValue.parse(String(line)) else {
                     unreadable += 1
                     continue
                 }
@@ -48,7 +48,7 @@ public struct RunFolder: Sendable {
         }
         let jsonFiles = (try? files.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".json") }.sorted() ?? []
         let tables = try jsonFiles.map { file in
-            (file: file, json: try DataValue(json: String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)))
+            (file: file, json: try JSONValue.parse(String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)))
         }
         guard files.fileExists(atPath: metrics.path) || !tables.isEmpty else { throw ReportError.notARun(folder.path) }
         let config = try? String(contentsOf: folder.appendingPathComponent("config.yaml"), encoding: .utf8)

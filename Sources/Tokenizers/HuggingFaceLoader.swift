@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 extension BPETokenizer {
@@ -45,7 +46,11 @@ private struct Located {
     let file: String
 
     static func parse(_ data: Data, file: String) throws -> Located {
-        Located(value: try JSONValue.parse(data, file: file), path: "", file: file)
+        do {
+            return Located(value: try JSONValue.parse(data), path: "", file: file)
+        } catch {
+            throw TokenizerError("\(file): invalid JSON at \(error.located)")
+        }
     }
 
     func error(_ detail: String) -> TokenizerError {
@@ -58,7 +63,7 @@ private struct Located {
 
     /// The member, or nil where it is missing or null.
     func optional(_ key: String) throws -> Located? {
-        guard value.object != nil else { throw error("expected an object") }
+        guard value.members != nil else { throw error("expected an object") }
         guard let member = member(key), !member.value.isNull else { return nil }
         return member
     }
@@ -69,7 +74,7 @@ private struct Located {
     }
 
     func elements() throws -> [Located] {
-        guard let array = value.array else { throw error("expected an array") }
+        guard let array = value.list else { throw error("expected an array") }
         return array.enumerated().map { Located(value: $1, path: "\(path)[\($0)]", file: file) }
     }
 
@@ -98,19 +103,19 @@ private enum TokenizerFile {
         if let type = try model.optional("type")?.string(), type != "BPE" {
             throw unsupported("model type \(quoted(type)) (only BPE)")
         }
-        if case let .number(dropout)? = try model.optional("dropout")?.value, dropout > 0 { throw unsupported("BPE dropout") }
+        if let dropout = try model.optional("dropout")?.value.number, dropout > 0 { throw unsupported("BPE dropout") }
         if try model.optional("byte_fallback")?.bool() == true { throw unsupported("byte_fallback (a SentencePiece-style BPE)") }
         for affix in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if try model.optional(affix)?.string().isEmpty == false { throw unsupported("a subword prefix or suffix (\(affix))") }
         }
 
         let vocab = try model.required("vocab")
-        guard let entries = vocab.value.object else { throw vocab.error("expected an object") }
+        guard let entries = vocab.value.members else { throw vocab.error("expected an object") }
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(entries.count)
-        for (token, id) in entries {
-            guard let id = id.int32 else { throw vocab.member(token)!.error("expected an integer token id") }
-            vocabulary[token] = id
+        for entry in entries {
+            guard let id = entry.value.int32 else { throw vocab.member(entry.name)!.error("expected an integer token id") }
+            vocabulary[entry.name] = id
         }
         let merges = try model.required("merges").elements().map { merge -> (String, String) in
             let parts = try merge.value.string.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
@@ -172,7 +177,7 @@ private enum TokenizerFile {
             let type = try type(of: component, path)
             switch type {
             case "Sequence":
-                guard let members = component["pretokenizers"]?.array else {
+                guard let members = component["pretokenizers"]?.list else {
                     throw TokenizerError("tokenizer.json: \(path): Sequence without a \"pretokenizers\" array")
                 }
                 for (index, member) in members.enumerated() { try add(member, "\(path).pretokenizers[\(index)]") }
@@ -219,12 +224,12 @@ private enum TokenizerFile {
             switch try type(of: component, path) {
             case "ByteLevel": break
             case "Sequence":
-                guard let members = component["processors"]?.array else {
+                guard let members = component["processors"]?.list else {
                     throw TokenizerError("tokenizer.json: \(path): Sequence without a \"processors\" array")
                 }
                 for (index, member) in members.enumerated() { try add(member, "\(path).processors[\(index)]") }
             case "TemplateProcessing":
-                guard let pieces = component["single"]?.array else {
+                guard let pieces = component["single"]?.list else {
                     throw TokenizerError("tokenizer.json: \(path): TemplateProcessing without a \"single\" template")
                 }
                 var seenSequence = false
@@ -235,11 +240,11 @@ private enum TokenizerFile {
                         }
                         seenSequence = true
                     } else if let name = piece["SpecialToken"]?["id"]?.string {
-                        guard let listed = component["special_tokens"]?[name]?["ids"]?.array else {
+                        guard let listed = component["special_tokens"]?[name]?["ids"]?.list else {
                             throw TokenizerError("tokenizer.json: \(path): special token \(quoted(name)) has no ids")
                         }
                         let ids = try listed.map { value -> Int32 in
-                            guard case let .number(number) = value, let id = Int32(exactly: number) else {
+                            guard let id = value.int32 else {
                                 throw TokenizerError("tokenizer.json: \(path): special token \(quoted(name)) has a bad id")
                             }
                             return id

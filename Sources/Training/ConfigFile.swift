@@ -1,4 +1,5 @@
-import Engine
+import Search
+import Support
 import Foundation
 import Models
 import Yams
@@ -7,15 +8,46 @@ import Yams
 /// over the defaults (so a file names only what it changes), `--set a.b=v`
 /// overrides are laid over that, and every key must be one the config has.
 extension TrainConfig {
-    public static func load(yaml text: String, overrides: [String] = [], source: String = "config") throws -> TrainConfig {
-        var node: Node
+    /// The config in `text` laid over the defaults, with relative paths
+    /// resolved against `folder` (the config file's) when given, then the
+    /// `--set` overrides laid over that. Checked with `validate()`.
+    public static func load(yaml text: String, overrides: [String] = [], source: String = "config",
+                            folder: URL? = nil) throws -> TrainConfig {
+        let node: Node
         do {
             node = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
         } catch {
-            throw ConfigError("\(source) is not valid YAML: \(error)")
+            throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
         }
-        guard node.mapping != nil else { throw ConfigError("\(source) must be a mapping of sections (policy:, rollout:, …)") }
-        node = try applying(overrides, to: node)
+        guard node.mapping != nil else { throw InvalidInput(place: source, problem: "must be a mapping of sections (policy:, rollout:, …)") }
+        var config = try decode(node, source: source)
+        if let folder { config = config.resolvingPaths(against: folder) }
+        if !overrides.isEmpty {
+            config = try decode(try applying(overrides, to: Yams.compose(yaml: config.yaml())!), source: "--set")
+        }
+        try config.validate()
+        return config
+    }
+
+    /// The config file at `url`; relative paths in it resolve against its
+    /// folder, those given with `--set` against the working directory, so
+    /// the loaded config holds absolute paths and runs the same from anywhere.
+    public static func load(contentsOf url: URL, overrides: [String] = []) throws -> TrainConfig {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw InvalidInput(place: url.path, problem: "cannot read: \(error.localizedDescription)")
+        }
+        let folder = url.deletingLastPathComponent().standardizedFileURL
+        let config = try load(yaml: text, overrides: overrides, source: url.lastPathComponent, folder: folder)
+            .resolvingPaths(against: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        try config.validate()
+        return config
+    }
+
+    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// `node` laid over the defaults: every key must be one the config has.
+    private static func decode(_ node: Node, source: String) throws -> TrainConfig {
         let defaults = try Yams.compose(yaml: TrainConfig().yaml())!
         // Optional sections (LoRA) are absent from the defaults; a file that
         // opens one gets that section's own defaults under it.
@@ -23,25 +55,40 @@ extension TrainConfig {
         everything.policy.lora = LoRAConfig()
         let optionals = try Yams.compose(yaml: everything.yaml())!
         try checkKeys(node, against: optionals, path: [])
-        let merged = merging(node, over: defaults, optionals: optionals)
         do {
-            let config = try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merged))
-            try config.validate()
-            return config
+            return try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merging(node, over: defaults, optionals: optionals)))
         } catch let error as DecodingError {
-            throw ConfigError("\(source): \(describe(error))")
+            throw InvalidInput(place: source, problem: describe(error))
         }
     }
 
-    public static func load(contentsOf url: URL, overrides: [String] = []) throws -> TrainConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigError("cannot read \(url.path): \(error.localizedDescription)")
+    /// The config with its relative file paths made absolute against
+    /// `folder`: question files always; a model or index only where that
+    /// path exists (a bare name such as `smollm2-135m-instruct` is an
+    /// installed model, not a file).
+    public func resolvingPaths(against folder: URL) -> TrainConfig {
+        func file(_ path: String) -> String {
+            path.isEmpty || path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
         }
-        return try load(yaml: text, overrides: overrides, source: url.lastPathComponent)
+        func existing(_ path: String) -> String {
+            FileManager.default.fileExists(atPath: file(path)) ? file(path) : path
+        }
+        func spec(_ text: String) -> String {
+            guard let parsed = try? EngineSpec(parsing: text) else { return text }
+            switch parsed {
+            case .simulator(let model): return "sim:" + existing(model)
+            case .bm25(let index): return "bm25:" + file(index)
+            case .simulatorServers, .retriever, .google: return text
+            }
+        }
+        var config = self
+        config.policy.model = existing(policy.model)
+        config.data.train = file(data.train)
+        config.evaluation.data = file(evaluation.data)
+        config.engine.spec = spec(engine.spec)
+        config.evaluation.engine = spec(evaluation.engine)
+        return config
     }
-
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
 }
 
 /// `value` with `key.path=value` overrides laid over it (the same `--set`
@@ -55,7 +102,7 @@ public func overriding<Settings: Codable>(_ value: Settings, with overrides: [St
     do {
         return try YAMLDecoder().decode(Settings.self, from: Yams.serialize(node: node))
     } catch let error as DecodingError {
-        throw ConfigError("\(source): \(describe(error))")
+        throw InvalidInput(place: source, problem: describe(error))
     }
 }
 
@@ -63,7 +110,7 @@ private func applying(_ overrides: [String], to node: Node) throws -> Node {
     var node = node
     for override in overrides {
         guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-            throw ConfigError("override '\(override)' is not KEY=VALUE (e.g. actor.lr=1e-6)")
+            throw InvalidInput(place: "--set", problem: "'\(override)' is not KEY=VALUE (e.g. actor.lr=1e-6)")
         }
         let path = override[..<equals].split(separator: ".").map(String.init)
         let value = (try? Yams.compose(yaml: String(override[override.index(after: equals)...]))) ?? nil
@@ -91,7 +138,7 @@ private func checkKeys(_ node: Node, against defaults: Node, path: [String]) thr
         guard let expected = known[key] else {
             let place = (path + [name]).joined(separator: ".")
             let suggestion = names.min { editDistance($0, name) < editDistance($1, name) }.map { " (did you mean \((path + [$0]).joined(separator: "."))?)" } ?? ""
-            throw ConfigError("unknown setting \(place)\(suggestion)")
+            throw InvalidInput(place: place, problem: "unknown setting\(suggestion)")
         }
         try checkKeys(value, against: expected, path: path + [name])
     }
@@ -123,12 +170,6 @@ private func describe(_ error: DecodingError) -> String {
     @unknown default:
         return "\(error)"
     }
-}
-
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-
-    public init(_ description: String) { self.description = description }
 }
 
 private func editDistance(_ a: String, _ b: String) -> Int {

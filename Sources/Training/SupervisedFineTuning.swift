@@ -50,6 +50,12 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
         self.lengthGrouping = lengthGrouping
         self.seed = seed
     }
+
+    enum CodingKeys: String, CodingKey {
+        case steps, lr, seed
+        case batchSize = "batch_size", warmupSteps = "warmup_steps", cosineFloor = "cosine_floor", weightDecay = "weight_decay"
+        case gradClip = "grad_clip", lengthGrouping = "length_grouping"
+    }
 }
 
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to

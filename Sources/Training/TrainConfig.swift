@@ -1,6 +1,6 @@
 import Agent
 import Models
-import Engine
+import Support
 import RL
 import Search
 
@@ -14,7 +14,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var engine = Engine()
     public var curriculum = Curriculum()
     public var rollout = Rollout()
-    public var algorithm = Algorithm()
+    public var algorithm = AlgorithmConfig()
     public var actor = Optimizer()
     public var critic = Optimizer(lr: 1e-5, warmupRatio: 0.015)
     public var trainer = Trainer()
@@ -44,17 +44,54 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// A search engine of any kind and every option it takes. `zerosearch
+    /// search`, `ask` and `eval` fill the same fields from their flags.
     public struct Engine: Codable, Equatable, Sendable {
-        /// `sim:MODEL`, `sim+http://HOST:PORT[,…]`, `bm25:INDEX`, `retriever+http://…` or `google`.
+        /// `sim:MODEL` (a model in this process plays the engine), `sim+http://HOST:PORT[,…]` (OpenAI-compatible
+        /// servers: sglang, vLLM, llama.cpp), `bm25:INDEX`, `retriever+http://HOST:PORT` (Search-R1) or `google` (SerpAPI).
         public var spec = "sim:smollm2-135m-instruct"
+        /// Simulator prompt format: `prompt` (an instruct model) or `sft` (a fine-tuned simulator).
         public var simulatorMode = SimulatorMode.prompt
+        /// Documents per search.
         public var topK = 5
+        /// Simulator sampling temperature.
         public var temperature: Float = 0.8
+        /// Simulator output limit in tokens.
         public var maxTokens = 600
+        /// Simulator sampling seed (sent to servers too, so their documents are reproducible).
+        public var seed: UInt64 = 0
+        /// The `model` field sent to a simulator server (vLLM wants the served name; sglang ignores it).
+        public var servedModel = ""
+        /// Remote engines: seconds before one attempt is abandoned.
+        public var timeout = 120.0
+        /// Remote engines: calls in flight at once.
+        public var concurrency = 10
+        /// Remote engines: attempts per call, the first included.
+        public var attempts = 5
+        /// Remote engines: the environment variable holding the API key sent as a
+        /// bearer token (simulator, retriever) or SerpAPI key (google). Empty: no
+        /// credential is sent, except google's `SERPAPI_API_KEY`.
+        public var apiKeyEnv = ""
         public init() {}
         enum CodingKeys: String, CodingKey {
-            case spec, temperature
-            case simulatorMode = "simulator_mode", topK = "top_k", maxTokens = "max_tokens"
+            case spec, temperature, seed, timeout, concurrency, attempts
+            case simulatorMode = "simulator_mode", topK = "top_k", maxTokens = "max_tokens", servedModel = "served_model"
+            case apiKeyEnv = "api_key_env"
+        }
+
+        /// Names the first option an engine cannot run with.
+        public func validate(section: String = "engine") throws {
+            _ = try parsedSpec(section: section)
+            try requireValid(topK > 0, "\(section).top_k", "must be positive")
+            try requireValid(temperature >= 0 && temperature.isFinite, "\(section).temperature", "must be ≥ 0")
+            try requireValid(maxTokens > 0, "\(section).max_tokens", "must be positive")
+            try requireValid(timeout > 0 && timeout.isFinite, "\(section).timeout", "must be positive")
+            try requireValid(concurrency > 0, "\(section).concurrency", "must be positive")
+            try requireValid(attempts > 0, "\(section).attempts", "must be positive")
+        }
+
+        public func parsedSpec(section: String = "engine") throws -> EngineSpec {
+            do { return try EngineSpec(parsing: spec) } catch { throw InvalidInput(place: "\(section).spec", problem: "\(error)") }
         }
     }
 
@@ -87,60 +124,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             case maxTurnTokens = "max_turn_tokens", maxObservationTokens = "max_observation_tokens"
             case maxPromptTokens = "max_prompt_tokens", maxContextTokens = "max_context_tokens", topP = "top_p", topK = "top_k"
         }
-    }
-
-    public struct Algorithm: Codable, Equatable, Sendable {
-        public var advantage = AdvantageEstimator.reinforce
-        /// f1 (ZeroSearch's), subem or em.
-        public var reward = RewardKind.f1
-        public var grpoEpsilon = 1e-6
-        public var grpoUnbiasedStd = true
-        /// A group of one: `keep_reward` (veRL) or `zero`.
-        public var grpoSingleton = SingletonRule.keepReward
-        public var gamma = 1.0
-        public var lambda = 1.0
-        /// REINFORCE++ at observation tokens: `pass_through` or veRL's `reset`.
-        public var reinforcePPMasked = MaskedReturn.passThrough
-        /// KL to the reference as a loss term (ZeroSearch: on, k3, 0.001).
-        public var klLoss = true
-        public var klLossCoef = 0.001
-        public var klLossType = KLEstimator.k3
-        /// KL to the reference inside the token rewards (PPO, REINFORCE++ style).
-        public var klInReward = false
-        public var klCoef = 0.001
-        public var klPenalty = KLEstimator.k1
-        public var entropyCoef = 0.001
-        public var lossAggMode = LossAggregation.tokenMean
-        public var clipRatioLow = 0.2
-        public var clipRatioHigh = 0.2
-        /// Dual-clip bound; 0 turns dual-clip off.
-        public var clipRatioC = 3.0
-        /// How far a value may move from the rollout's before its loss stops
-        /// pulling (PPO's critic).
-        public var valueClip = 0.5
-        /// PPO's critic reads the policy's own trunk (only its head trains)
-        /// instead of a copy of it (veRL's default, twice the memory).
-        public var criticSharesTrunk = false
-        /// Recompute the old log-probs with the training model (veRL) rather
-        /// than keep the sampler's.
-        public var recomputeOldLogProbs = true
-        /// Leave the engine's documents out of the loss (Search-R1's
-        /// `state_masking`); off, the policy is also trained to write them.
-        public var stateMasking = true
-        public init() {}
-        enum CodingKeys: String, CodingKey {
-            case advantage, reward, gamma, lambda
-            case reinforcePPMasked = "reinforce_pp_masked"
-            case grpoEpsilon = "grpo_epsilon", grpoUnbiasedStd = "grpo_unbiased_std", grpoSingleton = "grpo_singleton"
-            case klLoss = "kl_loss"
-            case klLossCoef = "kl_loss_coef", klLossType = "kl_loss_type", klInReward = "kl_in_reward", klCoef = "kl_coef"
-            case klPenalty = "kl_penalty", entropyCoef = "entropy_coef", lossAggMode = "loss_agg_mode"
-            case clipRatioLow = "clip_ratio_low", clipRatioHigh = "clip_ratio_high", clipRatioC = "clip_ratio_c"
-            case recomputeOldLogProbs = "recompute_old_log_probs", valueClip = "value_clip"
-            case criticSharesTrunk = "critic_shares_trunk", stateMasking = "state_masking"
-        }
-
-        var usesReference: Bool { klLoss || klInReward }
     }
 
     public struct Optimizer: Codable, Equatable, Sendable {
@@ -190,6 +173,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// The engine never sees gold answers during evaluation.
         public var engine = ""
         public init() {}
+
+        /// The evaluation engine: the training engine's options with this spec.
+        public func engineConfig(base: TrainConfig.Engine) -> TrainConfig.Engine {
+            var config = base
+            if !engine.isEmpty { config.spec = engine }
+            return config
+        }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -198,30 +188,24 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     /// Checks every value a run depends on, naming the field.
     public func validate() throws {
-        func field(_ ok: Bool, _ name: String, _ message: String) throws {
-            try require(ok, "config", "\(name): \(message)")
-        }
+        func field(_ ok: Bool, _ name: String, _ problem: String) throws { try requireValid(ok, name, problem) }
         try field(rollout.promptsPerStep > 0, "rollout.prompts_per_step", "must be positive")
         try field(rollout.groupSize > 0, "rollout.group_size", "must be positive")
         try field(rollout.temperature > 0, "rollout.temperature", "must be positive (training needs sampled rollouts)")
         try field(rollout.topP > 0 && rollout.topP <= 1, "rollout.top_p", "must lie in (0, 1]")
-        try field(algorithm.advantage != .grpo && algorithm.advantage != .rloo || rollout.groupSize > 1, "rollout.group_size",
-                  "\(algorithm.advantage.rawValue) compares responses within a group: use 2 or more")
-        try field(algorithm.clipRatioLow >= 0 && algorithm.clipRatioLow < 1, "algorithm.clip_ratio_low", "must lie in [0, 1)")
-        try field(algorithm.clipRatioHigh >= 0, "algorithm.clip_ratio_high", "must be ≥ 0")
-        try field(algorithm.clipRatioC == 0 || algorithm.clipRatioC > 1, "algorithm.clip_ratio_c", "must be 0 (off) or > 1")
-        try field(algorithm.gamma >= 0 && algorithm.gamma <= 1, "algorithm.gamma", "must lie in [0, 1]")
-        try field(algorithm.valueClip > 0, "algorithm.value_clip", "must be positive")
-        try field(algorithm.lambda >= 0 && algorithm.lambda <= 1, "algorithm.lambda", "must lie in [0, 1]")
+        try algorithm.validate(groupSize: rollout.groupSize)
         for (name, optimizer) in [("actor", actor), ("critic", critic)] {
-            try field(optimizer.lr > 0, "\(name).lr", "must be positive")
+            try field(optimizer.lr > 0 && optimizer.lr.isFinite, "\(name).lr", "must be positive")
             try field(optimizer.warmupRatio >= 0 && optimizer.warmupRatio <= 1, "\(name).warmup_ratio", "must lie in [0, 1]")
+            try field(optimizer.weightDecay >= 0 && optimizer.weightDecay.isFinite, "\(name).weight_decay", "must be ≥ 0")
             try field(optimizer.ppoEpochs > 0, "\(name).ppo_epochs", "must be positive")
             try field(optimizer.microBatchSize > 0, "\(name).micro_batch_size", "must be positive")
             try field(optimizer.miniBatchSize >= 0, "\(name).mini_batch_size", "must be ≥ 0")
             try field(optimizer.gradClip >= 0, "\(name).grad_clip", "must be ≥ 0")
         }
         if let lora = policy.lora { try lora.validate() }
+        try engine.validate()
+        if !evaluation.engine.isEmpty { try evaluation.engineConfig(base: engine).validate(section: "evaluation") }
         try field(trainer.totalSteps > 0, "trainer.total_steps", "must be positive")
         try field(trainer.saveEvery >= 0, "trainer.save_every", "must be ≥ 0")
         try field(evaluation.every >= 0, "evaluation.every", "must be ≥ 0")
@@ -239,20 +223,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         config.maxPromptTokens = rollout.maxPromptTokens
         config.maxContextTokens = rollout.maxContextTokens
         config.prompt = PolicyPrompt(template: rollout.template)
-        config.revealGoldAnswers = (try? EngineSpec(parsing: engine.spec).isSimulated) ?? true
+        config.revealGoldAnswers = (try? engine.parsedSpec().isSimulated) ?? true
         return config
-    }
-}
-
-/// Which answer score is the reward.
-public enum RewardKind: String, Codable, Sendable, CaseIterable {
-    case f1, subem, em
-
-    public func reward(_ scores: AnswerScores) -> Double {
-        switch self {
-        case .f1: scores.f1
-        case .subem: scores.subem
-        case .em: scores.em
-        }
     }
 }

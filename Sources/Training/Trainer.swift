@@ -1,3 +1,4 @@
+import Support
 import Agent
 import Engine
 import Foundation
@@ -46,8 +47,9 @@ public final class RLTrainer {
     let stopTokens: Set<Int32>
     let engine: any SearchEngine
     let rows: [RolloutRow]
-    /// Held-out questions and the engine to evaluate them against.
-    let evaluation: (rows: [RolloutRow], engine: any SearchEngine)?
+    /// Scores a greedy agent of the current policy on held-out questions
+    /// every `evaluation.every` steps.
+    let evaluation: PolicyEvaluation?
     let curriculum: NoiseCurriculum
     let actorOptimizer: AdamW
     let criticOptimizer: AdamW?
@@ -55,9 +57,9 @@ public final class RLTrainer {
 
     public init(config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
                 stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow],
-                evaluation: (rows: [RolloutRow], engine: any SearchEngine)? = nil) throws {
+                evaluation: PolicyEvaluation? = nil) throws {
         try config.validate()
-        try require(!rows.isEmpty, "RLTrainer", "no training rows")
+        try requireValid(!rows.isEmpty, "data.train", "no training rows")
         self.config = config
         self.policy = policy
         self.tokenizer = tokenizer
@@ -74,7 +76,7 @@ public final class RLTrainer {
             ? try Decoder(config: policy.config, weights: policy.namedWeights()) : nil
         reference?.parameters.forEach { $0.requiresGrad = false }
         actorOptimizer = try AdamW(parameters: policy.trainableParameters, Self.hyperparameters(config.actor))
-        if config.algorithm.advantage == .gae {
+        if config.algorithm.usesCritic {
             let critic = try ValueModel(policy: policy, sharingTrunk: config.algorithm.criticSharesTrunk)
             self.critic = critic
             criticOptimizer = try AdamW(parameters: critic.parameters, Self.hyperparameters(config.critic))
@@ -206,9 +208,13 @@ public final class RLTrainer {
             return try scoreAll(micro, trajectories) { batch in batch.matrix(try critic.values(batch, tape: .inference).value) }
         }
 
-        let (advantages, returns) = timed("advantages") {
-            computeAdvantages(rewards: rewards, groups: groups, masks: masks, oldLogProbs: oldLogProbs,
-                              referenceLogProbs: referenceLogProbs, values: oldValues)
+        let (advantages, returns) = try timed("advantages") {
+            let kl = !config.algorithm.klInReward ? nil : referenceLogProbs.map { references in
+                zip(oldLogProbs, references).map { old, reference in
+                    zip(old, reference).map { config.algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
+                }
+            }
+            return try config.algorithm.advantages(rewards: rewards, groups: groups, masks: masks, kl: kl, values: oldValues)
         }
         var metrics = try timed("actor_update") {
             try updateActor(trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
@@ -246,36 +252,6 @@ public final class RLTrainer {
         try microBatches.flatMap { indices in try score(ResponseBatch(indices.map { trajectories[$0] })) }
     }
 
-    func computeAdvantages(rewards: [Double], groups: [Int], masks: TokenMatrix, oldLogProbs: TokenMatrix,
-                           referenceLogProbs: TokenMatrix?, values: TokenMatrix?) -> (TokenMatrix, TokenMatrix?) {
-        let algorithm = config.algorithm
-        let normalization = GroupNormalization(epsilon: algorithm.grpoEpsilon, unbiasedStd: algorithm.grpoUnbiasedStd,
-                                               singleton: algorithm.grpoSingleton)
-        var klInReward: TokenMatrix?
-        if algorithm.klInReward, let referenceLogProbs {
-            klInReward = zip(oldLogProbs, referenceLogProbs).map { old, ref in
-                zip(old, ref).map { algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
-            }
-        }
-        let tokenRewards = outcomeTokenRewards(scores: rewards, masks: masks, kl: klInReward, klCoefficient: algorithm.klCoef)
-        switch algorithm.advantage {
-        case .reinforce: return (reinforceAdvantages(scores: rewards, masks: masks), nil)
-        case .grpo: return (broadcast(grpoAdvantages(scores: rewards, groups: groups, normalization: normalization), over: masks), nil)
-        case .drGRPO:
-            return (broadcast(grpoAdvantages(scores: rewards, groups: groups, normalizeByStd: false), over: masks), nil)
-        case .rloo: return (broadcast(rlooAdvantages(scores: rewards, groups: groups), over: masks), nil)
-        case .reinforcePlusPlus:
-            return (reinforcePlusPlusAdvantages(tokenRewards: tokenRewards, masks: masks, gamma: algorithm.gamma,
-                                                masked: algorithm.reinforcePPMasked), nil)
-        case .reinforcePlusPlusBaseline:
-            return (reinforcePlusPlusBaselineAdvantages(scores: rewards, groups: groups, masks: masks), nil)
-        case .gae:
-            let result = gaeAdvantages(tokenRewards: tokenRewards, values: values!, masks: masks,
-                                       gamma: algorithm.gamma, lambda: algorithm.lambda)
-            return (result.advantages, result.returns)
-        }
-    }
-
     /// Mini-batches of trajectory indices for an optimiser.
     func miniBatches(count: Int, _ optimizer: TrainConfig.Optimizer) -> [[Int]] {
         let size = optimizer.miniBatchSize == 0 ? count : optimizer.miniBatchSize
@@ -285,8 +261,6 @@ public final class RLTrainer {
     func updateActor(_ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
                      advantages: TokenMatrix) throws -> [String: Double] {
         let algorithm = config.algorithm, actor = config.actor
-        let clip = PolicyClip(low: algorithm.clipRatioLow, high: algorithm.clipRatioHigh,
-                              dualClip: algorithm.clipRatioC > 1 ? algorithm.clipRatioC : nil)
         var sums: [String: Double] = [:]
         var tokensSeen = 0.0, gradNorms: [Double] = []
         for _ in 0..<actor.ppoEpochs {
@@ -305,18 +279,14 @@ public final class RLTrainer {
                     let microMasks = indices.map { masks[$0] }
                     let weights = algorithm.lossAggMode.weights(masks: microMasks, tokenCount: tokenCount,
                                                                 sequenceCount: sequenceCount, normalizer: longest)
-                    let pg = policyLoss(logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
-                                        advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights, clip: clip)
-                    var gradient = pg.gradient
-                    sums["pg_loss", default: 0] += pg.loss
+                    let loss = algorithm.actorLoss(logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
+                                                   referenceLogProbs: referenceLogProbs.map { references in indices.map { references[$0] } },
+                                                   advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights)
+                    let gradient = loss.gradient
                     let microTokens = microMasks.reduce(0) { $0 + $1.reduce(0, +) }
-                    for (key, value) in pg.metrics { sums[key, default: 0] += value * microTokens }
-                    if algorithm.klLoss, let referenceLogProbs {
-                        let kl = klLoss(logProbs: logProbs, referenceLogProbs: indices.map { referenceLogProbs[$0] }, masks: microMasks,
-                                        weights: weights, estimator: algorithm.klLossType)
-                        gradient = zip(gradient, kl.gradient).map { zip($0, $1).map { $0 + algorithm.klLossCoef * $1 } }
-                        sums["kl_loss", default: 0] += kl.loss
-                        sums["kl", default: 0] += (kl.metrics["kl"] ?? 0) * microTokens
+                    for (key, value) in loss.metrics {
+                        // Losses add up over micro-batches; rates are token means.
+                        sums[key, default: 0] += key.hasSuffix("_loss") ? value : value * microTokens
                     }
                     let entropy = batch.matrix(scored.entropy.value)
                     sums["entropy", default: 0] += zip(entropy, microMasks).reduce(0) { $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 } }

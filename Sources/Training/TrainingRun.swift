@@ -1,6 +1,6 @@
+import Support
 import Agent
 import Engine
-import Evaluation
 import Foundation
 import Generation
 import Models
@@ -71,24 +71,15 @@ public struct CollapseAlarms: Sendable {
     }
 }
 
+/// Scores a greedy agent of the current policy (on held-out questions,
+/// typically) and returns metrics prefixed `eval_`, which join that step's
+/// line of `metrics.jsonl`.
+public typealias PolicyEvaluation = (ModelPolicy) async throws -> [String: Double]
+
 extension RLTrainer {
-    /// Greedy rollouts of the current policy on held-out questions. The engine
-    /// does not see their gold answers unless `revealGoldAnswers` (a world
-    /// whose engine knows the answers through the row, as in tests). Metrics
-    /// are prefixed `eval_`.
-    public func evaluate(_ rows: [RolloutRow], engine: any SearchEngine, revealGoldAnswers: Bool = false) async throws -> [String: Double] {
-        let agent = try await makeAgent(sampling: .greedy, seed: config.trainer.seed)
-        let questions = rows.map { EvaluationQuestion(question: $0.question, goldAnswers: $0.goldAnswers, dataSource: "eval") }
-        let report = try await Evaluation.evaluate(questions, method: .agent, policy: agent, engine: engine, simulatedEngine: false,
-                                                   rollout: config.rolloutConfig, batchSize: max(rows.count, 1),
-                                                   revealGoldAnswers: revealGoldAnswers)
-        return [
-            "eval_f1": report.overall.f1, "eval_em": report.overall.em, "eval_subem": report.overall.subem,
-            "eval_searches_per_trajectory": report.searchesPerQuestion,
-            "eval_answered_share": 1 - Double(report.formatFailures) / Double(max(rows.count, 1)),
-            "eval_questions": Double(rows.count),
-            "seconds_evaluation": report.seconds,
-        ]
+    /// The current policy as a greedy agent, as evaluations use it.
+    public func greedyAgent() async throws -> ModelPolicy {
+        try await makeAgent(sampling: .greedy, seed: config.trainer.seed)
     }
 
     /// Steps until `total_steps`, logging each step's metrics, checkpointing
@@ -104,7 +95,7 @@ extension RLTrainer {
             var report = try await step()
             if let evaluation, config.evaluation.every > 0,
                state.step % config.evaluation.every == 0 || state.step == config.trainer.totalSteps {
-                report.metrics.merge(try await evaluate(evaluation.rows, engine: evaluation.engine)) { $1 }
+                report.metrics.merge(try await evaluation(try await greedyAgent())) { $1 }
             }
             report.metrics["peak_memory_mib"] = peakResidentMiB()
             try log.append(report.metrics)

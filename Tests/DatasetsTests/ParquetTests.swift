@@ -1,3 +1,4 @@
+import Support
 import Datasets
 import Foundation
 import Testing
@@ -147,7 +148,7 @@ enum Expected: Decodable {
     }
 }
 
-func matches(_ value: DataValue, _ expected: Expected) -> Bool {
+func matches(_ value: JSONValue, _ expected: Expected) -> Bool {
     switch (value, expected) {
     case (.null, .null): true
     case (.bool(let a), .bool(let b)): a == b

@@ -1,3 +1,4 @@
+import Support
 import Datasets
 import Foundation
 import Testing
@@ -42,7 +43,7 @@ import Testing
         #expect(read[0]["s"] == .string("tab\té😀 \"q\""))
         #expect(read[0]["o"] == .object([.init("k", .object([]))]))
         // Beyond Int64: a double rather than an error.
-        #expect(read[1]["n"] == Double("12345678901234567890").map(DataValue.double))
+        #expect(read[1]["n"] == Double("12345678901234567890").map(JSONValue.double))
     }
 
     @Test func badJSONLinesNameFileAndLine() throws {
@@ -98,7 +99,7 @@ import Testing
                 + #""data_source": "hotpotqa", "prompt": [{"role": "user", "content": "\#(prompt)"}], "ability": "fact-reasoning", "#
                 + #""reward_model": {"style": "rule", "ground_truth": {"target": ["answer 3", "alias 0"]}}, "#
                 + #""extra_info": {"split": "test", "index": 3}}"#)
-        #expect(DataValue.list([.double(0.5), .double(.nan), .string("\u{1}é")]).jsonText == "[0.5, null, \"\\u0001é\"]")
+        #expect(JSONValue.list([.double(0.5), .double(.nan), .string("\u{1}é")]).jsonText == "[0.5, null, \"\\u0001é\"]")
     }
 
     @Test func searchR1ParquetMapsToQuestions() throws {

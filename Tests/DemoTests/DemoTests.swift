@@ -1,6 +1,7 @@
 import Demo
 import Foundation
 import Reports
+import Support
 import Testing
 
 /// `zerosearch demo --quick` scaled down to a tiny world.
@@ -28,7 +29,7 @@ import Testing
 
         #expect(results.rows.map(\.method) == ["direct", "rag", "untrained_agent", "zerosearch", "search_r1"])
         for row in results.rows {
-            #expect(row.overall.questions == settings.training.evaluationQuestions)
+            #expect(row.overall.questions == settings.evaluation.questions)
             #expect(row.singleHop.questions + row.twoHop.questions == row.overall.questions)
         }
         // The given base is used as it is: its recorded build, and it reads.
@@ -44,7 +45,7 @@ import Testing
 
         let run = try RunFolder(contentsOf: folder.appendingPathComponent("out/zerosearch"))
         let rewards = try #require(run.series("reward_mean")).map(\.y)
-        #expect(rewards.count == settings.training.steps)
+        #expect(rewards.count == settings.training.trainer.totalSteps)
         #expect(rewards.allSatisfy { (0...1).contains($0) })
         // The noise curriculum rises over the ZeroSearch run; the real engine is never asked for noise.
         let noise = try #require(run.series("noise_probability")).map(\.y)
@@ -88,17 +89,27 @@ import Testing
 
 @Suite struct DemoSettingsTests {
     @Test func overridesReachNestedFields() throws {
-        let settings = try DemoSettings.quick.applying(["training.steps=7", "models.policy.lr=0.0005", "training.ablations=true"])
-        #expect(settings.training.steps == 7)
+        let settings = try DemoSettings.quick.applying(["training.trainer.total_steps=7", "models.policy.lr=0.0005",
+                                                        "evaluation.ablations=true", "models.search_rate=0.5"])
+        #expect(settings.training.trainer.totalSteps == 7)
         #expect(settings.models.policy.lr == 0.0005)
-        #expect(settings.training.ablations)
+        #expect(settings.models.searchRate == 0.5)
+        #expect(settings.evaluation.ablations)
         #expect(settings.models.entities == DemoSettings.quick.models.entities)
     }
 
     @Test func badOverridesAreNamed() {
-        for bad in ["training.stepz=3", "training", "training.steps=many", "models.policy=3", "models.parallelWorlds=0",
-                    "models.searchRate=1.5", "training.groupSize=0", "models.pretrain.lr=0"] {
-            #expect(throws: DemoSettingError.self, "\(bad)") { try DemoSettings.full.applying([bad]) }
+        let cases = [
+            ("training.trainer.stepz=3", "training.trainer.stepz"), ("training", "training"),
+            ("training.trainer.total_steps=many", "training.trainer.total_steps"), ("models.policy=3", "models.policy"),
+            ("models.parallelWorlds=0", "models.parallelWorlds"), ("models.parallel_worlds=0", "models.parallel_worlds"),
+            ("models.search_rate=1.5", "models.search_rate"), ("training.rollout.group_size=0", "rollout.group_size"),
+            ("models.pretrain.lr=0", "models.pretrain.lr"), ("evaluation.questions=0", "evaluation.questions"),
+        ]
+        for (bad, field) in cases {
+            #expect("\(bad)") { try DemoSettings.full.applying([bad]) } throws: { error in
+                (error as? InvalidInput).map { "\($0)".contains(field) } ?? false
+            }
         }
     }
 }

@@ -39,6 +39,33 @@ import Testing
         #expect(reinforceAdvantages(scores: scores, masks: masks) == broadcast(scores, over: masks))
     }
 
+    /// `AlgorithmConfig.advantages` is the one call the trainer makes: it
+    /// gives each estimator's golden values, and every group estimator
+    /// honours `grpo_singleton`.
+    @Test func oneCallChoosesTheEstimator() throws {
+        func advantages(_ estimator: AdvantageEstimator, singleton: SingletonRule = .keepReward) throws -> TokenMatrix {
+            var config = AlgorithmConfig()
+            config.advantage = estimator
+            config.grpoSingleton = singleton
+            return try config.advantages(rewards: scores, groups: groups, masks: masks, values: matrix("values")).advantages
+        }
+        expectClose(try advantages(.grpo), broadcast(vector("grpo"), over: masks), "grpo")
+        expectClose(try advantages(.drGRPO), broadcast(vector("dr_grpo"), over: masks), "dr_grpo")
+        expectClose(try advantages(.rloo), broadcast(vector("rloo"), over: masks), "rloo")
+        expectClose(try advantages(.reinforcePlusPlusBaseline), matrix("reinforce_pp_baseline"), "reinforce++ baseline")
+        let lone = groups.indices.filter { i in groups.filter { $0 == groups[i] }.count == 1 }
+        #expect(!lone.isEmpty, "the golden batch has a group of one")
+        for estimator in [AdvantageEstimator.grpo, .drGRPO, .rloo] {
+            let zeroed = try advantages(estimator, singleton: .zero)
+            #expect(lone.allSatisfy { zeroed[$0].allSatisfy { $0 == 0 } }, "\(estimator.rawValue): a group of one gets 0")
+            let kept = try advantages(estimator)
+            #expect(lone.allSatisfy { i in kept[i] == masks[i].map { $0 * scores[i] } }, "\(estimator.rawValue) keeps the reward")
+        }
+        var gae = AlgorithmConfig()
+        gae.advantage = .gae
+        #expect(throws: (any Error).self) { try gae.advantages(rewards: scores, groups: groups, masks: masks) }
+    }
+
     @Test func tokenLevelEstimators() {
         let rewards = outcomeTokenRewards(scores: scores, masks: masks)
         expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, masked: .reset), matrix("reinforce_pp_gamma1"),

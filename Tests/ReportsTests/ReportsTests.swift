@@ -1,10 +1,10 @@
+import Support
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
 import Testing
 import Reports
-import Datasets
 
 /// Parses XML and counts elements by name; a parse error fails the check that uses it.
 private final class ElementCounter: NSObject, XMLParserDelegate {
@@ -107,7 +107,7 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
 }
 
 @Test func perSourceTableGetsARowPerSource() throws {
-    let json = try DataValue(json: #"{"nq": {"f1": 0.3, "n": 10}, "popqa": {"f1": 0.2, "n": 5}}"#)
+    let json = try JSONValue.parse(#"{"nq": {"f1": 0.3, "n": 10}, "popqa": {"f1": 0.2, "n": 5}}"#)
     let html = Report(runs: [RunFolder(name: "eval", steps: [], tables: [(file: "eval.json", json: json)])]).html()
     let counter = try #require(parse(html))
     #expect(counter.counts["tr"] == 2 + 3)  // summary header + row, table header + two sources

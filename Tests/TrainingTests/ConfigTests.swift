@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import RL
+import Support
 import Testing
 import Training
 
@@ -28,7 +29,7 @@ import Training
         func message(_ yaml: String, _ overrides: [String] = []) -> String {
             do { _ = try TrainConfig.load(yaml: yaml, overrides: overrides); return "" } catch { return "\(error)" }
         }
-        #expect(message("actor:\n  lrr: 1\n").contains("unknown setting actor.lrr (did you mean actor.lr?)"))
+        #expect(message("actor:\n  lrr: 1\n") == "actor.lrr: unknown setting (did you mean actor.lr?)")
         #expect(message("", ["rollout.groupsize=3"]).contains("did you mean rollout.group_size?"))
         #expect(message("algorithm:\n  advantage: gpro\n").contains("algorithm.advantage"))
         #expect(message("actor:\n  lr: fast\n").contains("actor.lr"))
@@ -37,6 +38,25 @@ import Training
         #expect(message("- a\n- b\n").contains("mapping"))
         #expect(message("actor: [unclosed\n").contains("not valid YAML"))
         #expect(message("", ["noequals"]).contains("KEY=VALUE"))
+        #expect(message("actor:\n  lr: .inf\n").contains("actor.lr: must be positive"))
+        #expect(message("algorithm:\n  grpo_epsilon: 0\n  advantage: grpo\n").contains("algorithm.grpo_epsilon: must be positive"))
+        #expect(message("engine:\n  top_k: 0\n").contains("engine.top_k: must be positive"))
+        #expect(message("engine:\n  spec: sim+local:x\n").contains("engine.spec"))
+        #expect(message("policy:\n  lora:\n    targets: [qq_proj]\n").contains("policy.lora.targets: unknown target 'qq_proj'"))
+    }
+
+    /// Every estimator honours the settings it reads; a setting it would
+    /// silently ignore is refused, naming the estimators that read it.
+    @Test func settingsAnEstimatorIgnoresAreRefused() {
+        func message(_ overrides: [String]) -> String {
+            do { _ = try TrainConfig.load(yaml: "", overrides: overrides); return "" } catch { return "\(error)" }
+        }
+        #expect(message(["algorithm.advantage=dr_grpo", "algorithm.grpo_epsilon=1e-4"])
+            == "algorithm.grpo_epsilon: dr_grpo does not use it (it applies to grpo); remove it")
+        #expect(message(["algorithm.kl_in_reward=true"]).hasPrefix("algorithm.kl_in_reward: reinforce does not use it"))
+        #expect(message(["algorithm.advantage=grpo", "algorithm.gamma=0.9"]).hasPrefix("algorithm.gamma: grpo does not use it"))
+        #expect(message(["algorithm.advantage=dr_grpo", "algorithm.grpo_singleton=zero"]) == "")
+        #expect(message(["algorithm.advantage=gae", "algorithm.lambda=0.95", "algorithm.kl_in_reward=true"]) == "")
     }
 
     @Test func yamlRoundTrips() throws {

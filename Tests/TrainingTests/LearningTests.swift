@@ -1,5 +1,6 @@
 import Agent
 import Engine
+import Evaluation
 import Models
 import RL
 import Testing
@@ -54,10 +55,14 @@ import Training
                                     chatTemplate: ChatTemplate(format: .raw), stopTokens: [task.tokenizer.eosTokenID!],
                                     engine: TinySearchEngine(), rows: task.rows)
         let held = Array(try TinySearchTask(rows: 32, seed: 99).rows)
-        let before = try await trainer.evaluate(held, engine: TinySearchEngine(), revealGoldAnswers: true)
+        func evaluate() async throws -> [String: Double] {
+            try await evaluationMetrics(held, policy: try await trainer.greedyAgent(), engine: TinySearchEngine(),
+                                        rollout: config.rolloutConfig, revealGoldAnswers: true)
+        }
+        let before = try await evaluate()
         var rewards: [Double] = []
         for _ in 0..<steps { rewards.append(try await trainer.step().metrics["reward_mean"]!) }
-        let after = try await trainer.evaluate(held, engine: TinySearchEngine(), revealGoldAnswers: true)
+        let after = try await evaluate()
         print("\(advantage.rawValue) greedy evaluation: F1 \(before["eval_f1"]!) → \(after["eval_f1"]!), searches \(before["eval_searches_per_trajectory"]!) → \(after["eval_searches_per_trajectory"]!)")
         #expect(after["eval_f1"]! > before["eval_f1"]! + 0.3, "held-out greedy F1")
         print("\(advantage.rawValue):", rewards.map { String(format: "%.2f", $0) }.joined(separator: " "))

@@ -1,3 +1,5 @@
+import Support
+
 /// A leaf column of the schema: where its values sit in the nesting.
 struct LeafColumn {
     var path: [String]
@@ -11,7 +13,7 @@ struct LeafColumn {
 struct ColumnTriplets {
     var repetition: [UInt8] = []
     var definition: [UInt8] = []
-    var values: [DataValue] = []
+    var values: [JSONValue] = []
 }
 
 /// Real writers page at about 1 MiB; a header claiming more values than this is
@@ -27,7 +29,7 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
     var cursor = ParquetCursor(UnsafeRawBufferPointer(rebasing: file[chunk.start..<chunk.start + chunk.compressedSize]),
                                what: "column \(name)")
     var result = ColumnTriplets()
-    var dictionary: [DataValue]?
+    var dictionary: [JSONValue]?
     while result.definition.count < chunk.valueCount {
         guard !cursor.isAtEnd else {
             throw .corrupt("column \(name): pages end after \(result.definition.count) of \(chunk.valueCount) values")
@@ -62,7 +64,7 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
 }
 
 private func readDataPage(_ body: UnsafeRawBufferPointer, _ header: PageHeader, _ codec: CompressionCodec, _ leaf: LeafColumn,
-                          _ dictionary: [DataValue]?, into result: inout ColumnTriplets) throws(ParquetError) {
+                          _ dictionary: [JSONValue]?, into result: inout ColumnTriplets) throws(ParquetError) {
     let name = leaf.path.joined(separator: ".")
     let n = header.valueCount
     let repetition: [UInt32]
@@ -99,7 +101,7 @@ private func readDataPage(_ body: UnsafeRawBufferPointer, _ header: PageHeader, 
         throw .corrupt("column \(name): level \(bad) above the schema's maximum")
     }
     let present = leaf.maxDefinition == 0 ? n : definition.lazy.filter { $0 == leaf.maxDefinition }.count
-    let decoded: [DataValue] = try withBytes(values) { raw throws(ParquetError) in
+    let decoded: [JSONValue] = try withBytes(values) { raw throws(ParquetError) in
         var c = ParquetCursor(raw, what: "values of \(name)")
         switch header.encoding {
         case .plain:

@@ -1,3 +1,5 @@
+import Support
+
 /// Decodes `count` values of the RLE / bit-packed hybrid encoding (levels and
 /// dictionary indices). Values wider than 32 bits never occur in parquet.
 func decodeHybrid(_ cursor: inout ParquetCursor, bitWidth: Int, count: Int) throws(ParquetError) -> [UInt32] {
@@ -46,8 +48,8 @@ func decodeHybrid(_ cursor: inout ParquetCursor, bitWidth: Int, count: Int) thro
 func bitWidth(_ maxValue: Int) -> Int { maxValue == 0 ? 0 : Int.bitWidth - maxValue.leadingZeroBitCount }
 
 /// Decodes `count` PLAIN-encoded values of one physical type.
-func decodePlain(_ cursor: inout ParquetCursor, type: PhysicalType, count: Int) throws(ParquetError) -> [DataValue] {
-    var out: [DataValue] = []
+func decodePlain(_ cursor: inout ParquetCursor, type: PhysicalType, count: Int) throws(ParquetError) -> [JSONValue] {
+    var out: [JSONValue] = []
     out.reserveCapacity(min(count, cursor.remaining + 1))
     switch type {
     case .boolean:

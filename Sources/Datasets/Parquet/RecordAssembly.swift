@@ -1,3 +1,5 @@
+import Support
+
 /// Rebuilds nested rows from the leaf columns' Dremel triplets.
 ///
 /// Each call works on one instance of a node: for every leaf below it, the
@@ -35,20 +37,20 @@ struct RecordAssembler {
         for r in 0..<count {
             let ranges = starts.map { $0.isEmpty ? 0..<0 : $0[r]..<$0[r + 1] }
             rows.append(Row(fields: try selected.map { column throws(ParquetError) in
-                DataValue.Member(column.element.name, try field(column, ranges))
+                JSONValue.Member(column.element.name, try field(column, ranges))
             }))
         }
         return rows
     }
 
-    private func members(of node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> [DataValue.Member] {
+    private func members(of node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> [JSONValue.Member] {
         try node.children.map { child throws(ParquetError) in
-            DataValue.Member(child.element.name, try field(child, ranges))
+            JSONValue.Member(child.element.name, try field(child, ranges))
         }
     }
 
     /// The value of `node` as a field of its parent's instance.
-    private func field(_ node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> DataValue {
+    private func field(_ node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> JSONValue {
         switch node.element.repetition {
         case .repeated:
             return .list(try elements(of: node, ranges).map { item throws(ParquetError) in try instance(node, item) })
@@ -60,7 +62,7 @@ struct RecordAssembler {
     }
 
     /// The value of one present instance of `node`.
-    private func instance(_ node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> DataValue {
+    private func instance(_ node: SchemaNode, _ ranges: Ranges) throws(ParquetError) -> JSONValue {
         if node.children.isEmpty {
             let leaf = node.leaves.lowerBound
             let range = ranges[leaf]

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// A metadata value of a GGUF file. Integers keep their sign class, floats

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// A set of named tensors plus string metadata in the safetensors layout (an
@@ -67,18 +68,5 @@ public struct TensorArchive {
                 Tensor(converting: raw.baseAddress! + dataStart + offsets[0], dtype: dtype, shape: shape)
             }
         }
-    }
-}
-
-/// Writes to a temporary file beside `url`, then renames it over `url`, so a
-/// crash never leaves a half-written file under the real name.
-public func writeAtomically(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    try data.write(to: temporary)
-    if rename(temporary.path, url.path) != 0 {
-        try? FileManager.default.removeItem(at: temporary)
-        throw TensorError.invalidArgument(op: "writeAtomically", detail: "cannot rename into \(url.path): errno \(errno)")
     }
 }

@@ -1,3 +1,4 @@
+import Support
 import CZlib
 import Engine
 import Foundation

@@ -11,7 +11,8 @@ public struct OpenAIChatClient: Sendable {
         /// The `model` field. sglang ignores it, so the original sent `""`;
         /// vLLM wants a served name (`servedModels()` lists them).
         public var model: String
-        /// Sent as `Authorization: Bearer …` when set.
+        /// Sent as `Authorization: Bearer …` when set; never taken from the
+        /// environment unasked, so a real key cannot leak to a local server.
         public var apiKey: String?
         /// The system message; the original sent an empty one, which chat
         /// templates render differently from none (Qwen's default system text
@@ -19,14 +20,17 @@ public struct OpenAIChatClient: Sendable {
         public var systemPrompt: String?
         public var maxTokens: Int
         public var temperature: Double
+        /// Sent with every request, so that a server that honours it (vLLM,
+        /// sglang, llama.cpp) writes the same documents again.
+        public var seed: UInt64?
         /// Requests in flight at once over all calls (the original's 10 threads).
         public var concurrency: Int
         public var timeout: Duration
         public var retry: RetryPolicy
 
         public init(servers: [URL], model: String = "",
-                    apiKey: String? = ProcessInfo.processInfo.environment["OPENAI_API_KEY"],
-                    systemPrompt: String? = "", maxTokens: Int = 600, temperature: Double = 0.8,
+                    apiKey: String? = nil,
+                    systemPrompt: String? = "", maxTokens: Int = 600, temperature: Double = 0.8, seed: UInt64? = nil,
                     concurrency: Int = 10, timeout: Duration = .seconds(120),
                     retry: RetryPolicy = RetryPolicy(maxAttempts: 5)) {
             self.servers = servers
@@ -35,6 +39,7 @@ public struct OpenAIChatClient: Sendable {
             self.systemPrompt = systemPrompt
             self.maxTokens = maxTokens
             self.temperature = temperature
+            self.seed = seed
             self.concurrency = concurrency
             self.timeout = timeout
             self.retry = retry
@@ -64,7 +69,8 @@ public struct OpenAIChatClient: Sendable {
         var messages = [Message(role: "user", content: prompt)]
         if let system = configuration.systemPrompt { messages.insert(Message(role: "system", content: system), at: 0) }
         let request = ChatRequest(model: configuration.model, messages: messages,
-                                  max_tokens: configuration.maxTokens, temperature: configuration.temperature)
+                                  max_tokens: configuration.maxTokens, temperature: configuration.temperature,
+                                  seed: configuration.seed)
         return await client.post("v1/chat/completions", json: request, as: ChatResponse.self).map(\.content)
     }
 
@@ -83,6 +89,7 @@ public struct OpenAIChatClient: Sendable {
         var messages: [Message]
         var max_tokens: Int
         var temperature: Double
+        var seed: UInt64?
     }
 
     /// `choices[0].message.content`; a missing or null one makes the answer

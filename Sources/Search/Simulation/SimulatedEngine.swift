@@ -1,3 +1,4 @@
+import Support
 import Synchronization
 
 /// Why one completion failed (timeout, HTTP status, a model error), kept as

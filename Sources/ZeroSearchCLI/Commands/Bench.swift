@@ -1,3 +1,5 @@
+import Support
+import Benchmarks
 import ArgumentParser
 import Engine
 import Foundation

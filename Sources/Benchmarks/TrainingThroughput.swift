@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Models
 
 /// Times full training steps (forward, backward, AdamW) of a decoder on a
 /// random token block: the engine's end-to-end training benchmark.
@@ -48,11 +49,4 @@ public struct TrainingThroughput: Sendable {
         }
         return Result(stepSeconds: times, losses: losses, tokensPerStep: batch * sequence)
     }
-}
-
-/// Peak resident memory of this process so far, in MiB (`ru_maxrss`).
-public func peakResidentMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
 }

@@ -1,6 +1,7 @@
 import Engine
 import Generation
 import Models
+import Search
 import Synchronization
 
 /// A model in this process answering prompts. All prompts of a call decode

@@ -12,18 +12,18 @@ import Darwin
 /// the peak number answered at once. One thread per connection, each closed
 /// after one answer; every read gives up after 5 s, so a test that forgets a
 /// connection still ends.
-final class TestHTTPServer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var query: [String: String]
-        var headers: [String: String]
-        var body: Data
+public final class TestHTTPServer: Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var query: [String: String]
+        public var headers: [String: String]
+        public var body: Data
 
-        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
     }
 
-    enum Reply: Sendable {
+    public enum Reply: Sendable {
         case json(String, status: Int = 200, after: Duration = .zero)
         /// Reads the request and never answers.
         case silence
@@ -39,17 +39,17 @@ final class TestHTTPServer: Sendable {
         var peak = 0
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let listener: Int32
     private let script: @Sendable (Request, Int) -> Reply
     private let log = Mutex(Log())
 
-    var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
-    var requests: [Request] { log.withLock { $0.requests } }
-    var peakConcurrency: Int { log.withLock { $0.peak } }
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public var requests: [Request] { log.withLock { $0.requests } }
+    public var peakConcurrency: Int { log.withLock { $0.peak } }
 
     /// `script` gets each request and its 0-based number.
-    init(_ script: @escaping @Sendable (Request, Int) -> Reply) {
+    public init(_ script: @escaping @Sendable (Request, Int) -> Reply) {
         self.script = script
         // Calls stay out of `precondition`: release tests build with
         // -Ounchecked, which does not evaluate its condition at all.
@@ -70,7 +70,7 @@ final class TestHTTPServer: Sendable {
     }
 
     /// Stops accepting; connections already open finish on their own.
-    func stop() {
+    public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
