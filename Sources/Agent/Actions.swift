@@ -1,5 +1,5 @@
-import Support
 import Search
+import Support
 
 /// What the policy asked for in one turn.
 public enum AgentAction: Sendable, Equatable, Codable {

@@ -16,13 +16,16 @@ public final class LocalCompleter: TextCompleter {
     public init(model: LoadedModel, maxTokens: Int = 600, temperature: Float = 0.8, seed: UInt64 = 0) {
         name = model.location.lastPathComponent
         self.model = model
-        parameters = GenerationParameters(maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature),
-                                          seed: seed, stopTokens: model.stopTokens)
+        parameters = GenerationParameters(
+            maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature),
+            seed: seed, stopTokens: model.stopTokens)
     }
 
     public func completions(for prompts: [String]) async -> [Result<String, CompletionFailure>] {
         guard !prompts.isEmpty else { return [] }
-        guard let inference = model.inference else { return prompts.map { _ in .failure(CompletionFailure("model not prepared for inference")) } }
+        guard let inference = model.inference else {
+            return prompts.map { _ in .failure(CompletionFailure("model not prepared for inference")) }
+        }
         var parameters = parameters
         // Each call draws fresh randomness, reproducibly for a given seed.
         let call = calls.withLock { count in
@@ -33,8 +36,9 @@ public final class LocalCompleter: TextCompleter {
         let tokens = prompts.map(chatTokens)
         do {
             let completions = try await computeOffPool { [parameters] in
-                try generate(tokens.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: inference)) },
-                             model: inference, parameters: parameters)
+                try generate(
+                    tokens.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: inference)) },
+                    model: inference, parameters: parameters)
             }
             return completions.map { .success(model.tokenizer.decode($0.tokens, skipSpecialTokens: true)) }
         } catch {

@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Search
+import Support
 
 /// Budgets and limits of a rollout. Defaults are the paper-era settings
 /// (`max_turns` 2, 500 tokens per turn and per observation), with the
@@ -24,8 +24,10 @@ public struct RolloutConfig: Sendable, Equatable, Codable {
 
     public func validate() throws {
         try require(maxTurns >= 0, "RolloutConfig", "maxTurns must be ≥ 0, got \(maxTurns)")
-        for (name, value) in [("maxPromptTokens", maxPromptTokens), ("maxTurnTokens", maxTurnTokens),
-                              ("maxObservationTokens", maxObservationTokens), ("maxContextTokens", maxContextTokens)] {
+        for (name, value) in [
+            ("maxPromptTokens", maxPromptTokens), ("maxTurnTokens", maxTurnTokens),
+            ("maxObservationTokens", maxObservationTokens), ("maxContextTokens", maxContextTokens),
+        ] {
             try require(value > 0, "RolloutConfig", "\(name) must be positive, got \(value)")
         }
         try require(maxObservationTokens >= 16, "RolloutConfig", "maxObservationTokens must leave room for the tags (≥ 16)")
@@ -48,7 +50,8 @@ public struct RolloutRow: Sendable, Equatable, Codable {
 }
 
 /// The text the policy reads after an unparseable turn (published verbatim).
-public let invalidActionText = "\nMy previous action is invalid. If I want to search, I should put the query between <search> and </search>. If I want to give the final answer, I should put the answer between <answer> and </answer>. Let me try again.\n"
+public let invalidActionText =
+    "\nMy previous action is invalid. If I want to search, I should put the query between <search> and </search>. If I want to give the final answer, I should put the answer between <answer> and </answer>. Let me try again.\n"
 
 /// Runs the multi-turn search agent on a batch of questions.
 ///
@@ -69,8 +72,10 @@ public func rollout<Policy: RolloutPolicy>(
     try config.validate()
     let tokenizer = policy.tokenizer
     var trajectories = rows.map { row in
-        Trajectory(prompt: Array(policy.promptTokens(config.prompt.render(question: row.question, context: row.context))
-            .suffix(config.maxPromptTokens)))
+        Trajectory(
+            prompt: Array(
+                policy.promptTokens(config.prompt.render(question: row.question, context: row.context))
+                    .suffix(config.maxPromptTokens)))
     }
     let contexts = trajectories.map { policy.makeContext($0.tokens) }
     var active = Array(rows.indices)
@@ -80,7 +85,8 @@ public func rollout<Policy: RolloutPolicy>(
         let generating = zip(active, budgets).filter { $0.1 > 0 }
         active = generating.map(\.0)
         guard !active.isEmpty else { break }
-        let turnContexts = active.map { contexts[$0] }, limits = generating.map(\.1)
+        let turnContexts = active.map { contexts[$0] }
+        let limits = generating.map(\.1)
         let completions = try await computeOffPool {
             try policy.generate(turnContexts, maxNewTokens: limits, stopStrings: ["</search>", "</answer>"], call: turn)
         }
@@ -96,24 +102,32 @@ public func rollout<Policy: RolloutPolicy>(
             case .search(let query) where turn < config.maxTurns:
                 let kind: DocumentKind = rng.uniformDouble() < noiseProbability ? .noisy : .useful
                 let source = rows[row]
-                searching.append((row, config.revealGoldAnswers
-                    ? SearchRequest(query: query, question: source.question, goldAnswers: source.goldAnswers, kind: kind)
-                    : SearchRequest(query: query, kind: kind)))
+                searching.append(
+                    (
+                        row,
+                        config.revealGoldAnswers
+                            ? SearchRequest(query: query, question: source.question, goldAnswers: source.goldAnswers, kind: kind)
+                            : SearchRequest(query: query, kind: kind)
+                    ))
             case .search, .invalid:
                 if turn == config.maxTurns {
                     trajectories[row].end = .turnLimit
                 } else {
-                    observe(invalidActionText, row: row, turn: turn, into: &trajectories, contexts: contexts,
-                            policy: policy, config: config, active: &stillActive)
+                    observe(
+                        invalidActionText, row: row, turn: turn, into: &trajectories, contexts: contexts,
+                        policy: policy, config: config, active: &stillActive)
                 }
             }
         }
         let results = searching.isEmpty ? [] : await engine.search(searching.map(\.request))
         for ((row, request), result) in zip(searching, results) {
-            trajectories[row].searches.append(SearchCall(turn: turn, query: request.query, kind: request.kind,
-                                                         documents: result.text, failed: result.failed))
-            observe(informationText(result.text.trimmingPythonWhitespace()), row: row, turn: turn, into: &trajectories,
-                    contexts: contexts, policy: policy, config: config, active: &stillActive)
+            trajectories[row].searches.append(
+                SearchCall(
+                    turn: turn, query: request.query, kind: request.kind,
+                    documents: result.text, failed: result.failed))
+            observe(
+                informationText(result.text.trimmingPythonWhitespace()), row: row, turn: turn, into: &trajectories,
+                contexts: contexts, policy: policy, config: config, active: &stillActive)
         }
         active = stillActive.sorted()
     }

@@ -30,8 +30,10 @@ public final class ModelPolicy: RolloutPolicy {
     public var sampling: SamplingParameters
     public var seed: UInt64
 
-    public init(inference: InferenceModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, stopTokens: Set<Int32>,
-                sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) {
+    public init(
+        inference: InferenceModel, tokenizer: BPETokenizer, chatTemplate: ChatTemplate, stopTokens: Set<Int32>,
+        sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0
+    ) {
         self.inference = inference
         bpe = tokenizer
         self.chatTemplate = chatTemplate
@@ -42,8 +44,9 @@ public final class ModelPolicy: RolloutPolicy {
 
     public convenience init(model: LoadedModel, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) throws {
         guard let inference = model.inference else { throw TokenizerError("the policy model was loaded without inference weights") }
-        self.init(inference: inference, tokenizer: model.tokenizer, chatTemplate: model.chatTemplate, stopTokens: model.stopTokens,
-                  sampling: sampling, seed: seed)
+        self.init(
+            inference: inference, tokenizer: model.tokenizer, chatTemplate: model.chatTemplate, stopTokens: model.stopTokens,
+            sampling: sampling, seed: seed)
     }
 
     public var tokenizer: any Tokenizer { bpe }
@@ -59,8 +62,9 @@ public final class ModelPolicy: RolloutPolicy {
     public func append(_ tokens: [Int32], to context: TokenSequence) { context.append(tokens) }
 
     public func generate(_ contexts: [TokenSequence], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
-        let parameters = GenerationParameters(sampling: sampling, seed: seed &+ UInt64(call) &* 0x1_0000_0001,
-                                              stopTokens: stopTokens, stopStrings: stopStrings)
+        let parameters = GenerationParameters(
+            sampling: sampling, seed: seed &+ UInt64(call) &* 0x1_0000_0001,
+            stopTokens: stopTokens, stopStrings: stopStrings)
         let requests = zip(contexts, maxNewTokens).map { GenerationRequest(sequence: $0, maxNewTokens: $1) }
         let tokenizer = bpe
         return try Generation.generate(requests, model: inference, parameters: parameters) {

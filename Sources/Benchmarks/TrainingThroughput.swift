@@ -33,7 +33,8 @@ public struct TrainingThroughput: Sendable {
         let optimizer = try AdamW(parameters: model.parameters, .init(learningRate: 1e-4, weightDecay: 0))
         var rng = RandomGenerator(seed: seed &+ 1)
         let tokens = (0..<batch * sequence).map { _ in Int32(rng.below(config.vocabSize)) }
-        var times: [Double] = [], losses: [Float] = []
+        var times: [Double] = []
+        var losses: [Float] = []
         for step in 0..<(warmup + steps) {
             let start = DispatchTime.now().uptimeNanoseconds
             let tape = Tape()

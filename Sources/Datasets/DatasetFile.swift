@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Foundation
+import Support
 
 /// A dataset file in any format this module reads, chosen by extension:
 /// `.parquet`; `.jsonl` (one object per line); `.json` (JSON Lines, or one top-level
@@ -118,7 +118,9 @@ private struct TextRows {
     }
 
     private func row(_ value: JSONValue, at place: String) throws(DatasetError) -> Row {
-        guard case .object(let members) = value else { throw .malformed("\(place): expected a JSON object, found \(value.jsonText.prefix(40))") }
+        guard case .object(let members) = value else {
+            throw .malformed("\(place): expected a JSON object, found \(value.jsonText.prefix(40))")
+        }
         return Row(fields: members)
     }
 

@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 /// One question with its gold answers, as training and evaluation consume it.
 public struct QARow: Equatable, Sendable {
@@ -68,11 +68,12 @@ public struct QAMapping: Sendable {
         let dataSource = row["data_source"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? defaultDataSource
         // Search-R1's extra_info.index counts within one source's split, so the source prefix makes it unique.
         let index = row.value(at: "extra_info.index")?.int.map(Int.init) ?? number
-        let id = switch row["id"] {
-        case .string(let s) where !s.isEmpty: s
-        case .int(let i): String(i)
-        default: "\(dataSource)_\(index)"
-        }
+        let id =
+            switch row["id"] {
+            case .string(let s) where !s.isEmpty: s
+            case .int(let i): String(i)
+            default: "\(dataSource)_\(index)"
+            }
         return QARow(id: id, question: question, goldAnswers: answers, dataSource: dataSource, index: index)
     }
 
@@ -120,10 +121,13 @@ extension Row {
 /// reading, or are counted and passed over with `skipInvalid`. `body`
 /// returns false to stop early. Returns how many rows were skipped.
 @discardableResult
-public func forEachQARow(in url: URL, mapping: QAMapping, sources: Set<String>? = nil, skipInvalid: Bool = false,
-                         _ body: (QARow) throws -> Bool) throws -> Int {
+public func forEachQARow(
+    in url: URL, mapping: QAMapping, sources: Set<String>? = nil, skipInvalid: Bool = false,
+    _ body: (QARow) throws -> Bool
+) throws -> Int {
     var rows = try DatasetFile(contentsOf: url).makeRowIterator()
-    var skipped = 0, number = 0
+    var skipped = 0
+    var number = 0
     while let row = try rows.next() {
         defer { number += 1 }
         let qa: QARow

@@ -11,4 +11,3 @@ public struct Row: Equatable, Sendable {
     /// The row as one JSON-like object.
     public var value: JSONValue { .object(fields) }
 }
-

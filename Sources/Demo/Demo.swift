@@ -1,4 +1,3 @@
-import Support
 import Agent
 import Engine
 import Evaluation
@@ -8,6 +7,7 @@ import Models
 import Reports
 import Runs
 import Search
+import Support
 import Training
 import World
 
@@ -45,15 +45,20 @@ public struct Demo {
 
     var runs: [Run] {
         var runs = [
-            Run(name: "zerosearch", description: "RL against the simulator: curriculum 0 → 0.5 noise, documents masked",
+            Run(
+                name: "zerosearch", description: "RL against the simulator: curriculum 0 → 0.5 noise, documents masked",
                 engine: .simulator, fixedNoise: nil),
             Run(name: "search_r1", description: "RL against the real engine (BM25), documents masked", engine: .real, fixedNoise: 0),
         ]
         if settings.evaluation.ablations {
-            runs.append(Run(name: "zerosearch_fixed_noise", description: "as zerosearch, noise fixed at 0.5",
-                            engine: .simulator, fixedNoise: 0.5))
-            runs.append(Run(name: "zerosearch_no_masking", description: "as zerosearch, documents trained on too",
-                            engine: .simulator, fixedNoise: nil, stateMasking: false))
+            runs.append(
+                Run(
+                    name: "zerosearch_fixed_noise", description: "as zerosearch, noise fixed at 0.5",
+                    engine: .simulator, fixedNoise: 0.5))
+            runs.append(
+                Run(
+                    name: "zerosearch_no_masking", description: "as zerosearch, documents trained on too",
+                    engine: .simulator, fixedNoise: nil, stateMasking: false))
         }
         return runs
     }
@@ -61,10 +66,12 @@ public struct Demo {
     /// The world, its real engine, and its models (built, or reused from the cache).
     public func buildModels(observer: DemoObserver) throws -> (world: World, realEngine: BM25Engine, models: DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
-        observer.note("world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
+        observer.note(
+            "world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
         let realEngine = try Self.bm25(world, topK: settings.evaluation.bm25TopK)
-        let models = try DemoModels.loadOrBuild(world: world, realEngine: realEngine, settings: settings.models, seed: seed,
-                                                cache: cache, observer: observer)
+        let models = try DemoModels.loadOrBuild(
+            world: world, realEngine: realEngine, settings: settings.models, seed: seed,
+            cache: cache, observer: observer)
         return (world, realEngine, models)
     }
 
@@ -85,35 +92,43 @@ public struct Demo {
         func score(_ method: EvaluationMethod, _ decoder: Decoder, name: String, description: String) async throws {
             observer.begin("evaluate \(name)", total: questions.count)
             let agent = try await computeOffPool {
-                ModelPolicy(inference: try InferenceModel(decoder), tokenizer: policy.tokenizer, chatTemplate: policy.chatTemplate,
-                            stopTokens: policy.stopTokens, sampling: .greedy, seed: 0)
+                ModelPolicy(
+                    inference: try InferenceModel(decoder), tokenizer: policy.tokenizer, chatTemplate: policy.chatTemplate,
+                    stopTokens: policy.stopTokens, sampling: .greedy, seed: 0)
             }
-            let report = try await evaluate(questions, method: method, policy: agent, engine: realEngine, simulatedEngine: false,
-                                            rollout: evaluationRollout, batchSize: 64) {
+            let report = try await evaluate(
+                questions, method: method, policy: agent, engine: realEngine, simulatedEngine: false,
+                rollout: evaluationRollout, batchSize: 64
+            ) {
                 observer.progress($0, detail: "")
             }
             observer.end()
             let row = DemoRow(method: name, description: description, report: report)
-            observer.note(String(format: "%@: subEM %.1f (single-hop %.1f, two-hop %.1f), %.2f searches per question",
-                                 name, 100 * row.overall.subem, 100 * row.singleHop.subem, 100 * row.twoHop.subem,
-                                 row.searchesPerQuestion))
+            observer.note(
+                String(
+                    format: "%@: subEM %.1f (single-hop %.1f, two-hop %.1f), %.2f searches per question",
+                    name, 100 * row.overall.subem, 100 * row.singleHop.subem, 100 * row.twoHop.subem,
+                    row.searchesPerQuestion))
             rows.append(row)
         }
         try await score(.direct, policy.decoder, name: "direct", description: "answer directly, no search")
         try await score(.rag, policy.decoder, name: "rag", description: "retrieve with the question (BM25), then answer")
         try await score(.agent, policy.decoder, name: "untrained_agent", description: "the search agent before RL")
         for run in runs {
-            let trained = try await train(run, world: world, worldFiles: worldFiles, models: models, realEngine: realEngine,
-                                          observer: observer)
+            let trained = try await train(
+                run, world: world, worldFiles: worldFiles, models: models, realEngine: realEngine,
+                observer: observer)
             try await score(.agent, trained, name: run.name, description: run.description)
         }
 
-        let results = DemoResults(rows: rows, seed: seed, settings: settings, build: models.build,
-                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        let results = DemoResults(
+            rows: rows, seed: seed, settings: settings, build: models.build,
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         try writeAtomically(try jsonData(results), to: output.appendingPathComponent("results.json"))
-        let report = Report(runs: try runs.map { try RunFolder(contentsOf: output.appendingPathComponent($0.name)) }
-                                + [try RunFolder(contentsOf: output)],
-                            title: "ZeroSearch demo (seed \(seed))")
+        let report = Report(
+            runs: try runs.map { try RunFolder(contentsOf: output.appendingPathComponent($0.name)) }
+                + [try RunFolder(contentsOf: output)],
+            title: "ZeroSearch demo (seed \(seed))")
         try writeAtomically(Data(report.html().utf8), to: output.appendingPathComponent("report.html"))
         return results
     }
@@ -131,7 +146,8 @@ public struct Demo {
     /// reproduces the run.
     func writeWorldFiles(_ world: World, realEngine: BM25Engine) throws -> (questions: URL, index: URL) {
         let folder = output.appendingPathComponent("world")
-        let questions = folder.appendingPathComponent("train.jsonl"), index = folder.appendingPathComponent("bm25.index")
+        let questions = folder.appendingPathComponent("train.jsonl")
+        let index = folder.appendingPathComponent("bm25.index")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let lines = try world.train.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
@@ -158,21 +174,27 @@ public struct Demo {
         return config
     }
 
-    func train(_ run: Run, world: World, worldFiles: (questions: URL, index: URL), models: DemoModels, realEngine: BM25Engine,
-               observer: DemoObserver) async throws -> Decoder {
+    func train(
+        _ run: Run, world: World, worldFiles: (questions: URL, index: URL), models: DemoModels, realEngine: BM25Engine,
+        observer: DemoObserver
+    ) async throws -> Decoder {
         let config = config(for: run, worldFiles: worldFiles, models: models)
         try? FileManager.default.removeItem(at: URL(fileURLWithPath: config.trainer.outputDir))
-        let preloaded = Preloaded(models: [config.policy.model: models.policy, models.simulator.location.path: models.simulator],
-                                  engines: ["bm25:" + worldFiles.index.path: realEngine],
-                                  questions: [config.data.train: world.train.map(\.rolloutRow)])
+        let preloaded = Preloaded(
+            models: [config.policy.model: models.policy, models.simulator.location.path: models.simulator],
+            engines: ["bm25:" + worldFiles.index.path: realEngine],
+            questions: [config.data.train: world.train.map(\.rolloutRow)])
         let job = try await TrainingJob(config, preloaded: preloaded)
         observer.begin("train \(run.name)", total: config.trainer.totalSteps)
         try await job.run(exportModel: false) { report, _ in
             let metrics = report.metrics
-            observer.progress(Int(metrics["step"] ?? 0), detail: String(format: "reward %.2f, %.2f searches, noise %.2f",
-                                                                        metrics["reward_mean"] ?? 0,
-                                                                        metrics["searches_per_trajectory"] ?? 0,
-                                                                        metrics["noise_probability"] ?? 0))
+            observer.progress(
+                Int(metrics["step"] ?? 0),
+                detail: String(
+                    format: "reward %.2f, %.2f searches, noise %.2f",
+                    metrics["reward_mean"] ?? 0,
+                    metrics["searches_per_trajectory"] ?? 0,
+                    metrics["noise_probability"] ?? 0))
         }
         observer.end()
         return job.trainer.policy

@@ -1,10 +1,10 @@
-import Support
 import Agent
 import Engine
 import Foundation
 import Generation
 import Models
 import Search
+import Support
 import Tokenizers
 import Training
 import World
@@ -19,8 +19,10 @@ public struct DemoModels: Sendable {
     public let policy: LoadedModel
     public let build: DemoBuildReport
 
-    public static let tags = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>",
-                              "<think>", "</think>"]
+    public static let tags = [
+        "<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>",
+        "<think>", "</think>",
+    ]
     public static let endOfText = "<|endoftext|>"
 
     /// The cached models for these settings and seed, each built first if
@@ -28,10 +30,14 @@ public struct DemoModels: Sendable {
     /// changing the policy's recipe keeps the simulator.
     /// The base reads `realEngine`'s results in its pretraining pages (on
     /// parallel worlds, with as many passages per search) and is checked on it.
-    public static func loadOrBuild(world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
-                                   observer: DemoObserver) throws -> DemoModels {
+    public static func loadOrBuild(
+        world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
+        observer: DemoObserver
+    ) throws -> DemoModels {
         let given = try settings.base.isEmpty ? nil : GivenBase(settings.base)
-        let tokenizer: BPETokenizer, tokenizerFiles: [String: Data], tokenizerSeconds: Double
+        let tokenizer: BPETokenizer
+        let tokenizerFiles: [String: Data]
+        let tokenizerSeconds: Double
         if let given {
             (tokenizer, tokenizerFiles, tokenizerSeconds) = (given.model.tokenizer, try given.model.tokenizerFiles(), 0)
             observer.note("tokenizer: the base's, \(tokenizer.vocabularySize) tokens")
@@ -40,30 +46,37 @@ public struct DemoModels: Sendable {
             let trained = try fitTokenizer(world, vocabularySize: settings.vocabularySize)
             (tokenizer, tokenizerFiles) = (trained.tokenizer, try trained.huggingFaceFiles())
             tokenizerSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            observer.note("tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
+            observer.note(
+                "tokenizer: \(tokenizer.vocabularySize) tokens fitted to the world's text in \(String(format: "%.1f", tokenizerSeconds)) s")
         }
-        let config = given?.model.decoder.config
-            ?? DecoderConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: settings.hiddenSize,
-                             intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
-                             kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
+        let config =
+            given?.model.decoder.config
+            ?? DecoderConfig(
+                vocabSize: tokenizer.vocabularySize, hiddenSize: settings.hiddenSize,
+                intermediateSize: settings.intermediateSize, layers: settings.layers, heads: settings.heads,
+                kvHeads: settings.kvHeads, ropeTheta: settings.ropeTheta, maxPositions: settings.maxPositions)
 
         /// Loads the model cached under `key`, or trains one from `start`
         /// (fresh weights when nil) on `examples` and caches it. Only a model
         /// that generates here (the simulator) is packed for inference: the
         /// others are starting points, and the demo scores each trained
         /// policy from its own weights.
-        func model(_ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
-                   generates: Bool = false, examples: () throws -> [SupervisedExample],
-                   check: (Decoder) throws -> Double? = { _ in nil }) throws -> (LoadedModel, BuiltModel) {
+        func model(
+            _ role: String, key: some Encodable, from start: LoadedModel?, seed offset: UInt64, sft: SupervisedConfig,
+            generates: Bool = false, examples: () throws -> [SupervisedExample],
+            check: (Decoder) throws -> Double? = { _ in nil }
+        ) throws -> (LoadedModel, BuiltModel) {
             let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
             let recordURL = folder.appendingPathComponent(recordFile)
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
-               let loaded = try? LoadedModel(folder, prepareInference: generates) {
+                let loaded = try? LoadedModel(folder, prepareInference: generates)
+            {
                 observer.note("\(role): reusing \(folder.path)")
                 return (loaded, record)
             }
             let started = DispatchTime.now().uptimeNanoseconds
-            let decoder = try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights()) }
+            let decoder =
+                try start.map { try Decoder(config: config, weights: $0.decoder.namedWeights()) }
                 ?? Decoder(config: config, seed: seed &+ offset)
             var sft = sft
             sft.seed = seed &+ offset &+ 1
@@ -71,57 +84,79 @@ public struct DemoModels: Sendable {
             try decoder.saveHuggingFace(to: folder, eosTokenID: tokenizer.eosTokenID, extraFiles: tokenizerFiles)
             let tail = losses.suffix(max(1, losses.count / 10))
             let finalLoss = tail.reduce(0, +) / Double(tail.count)
-            let record = BuiltModel(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                                    finalLoss: finalLoss, readingAccuracy: try check(decoder))
-            observer.note(String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, finalLoss)
-                          + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
+            let record = BuiltModel(
+                seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                finalLoss: finalLoss, readingAccuracy: try check(decoder))
+            observer.note(
+                String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, finalLoss)
+                    + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
             try writeAtomically(try jsonData(record), to: recordURL)
             return (try LoadedModel(folder, prepareInference: generates), record)
         }
 
         let probe = ReadingProbe(world: world, engine: realEngine, questions: world.test.prefix(64), tokenizer: tokenizer)
-        let baseKey: BaseSource, base: LoadedModel, baseRecord: BuiltModel
+        let baseKey: BaseSource
+        let base: LoadedModel
+        let baseRecord: BuiltModel
         if let given {
             baseKey = .given(GivenKey(givenBase: given.digest, entities: settings.entities))
             base = given.model
-            baseRecord = BuiltModel(seconds: given.record?.seconds ?? 0, finalLoss: given.record?.finalLoss,
-                                    readingAccuracy: try probe.accuracy(base.decoder))
-            observer.note(String(format: "base: %@, reads this world's documents at p = %.2f", settings.base,
-                                 baseRecord.readingAccuracy ?? 0))
+            baseRecord = BuiltModel(
+                seconds: given.record?.seconds ?? 0, finalLoss: given.record?.finalLoss,
+                readingAccuracy: try probe.accuracy(base.decoder))
+            observer.note(
+                String(
+                    format: "base: %@, reads this world's documents at p = %.2f", settings.base,
+                    baseRecord.readingAccuracy ?? 0))
         } else {
             let shape = Shape(entities: settings.entities, vocabularySize: settings.vocabularySize, config: config)
-            let key = BaseKey(shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
-                              bm25TopK: realEngine.topK, sft: settings.pretrain)
+            let key = BaseKey(
+                shape: shape, pages: settings.pretrainPages, parallelWorlds: settings.parallelWorlds,
+                bm25TopK: realEngine.topK, sft: settings.pretrain)
             baseKey = .pretrained(key)
-            (base, baseRecord) = try model("base", key: key, from: nil, seed: 1, sft: settings.pretrain, examples: {
-                let pages = try PretrainingPages(parallelTo: world, count: settings.parallelWorlds, topK: realEngine.topK,
-                                                 tokenizer: tokenizer)
-                var rng = RandomGenerator(seed: seed &+ 2)
-                return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
-            }, check: probe.accuracy)
+            (base, baseRecord) = try model(
+                "base", key: key, from: nil, seed: 1, sft: settings.pretrain,
+                examples: {
+                    let pages = try PretrainingPages(
+                        parallelTo: world, count: settings.parallelWorlds, topK: realEngine.topK,
+                        tokenizer: tokenizer)
+                    var rng = RandomGenerator(seed: seed &+ 2)
+                    return (0..<settings.pretrainPages).map { _ in pages.page(rng: &rng) }
+                }, check: probe.accuracy)
         }
-        let (simulator, simulatorRecord) = try model("simulator", key: SimulatorKey(base: baseKey, examples: settings.simulatorExamples,
-                                                                                     passageCopies: settings.simulatorPassageCopies,
-                                                                                     sft: settings.simulator),
-                                                     from: base, seed: 11, sft: settings.simulator, generates: true) {
-            let passages = settings.simulatorPassageCopies == 0 ? []
+        let (simulator, simulatorRecord) = try model(
+            "simulator",
+            key: SimulatorKey(
+                base: baseKey, examples: settings.simulatorExamples,
+                passageCopies: settings.simulatorPassageCopies,
+                sft: settings.simulator),
+            from: base, seed: 11, sft: settings.simulator, generates: true
+        ) {
+            let passages =
+                settings.simulatorPassageCopies == 0
+                ? []
                 : world.passages.map { PretrainingPages.page($0.rendered, tokenizer: tokenizer) }
             return world.simulatorExamples(count: settings.simulatorExamples, seed: seed &+ 12).map { example in
-                SupervisedExample(prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
-                                  completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
+                SupervisedExample(
+                    prompt: tokenizer.encode(example.prompt, addSpecialTokens: false),
+                    completion: tokenizer.encode(example.documents + endOfText, addSpecialTokens: false))
             } + Array(repeating: passages, count: settings.simulatorPassageCopies).joined()
         }
-        let policyKey = PolicyKey(base: baseKey, examples: settings.policyExamples, sft: settings.policy,
-                                  searchRate: settings.searchRate, usefulRate: settings.usefulRate)
+        let policyKey = PolicyKey(
+            base: baseKey, examples: settings.policyExamples, sft: settings.policy,
+            searchRate: settings.searchRate, usefulRate: settings.usefulRate)
         let (policy, policyRecord) = try model("policy", key: policyKey, from: base, seed: 21, sft: settings.policy) {
-            var demonstrations = Demonstrations(world: world, tokenizer: tokenizer, searchRate: settings.searchRate,
-                                                usefulRate: settings.usefulRate)
+            var demonstrations = Demonstrations(
+                world: world, tokenizer: tokenizer, searchRate: settings.searchRate,
+                usefulRate: settings.usefulRate)
             var rng = RandomGenerator(seed: seed &+ 22)
             return (0..<settings.policyExamples).map { _ in demonstrations.example(rng: &rng) }
         }
-        return DemoModels(simulator: simulator, policy: policy,
-                          build: DemoBuildReport(tokenizerSeconds: tokenizerSeconds, base: baseRecord, simulator: simulatorRecord,
-                                                 policy: policyRecord))
+        return DemoModels(
+            simulator: simulator, policy: policy,
+            build: DemoBuildReport(
+                tokenizerSeconds: tokenizerSeconds, base: baseRecord, simulator: simulatorRecord,
+                policy: policyRecord))
     }
 
     /// Beside each built model: how long it took and what it reached (`BuiltModel`).
@@ -212,10 +247,14 @@ public struct DemoModels: Sendable {
     /// record, whose timing differs between two builds of the same weights).
     static func filesDigest(_ location: URL) throws -> String {
         var digest = SHA256()
-        let files = location.pathExtension == "gguf" ? [location]
+        let files =
+            location.pathExtension == "gguf"
+            ? [location]
             : try FileManager.default.contentsOfDirectory(atPath: location.path).sorted().map { location.appendingPathComponent($0) }
-        for file in files where file.lastPathComponent != recordFile
-            && (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+        for file in files
+        where file.lastPathComponent != recordFile
+            && (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+        {
             Data(file.lastPathComponent.utf8).withUnsafeBytes { digest.update($0) }
             try digest.update(contentsOf: file)
         }
@@ -229,24 +268,28 @@ public struct DemoModels: Sendable {
         return String(digest.hexDigest().prefix(16))
     }
 
-
     /// A byte-level BPE fitted to everything the models will read: passages,
     /// questions, and the fixed prompts of the policy and the simulator.
     static func fitTokenizer(_ world: World, vocabularySize: Int) throws -> TrainedTokenizer {
         var texts = world.passages.map { $0.title + "\n" + $0.text } + (world.train + world.test).map(\.question)
-        let prompts = [PolicyPrompt.searchR1, PolicyPrompt.direct, PolicyPrompt.retrievalAugmented, invalidActionText]
+        let prompts =
+            [PolicyPrompt.searchR1, PolicyPrompt.direct, PolicyPrompt.retrievalAugmented, invalidActionText]
             + world.simulatorExamples(count: 8, seed: 0).map(\.prompt)
         // The fixed prompts are read at every call: their words earn whole tokens.
         for _ in 0..<50 { texts += prompts }
-        return try BPETrainer(vocabularySize: vocabularySize, specialTokens: [endOfText], addedTokens: tags,
-                              eosToken: endOfText).train(texts)
+        return try BPETrainer(
+            vocabularySize: vocabularySize, specialTokens: [endOfText], addedTokens: tags,
+            eosToken: endOfText
+        ).train(texts)
     }
 
     /// Fine-tunes with a progress bar; `check`, when it measures something,
     /// is shown every 250 steps, so a long build shows its progress in skill,
     /// not only in loss.
-    static func fineTune(_ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
-                         observer: DemoObserver, check: (Decoder) throws -> Double?) throws -> [Double] {
+    static func fineTune(
+        _ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
+        observer: DemoObserver, check: (Decoder) throws -> Double?
+    ) throws -> [Double] {
         observer.begin(stage, total: config.steps)
         defer { observer.end() }
         var checked = ""

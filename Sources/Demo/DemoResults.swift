@@ -56,11 +56,14 @@ public struct DemoResults: Codable, Equatable, Sendable {
         func padded(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         func cells(_ scores: DemoRow.Scores) -> String { String(format: "%7.1f %6.1f", 100 * scores.subem, 100 * scores.f1) }
         let width = max(24, (rows.map(\.method.count).max() ?? 0) + 2)
-        var lines = [padded("", width) + "    single-hop        two-hop        overall  searches",
-                     padded("method", width) + String(repeating: "  subEM     F1", count: 3)]
+        var lines = [
+            padded("", width) + "    single-hop        two-hop        overall  searches",
+            padded("method", width) + String(repeating: "  subEM     F1", count: 3),
+        ]
         for row in rows {
-            lines.append(padded(row.method, width) + cells(row.singleHop) + cells(row.twoHop) + cells(row.overall)
-                         + String(format: "%10.2f", row.searchesPerQuestion))
+            lines.append(
+                padded(row.method, width) + cells(row.singleHop) + cells(row.twoHop) + cells(row.overall)
+                    + String(format: "%10.2f", row.searchesPerQuestion))
         }
         return lines.joined(separator: "\n")
     }

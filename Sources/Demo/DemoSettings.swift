@@ -6,10 +6,13 @@ import Training
 /// tiny models (simulator and warm-started policy). Cached by these values
 /// and the seed, so a second run reuses them.
 public struct DemoModelSettings: Codable, Equatable, Sendable {
+    /// People, places and things in the world.
     public var entities = 1200
     /// Large enough that every name is one token: copying a name is then
     /// copying one token, which a 2-layer model learns early.
     public var vocabularySize = 4096
+    /// The base's shape: a 2-layer Llama, width 128, MLP width 384, 8 query
+    /// and 8 key/value heads.
     public var hiddenSize = 128
     public var intermediateSize = 384
     public var layers = 2
@@ -20,6 +23,7 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     /// reading needs. At 100 every frequency turns within a page and the base
     /// reads at p 0.37 after 2000 steps, against 0.69 (docs/demo.md).
     public var ropeTheta = 10000.0
+    /// The longest sequence the models are built for.
     public var maxPositions = 1024
     /// The base both models start from: a language model trained on pages of
     /// parallel worlds (the same names, other facts: encyclopedia passages,
@@ -34,7 +38,9 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
     /// and shape come with it; the settings above that shape or pretrain a
     /// base are then unused. Empty: pretrain one.
     public var base = ""
+    /// Worlds of the same names and other facts whose pages the base reads.
     public var parallelWorlds = 16
+    /// The base's pretraining.
     public var pretrain = SupervisedConfig(steps: 3000, batchSize: 8, lr: 3e-3, warmupSteps: 100, cosineFloor: 0.1, lengthGrouping: 4)
     /// The simulator's fine-tuning in the published `sft` format.
     public var simulatorExamples = 6000
@@ -70,8 +76,10 @@ public struct DemoModelSettings: Codable, Equatable, Sendable {
         func share(_ value: Double, _ name: String) throws {
             try requireValid((0...1).contains(value), "models.\(name)", "must lie in [0, 1]")
         }
-        for (value, key) in [(entities, CodingKeys.entities), (parallelWorlds, .parallelWorlds), (pretrainPages, .pretrainPages),
-                             (simulatorExamples, .simulatorExamples), (policyExamples, .policyExamples)] {
+        for (value, key) in [
+            (entities, CodingKeys.entities), (parallelWorlds, .parallelWorlds), (pretrainPages, .pretrainPages),
+            (simulatorExamples, .simulatorExamples), (policyExamples, .policyExamples),
+        ] {
             try positive(value, key.stringValue)
         }
         try requireValid(simulatorPassageCopies >= 0, "models.simulator_passage_copies", "must be ≥ 0")

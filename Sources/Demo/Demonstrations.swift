@@ -1,7 +1,7 @@
 import Agent
+import Engine
 import Foundation
 import Models
-import Engine
 import Search
 import Tokenizers
 import Training
@@ -53,8 +53,9 @@ struct Demonstrations {
             for (turn, hop) in question.hops.enumerated() {
                 generate("<search> \(world.entities[hop.entity].name) </search>", turn: turn, into: &sequence)
                 let useful = rng.uniformDouble() < usefulRate
-                sequence.appendObservation(encode(informationText(documents(question, hop: turn, kind: useful ? .useful : .noisy, &rng))),
-                                           turn: turn)
+                sequence.appendObservation(
+                    encode(informationText(documents(question, hop: turn, kind: useful ? .useful : .noisy, &rng))),
+                    turn: turn)
                 guard useful else { break }
                 if turn == question.hops.count - 1 { answer = question.answers[0] }
             }
@@ -66,8 +67,9 @@ struct Demonstrations {
     }
 
     private func answering(_ question: WorldQuestion, template: String, context: String?, answer: String) -> SupervisedExample {
-        SupervisedExample(prompt: encode(PolicyPrompt(template: template).render(question: question.question, context: context)),
-                          completion: encode("<answer> \(answer) </answer>"))
+        SupervisedExample(
+            prompt: encode(PolicyPrompt(template: template).render(question: question.question, context: context)),
+            completion: encode("<answer> \(answer) </answer>"))
     }
 
     /// What the simulator is fine-tuned to return for a query naming the hop's entity.
@@ -133,7 +135,10 @@ struct PretrainingPages {
     }
 
     func page(rng: inout RandomGenerator) -> SupervisedExample {
-        let w = rng.below(worlds.count), world = worlds[w], engine = engines[w], kind = rng.uniformDouble()
+        let w = rng.below(worlds.count)
+        let world = worlds[w]
+        let engine = engines[w]
+        let kind = rng.uniformDouble()
         let text: String
         if kind < 0.1 {
             text = world.passages[rng.below(world.passages.count)].rendered
@@ -141,7 +146,8 @@ struct PretrainingPages {
             // Every entity has a fact, so a single-hop question.
             var questions = singleHop[w][rng.below(world.entities.count)]!
             rng.shuffle(&questions)
-            text = Self.readingPage(questions[0], in: world, engine: engine, documents: .engine, rng: &rng)
+            text =
+                Self.readingPage(questions[0], in: world, engine: engine, documents: .engine, rng: &rng)
                 + questions.dropFirst().map { "\n\n" + Self.prompt($0) + Self.answer($0) }.joined()
         } else {
             text = Self.readingPage(rng.pick(questions[w]), in: world, engine: engine, documents: .either, rng: &rng)
@@ -161,13 +167,17 @@ struct PretrainingPages {
     private static func answer(_ question: WorldQuestion) -> String { "<answer> \(question.answers[0]) </answer>" }
 
     /// A question of `world` answered by searching each hop and reading the documents.
-    fileprivate static func readingPage(_ question: WorldQuestion, in world: World, engine: BM25Engine, documents: Documents,
-                                        rng: inout RandomGenerator) -> String {
+    fileprivate static func readingPage(
+        _ question: WorldQuestion, in world: World, engine: BM25Engine, documents: Documents,
+        rng: inout RandomGenerator
+    ) -> String {
         var text = prompt(question)
         for hop in question.hops {
             let query = world.entities[hop.entity].name
             let fromEngine = documents == .engine || rng.below(2) == 0
-            let found = fromEngine ? engine.documents(for: query)
+            let found =
+                fromEngine
+                ? engine.documents(for: query)
                 : world.simulatedDocuments(for: query, question: question, kind: .useful, rng: &rng)
             text += "<search> \(query) </search>" + informationText(found)
         }

@@ -1,9 +1,9 @@
 import Agent
 import Engine
-import Support
 import Foundation
 import RL
 import Search
+import Support
 
 /// The rows of the ZeroSearch tables: answering directly, with a chain of
 /// thought, with documents retrieved for the question (RAG), or as the
@@ -86,7 +86,9 @@ public func evaluate<Policy: RolloutPolicy>(
     config.revealGoldAnswers = revealGoldAnswers
     if method != .agent { config.maxTurns = 0 }
     var rng = RandomGenerator(seed: 0)
-    var scores: [AnswerScores] = [], failures = 0, searches = 0
+    var scores: [AnswerScores] = []
+    var failures = 0
+    var searches = 0
     for start in stride(from: 0, to: questions.count, by: batchSize) {
         let batch = Array(questions[start..<min(start + batchSize, questions.count)])
         var rows = batch.map { RolloutRow(question: $0.question, goldAnswers: $0.goldAnswers) }
@@ -110,10 +112,11 @@ public func evaluate<Policy: RolloutPolicy>(
     average.subem = perSource.reduce(0) { $0 + $1.subem } / Double(max(perSource.count, 1))
     average.f1 = perSource.reduce(0) { $0 + $1.f1 } / Double(max(perSource.count, 1))
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-    return EvaluationReport(method: method, engine: engine.name, simulatedEngine: simulatedEngine, bySource: sources,
-                            average: average, overall: ScoreSummary(scores), formatFailures: failures,
-                            searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), seconds: seconds,
-                            questionsPerMinute: Double(questions.count) / max(seconds, 1e-9) * 60)
+    return EvaluationReport(
+        method: method, engine: engine.name, simulatedEngine: simulatedEngine, bySource: sources,
+        average: average, overall: ScoreSummary(scores), formatFailures: failures,
+        searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), seconds: seconds,
+        questionsPerMinute: Double(questions.count) / max(seconds, 1e-9) * 60)
 }
 
 /// The paper's table: one row per method, one column per data source and
@@ -121,11 +124,14 @@ public func evaluate<Policy: RolloutPolicy>(
 public func markdownTable(_ reports: [EvaluationReport], score: KeyPath<ScoreSummary, Double> = \.subem) -> String {
     let sources = Set(reports.flatMap(\.bySource.keys)).sorted()
     func cell(_ summary: ScoreSummary?) -> String { summary.map { String(format: "%.2f", 100 * $0[keyPath: score]) } ?? "–" }
-    var lines = ["| Method | " + sources.joined(separator: " | ") + " | Avg |",
-                 "|---|" + String(repeating: "---|", count: sources.count + 1)]
+    var lines = [
+        "| Method | " + sources.joined(separator: " | ") + " | Avg |",
+        "|---|" + String(repeating: "---|", count: sources.count + 1),
+    ]
     for report in reports {
-        lines.append("| \(report.method.rawValue) | " + sources.map { cell(report.bySource[$0]) }.joined(separator: " | ")
-                     + " | \(cell(report.average)) |")
+        lines.append(
+            "| \(report.method.rawValue) | " + sources.map { cell(report.bySource[$0]) }.joined(separator: " | ")
+                + " | \(cell(report.average)) |")
     }
     return lines.joined(separator: "\n")
 }
@@ -138,8 +144,9 @@ public func evaluationMetrics<Policy: RolloutPolicy>(
     _ rows: [RolloutRow], policy: Policy, engine: any SearchEngine, rollout: RolloutConfig, revealGoldAnswers: Bool = false
 ) async throws -> [String: Double] {
     let questions = rows.map { EvaluationQuestion(question: $0.question, goldAnswers: $0.goldAnswers, dataSource: "eval") }
-    let report = try await evaluate(questions, method: .agent, policy: policy, engine: engine, simulatedEngine: false,
-                                    rollout: rollout, batchSize: max(rows.count, 1), revealGoldAnswers: revealGoldAnswers)
+    let report = try await evaluate(
+        questions, method: .agent, policy: policy, engine: engine, simulatedEngine: false,
+        rollout: rollout, batchSize: max(rows.count, 1), revealGoldAnswers: revealGoldAnswers)
     return [
         "eval_f1": report.overall.f1, "eval_em": report.overall.em, "eval_subem": report.overall.subem,
         "eval_searches_per_trajectory": report.searchesPerQuestion,

@@ -34,8 +34,10 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
     /// At most this many prompt tokens go through one forward pass.
     public var prefillChunk: Int
 
-    public init(maxNewTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0,
-                stopTokens: Set<Int32> = [], stopStrings: [String] = [], prefillChunk: Int = 2048) {
+    public init(
+        maxNewTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0,
+        stopTokens: Set<Int32> = [], stopStrings: [String] = [], prefillChunk: Int = 2048
+    ) {
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
         self.seed = seed
@@ -81,8 +83,10 @@ public struct GenerationRequest {
 /// token each per forward pass; a row that stops leaves the batch at once.
 ///
 /// `decode` turns token ids into text and is needed only for stop strings.
-public func generate(_ requests: [GenerationRequest], model: InferenceModel, parameters: GenerationParameters,
-                     decode: (([Int32]) -> String)? = nil) throws -> [Completion] {
+public func generate(
+    _ requests: [GenerationRequest], model: InferenceModel, parameters: GenerationParameters,
+    decode: (([Int32]) -> String)? = nil
+) throws -> [Completion] {
     try parameters.sampling.validate()
     try require(parameters.prefillChunk > 0, "generate", "prefillChunk must be positive")
     try require(parameters.stopStrings.isEmpty || decode != nil, "generate", "stop strings need a decoder")
@@ -114,7 +118,8 @@ public func generate(_ requests: [GenerationRequest], model: InferenceModel, par
             if parameters.stopTokens.contains(drawn.token) {
                 completions[request].finishReason = .stopToken(drawn.token)
             } else if let decode, !parameters.stopStrings.isEmpty,
-                      let stop = matchedStop(parameters.stopStrings, in: decode(Array(completions[request].tokens.suffix(stopWindow)))) {
+                let stop = matchedStop(parameters.stopStrings, in: decode(Array(completions[request].tokens.suffix(stopWindow))))
+            {
                 completions[request].finishReason = .stopString(stop)
             } else if completions[request].tokens.count >= limits[request] {
                 completions[request].finishReason = .length

@@ -37,8 +37,9 @@ public final class InferenceModel: @unchecked Sendable {
         embedding = decoder.embedding.value.copy()
         func projection(_ parts: [Variable]) throws -> Projection {
             // An adapted weight is no longer what the file's blocks hold.
-            try Projection(parts.map(decoder.effectiveWeight),
-                           blocks: parts.map { decoder.adapters[$0.name] == nil ? decoder.quantizedWeights[$0.name] : nil })
+            try Projection(
+                parts.map(decoder.effectiveWeight),
+                blocks: parts.map { decoder.adapters[$0.name] == nil ? decoder.quantizedWeights[$0.name] : nil })
         }
         layers = try decoder.layers.map { layer in
             let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
@@ -75,16 +76,25 @@ public final class InferenceModel: @unchecked Sendable {
     /// A cache may appear at most once per call.
     public func forward(_ chunks: [(cache: KVCache, tokens: [Int32])]) throws -> Tensor {
         let op = "InferenceModel.forward"
-        let d = config.hiddenSize, headDim = config.headDim, heads = config.heads, kvHeads = config.kvHeads
-        let kvWidth = kvHeads * headDim, qkvWidth = d + 2 * kvWidth, ffn = config.intermediateSize
+        let d = config.hiddenSize
+        let headDim = config.headDim
+        let heads = config.heads
+        let kvHeads = config.kvHeads
+        let kvWidth = kvHeads * headDim
+        let qkvWidth = d + 2 * kvWidth
+        let ffn = config.intermediateSize
         var starts: [Int] = []
         var positions: [Int32] = []
         var tokens: [Int32] = []
         for (index, chunk) in chunks.enumerated() {
             try require(!chunk.tokens.isEmpty, op, "chunk \(index) has no tokens")
-            try require(chunk.cache.layers == config.layers && chunk.cache.heads == kvHeads && chunk.cache.headDim == headDim, op, "chunk \(index)'s cache was made for another model")
-            try require(chunk.cache.count + chunk.tokens.count <= config.maxPositions, op,
-                        "sequence \(index) would reach \(chunk.cache.count + chunk.tokens.count) tokens, past the model's \(config.maxPositions) positions")
+            try require(
+                chunk.cache.layers == config.layers && chunk.cache.heads == kvHeads && chunk.cache.headDim == headDim, op,
+                "chunk \(index)'s cache was made for another model")
+            try require(
+                chunk.cache.count + chunk.tokens.count <= config.maxPositions, op,
+                "sequence \(index) would reach \(chunk.cache.count + chunk.tokens.count) tokens, past the model's \(config.maxPositions) positions"
+            )
             if let bad = chunk.tokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
                 throw TensorError.invalidArgument(op: op, detail: "token id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
             }
@@ -141,36 +151,49 @@ public final class InferenceModel: @unchecked Sendable {
     /// Causal attention of every chunk's new queries over its cache (the past
     /// plus the chunk itself, already written), one task per (chunk, head).
     func cachedAttention(chunks: [(cache: KVCache, tokens: [Int32])], starts: [Int], layer: Int, qkv: Tensor, into out: Tensor) {
-        let d = config.hiddenSize, headDim = config.headDim, heads = config.heads
-        let kvWidth = config.kvHeads * headDim, qkvWidth = d + 2 * kvWidth, group = heads / config.kvHeads
+        let d = config.hiddenSize
+        let headDim = config.headDim
+        let heads = config.heads
+        let kvWidth = config.kvHeads * headDim
+        let qkvWidth = d + 2 * kvWidth
+        let group = heads / config.kvHeads
         let scale = 1 / Float(headDim).squareRoot()
-        let caches = UncheckedSendable(chunks.map(\.cache)), lengths = chunks.map(\.tokens.count)
+        let caches = UncheckedSendable(chunks.map(\.cache))
+        let lengths = chunks.map(\.tokens.count)
         // Decoding chunks (one token) take one task per KV head, so the query
         // heads that share it read each cached key and value once; prefill
         // chunks take one task per query head.
         if lengths.allSatisfy({ $0 == 1 }) {
             Parallel.forEach(chunks.count * config.kvHeads) { task in
-                let c = task / config.kvHeads, kvHead = task % config.kvHeads
+                let c = task / config.kvHeads
+                let kvHead = task % config.kvHeads
                 let cache = caches.value[c]
-                attendOneToken(queries: qkv.pointer + starts[c] * qkvWidth + kvHead * group * headDim,
-                               keys: cache.keys(layer: layer, head: kvHead), keyStride: cache.capacity,
-                               values: cache.values(layer: layer) + kvHead * headDim, valueStride: kvWidth,
-                               count: cache.count + 1, output: out.pointer + starts[c] * d + kvHead * group * headDim,
-                               heads: group, headDim: headDim, scale: scale)
+                attendOneToken(
+                    queries: qkv.pointer + starts[c] * qkvWidth + kvHead * group * headDim,
+                    keys: cache.keys(layer: layer, head: kvHead), keyStride: cache.capacity,
+                    values: cache.values(layer: layer) + kvHead * headDim, valueStride: kvWidth,
+                    count: cache.count + 1, output: out.pointer + starts[c] * d + kvHead * group * headDim,
+                    heads: group, headDim: headDim, scale: scale)
             }
             return
         }
         let tasks = chunks.count * heads
         Parallel.forEach(tasks) { task in
-            let c = task / heads, h = task % heads, kvHead = h / group
-            let cache = caches.value[c], length = lengths[c]
-            let past = cache.count, total = past + length
-            let keys = cache.keys(layer: layer, head: kvHead), values = cache.values(layer: layer) + kvHead * headDim
+            let c = task / heads
+            let h = task % heads
+            let kvHead = h / group
+            let cache = caches.value[c]
+            let length = lengths[c]
+            let past = cache.count
+            let total = past + length
+            let keys = cache.keys(layer: layer, head: kvHead)
+            let values = cache.values(layer: layer) + kvHead * headDim
             let queries = qkv.pointer + starts[c] * qkvWidth + h * headDim
             let output = out.pointer + starts[c] * d + h * headDim
             if length == 1 {
-                attendOneToken(queries: queries, keys: keys, keyStride: cache.capacity, values: values, valueStride: kvWidth,
-                               count: total, output: output, heads: 1, headDim: headDim, scale: scale)
+                attendOneToken(
+                    queries: queries, keys: keys, keyStride: cache.capacity, values: values, valueStride: kvWidth,
+                    count: total, output: output, heads: 1, headDim: headDim, scale: scale)
                 return
             }
             // Query blocks of 64 rows multiply only the keys the block's last row
@@ -179,17 +202,21 @@ public final class InferenceModel: @unchecked Sendable {
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(block, length) * total)
             defer { scores.deallocate() }
             for i0 in stride(from: 0, to: length, by: block) {
-                let rows = min(block, length - i0), visibleKeys = past + i0 + rows
-                sgemm(transA: false, transB: false, m: rows, n: visibleKeys, k: headDim, alpha: scale,
-                      a: queries + i0 * qkvWidth, lda: qkvWidth, b: keys, ldb: cache.capacity, c: scores, ldc: visibleKeys, parallel: false)
+                let rows = min(block, length - i0)
+                let visibleKeys = past + i0 + rows
+                sgemm(
+                    transA: false, transB: false, m: rows, n: visibleKeys, k: headDim, alpha: scale,
+                    a: queries + i0 * qkvWidth, lda: qkvWidth, b: keys, ldb: cache.capacity, c: scores, ldc: visibleKeys, parallel: false)
                 for r in 0..<rows {
                     // Query i0 + r sits at position past + i0 + r and sees keys 0...past + i0 + r.
-                    let row = scores + r * visibleKeys, visible = past + i0 + r + 1
+                    let row = scores + r * visibleKeys
+                    let visible = past + i0 + r + 1
                     softmaxInPlace(row, visible)
                     (row + visible).update(repeating: 0, count: visibleKeys - visible)
                 }
-                sgemm(transA: false, transB: false, m: rows, n: headDim, k: visibleKeys, a: scores, lda: visibleKeys,
-                      b: values, ldb: kvWidth, c: output + i0 * d, ldc: d, parallel: false)
+                sgemm(
+                    transA: false, transB: false, m: rows, n: headDim, k: visibleKeys, a: scores, lda: visibleKeys,
+                    b: values, ldb: kvWidth, c: output + i0 * d, ldc: d, parallel: false)
             }
         }
     }
@@ -199,18 +226,22 @@ public final class InferenceModel: @unchecked Sendable {
 /// a KV head: scores against `count` cached keys (stored transposed, rows
 /// `keyStride` apart), softmax, and the weighted sum of value rows
 /// (`valueStride` apart), written to consecutive outputs.
-func attendOneToken(queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int,
-                    values: UnsafePointer<Float>, valueStride: Int, count: Int,
-                    output: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, scale: Float) {
+func attendOneToken(
+    queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int,
+    values: UnsafePointer<Float>, valueStride: Int, count: Int,
+    output: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, scale: Float
+) {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: heads * count) { buffer in
         let scores = buffer.baseAddress!
         for j in 0..<heads {
-            let query = queries + j * headDim, row = scores + j * count
+            let query = queries + j * headDim
+            let row = scores + j * count
             var t = 0
             while t + 16 <= count {
                 var acc = Vec16()
                 for i in 0..<headDim {
-                    acc = acc.addingProduct(Vec16(repeating: query[i]), UnsafeRawPointer(keys + i * keyStride + t).loadUnaligned(as: Vec16.self))
+                    acc = acc.addingProduct(
+                        Vec16(repeating: query[i]), UnsafeRawPointer(keys + i * keyStride + t).loadUnaligned(as: Vec16.self))
                 }
                 UnsafeMutableRawPointer(row + t).storeBytes(of: acc * scale, as: Vec16.self)
                 t += 16
@@ -249,9 +280,11 @@ struct Projection {
         let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)
         packed = try PackedMatrix(weight)
         let fileBlocks = blocks.compactMap { $0 }
-        let current = fileBlocks.count == parts.count && zip(parts, fileBlocks).allSatisfy { part, blocks in
-            part.shape == [blocks.rows, blocks.columns] && blocks.reproduces(part.pointer)
-        }
+        let current =
+            fileBlocks.count == parts.count
+            && zip(parts, fileBlocks).allSatisfy { part, blocks in
+                part.shape == [blocks.rows, blocks.columns] && blocks.reproduces(part.pointer)
+            }
         quantized = current ? try QuantizedMatrix(rowsOf: fileBlocks) : nil
     }
 

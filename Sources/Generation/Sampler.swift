@@ -42,8 +42,10 @@ public struct SampledToken: Sendable, Equatable {
 }
 
 /// Draws one token from `logits[0..<count]`.
-public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: SamplingParameters,
-                        rng: inout RandomGenerator) -> SampledToken {
+public func sampleToken(
+    _ logits: UnsafePointer<Float>, count: Int, parameters: SamplingParameters,
+    rng: inout RandomGenerator
+) -> SampledToken {
     // Greedy and temperature 1 read the logits as they are; only another
     // temperature needs a scaled copy.
     let inverseTemperature = parameters.temperature == 0 ? 1 : 1 / parameters.temperature
@@ -74,7 +76,8 @@ public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: 
             let probabilities = buffer.baseAddress!
             probabilities.update(from: scaled, count: count)
             softmaxInPlace(probabilities, count)
-            var target = Float(rng.uniformDouble()), i = 0
+            var target = Float(rng.uniformDouble())
+            var i = 0
             while i < count - 1 {
                 target -= probabilities[i]
                 if target < 0 { break }
@@ -86,7 +89,8 @@ public func sampleToken(_ logits: UnsafePointer<Float>, count: Int, parameters: 
     var weights = candidates.map { Foundation.exp(Double(scaled[$0] - logNormaliser)) }
     if parameters.topP < 1 {
         // Candidates are sorted most likely first; keep the smallest prefix reaching topP of the total mass.
-        var kept = 0, cumulative = 0.0
+        var kept = 0
+        var cumulative = 0.0
         let mass = parameters.topK > 0 ? weights.reduce(0, +) : 1
         while kept < candidates.count {
             cumulative += weights[kept]
@@ -113,7 +117,8 @@ func topIndices(_ logits: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
     func siftDown(_ start: Int) {
         var i = start
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var smallest = i
             if l < heap.count && less(heap[l], heap[smallest]) { smallest = l }
             if r < heap.count && less(heap[r], heap[smallest]) { smallest = r }

@@ -106,7 +106,8 @@ public struct ChatTemplate: Sendable, Equatable {
                 text += "<|start_header_id|>system<|end_header_id|>\n\n\(system)<|eot_id|>"
             }
             for message in rest {
-                text += "<|start_header_id|>\(message.role)<|end_header_id|>\n\n\(message.content.trimmingCharacters(in: .whitespacesAndNewlines))<|eot_id|>"
+                text +=
+                    "<|start_header_id|>\(message.role)<|end_header_id|>\n\n\(message.content.trimmingCharacters(in: .whitespacesAndNewlines))<|eot_id|>"
             }
             if addGenerationPrompt { text += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
             return text

@@ -64,18 +64,23 @@ public final class Decoder {
                 throw TensorError.invalidArgument(op: "Decoder", detail: "the checkpoint has no tensor \(name)")
             }
             guard tensor.shape == shape else {
-                throw TensorError.shapeMismatch(op: "Decoder", detail: "\(name) is \(describe(tensor.shape)), the configuration needs \(describe(shape))")
+                throw TensorError.shapeMismatch(
+                    op: "Decoder", detail: "\(name) is \(describe(tensor.shape)), the configuration needs \(describe(shape))")
             }
             return tensor
         }
     }
 
-    private init(config: DecoderConfig, quantizedWeights: [String: QuantizedBlocks] = [:],
-                 parameter make: (_ name: String, _ shape: [Int]) throws -> Tensor) throws {
+    private init(
+        config: DecoderConfig, quantizedWeights: [String: QuantizedBlocks] = [:],
+        parameter make: (_ name: String, _ shape: [Int]) throws -> Tensor
+    ) throws {
         try config.validate()
         self.config = config
         self.quantizedWeights = quantizedWeights
-        let d = config.hiddenSize, kvDim = config.kvHeads * config.headDim, ffn = config.intermediateSize
+        let d = config.hiddenSize
+        let kvDim = config.kvHeads * config.headDim
+        let ffn = config.intermediateSize
         func parameter(_ name: String, _ shape: [Int]) throws -> Variable {
             Variable(try make(name, shape), requiresGrad: true, name: name)
         }
@@ -104,22 +109,28 @@ public final class Decoder {
     /// Final hidden states `[batch·time, hidden]` for a `[batch, time]` block
     /// of token ids (row-major). `positions` default to `0..<time` per row;
     /// `keyValid` marks real (non-padding) tokens.
-    public func hiddenStates(tokens: [Int32], batch: Int, positions: [Int32]? = nil, keyValid: [Bool]? = nil,
-                             tape: Tape) throws -> Variable {
+    public func hiddenStates(
+        tokens: [Int32], batch: Int, positions: [Int32]? = nil, keyValid: [Bool]? = nil,
+        tape: Tape
+    ) throws -> Variable {
         let op = "Decoder.hiddenStates"
         guard batch > 0, tokens.count % batch == 0 else {
             throw TensorError.shapeMismatch(op: op, detail: "\(tokens.count) tokens do not split into \(batch) rows")
         }
         let time = tokens.count / batch
         let positions = positions ?? (0..<batch).flatMap { _ in (0..<Int32(time)).map { $0 } }
-        let heads = config.heads, kvHeads = config.kvHeads, headDim = config.headDim
+        let heads = config.heads
+        let kvHeads = config.kvHeads
+        let headDim = config.headDim
         var x = try tape.embedding(embedding, ids: tokens)
         for layer in layers {
             let h = try tape.rmsNorm(x, weight: layer.attentionNorm, eps: config.rmsNormEps)
-            let q = try tape.rope(tape.reshape(project(h, layer.wq, bias: layer.bq, tape: tape), [batch, time, heads, headDim]),
-                                  positions: positions, table: rotary)
-            let k = try tape.rope(tape.reshape(project(h, layer.wk, bias: layer.bk, tape: tape), [batch, time, kvHeads, headDim]),
-                                  positions: positions, table: rotary)
+            let q = try tape.rope(
+                tape.reshape(project(h, layer.wq, bias: layer.bq, tape: tape), [batch, time, heads, headDim]),
+                positions: positions, table: rotary)
+            let k = try tape.rope(
+                tape.reshape(project(h, layer.wk, bias: layer.bk, tape: tape), [batch, time, kvHeads, headDim]),
+                positions: positions, table: rotary)
             let v = try tape.reshape(project(h, layer.wv, bias: layer.bv, tape: tape), [batch, time, kvHeads, headDim])
             let attended = try tape.reshape(tape.attention(q: q, k: k, v: v, keyValid: keyValid), [batch * time, heads * headDim])
             x = try tape.add(x, project(attended, layer.wo, tape: tape))

@@ -32,10 +32,12 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
     /// Qwen2 puts biases on the q, k and v projections.
     public var attentionBias: Bool
 
-    public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, kvHeads: Int,
-                ropeTheta: Double = 10000, rmsNormEps: Float = 1e-5, maxPositions: Int = 2048,
-                tieEmbeddings: Bool = true, attentionBias: Bool = false, architecture: Architecture = .llama,
-                ropeScaling: RopeScaling? = nil) {
+    public init(
+        vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, kvHeads: Int,
+        ropeTheta: Double = 10000, rmsNormEps: Float = 1e-5, maxPositions: Int = 2048,
+        tieEmbeddings: Bool = true, attentionBias: Bool = false, architecture: Architecture = .llama,
+        ropeScaling: RopeScaling? = nil
+    ) {
         self.architecture = architecture
         self.ropeScaling = ropeScaling
         self.vocabSize = vocabSize
@@ -61,13 +63,15 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
             return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta)
         case .frequencyDivisors(let divisors):
             guard divisors.count == headDim / 2 else {
-                throw TensorError.invalidArgument(op: "DecoderConfig", detail: "rope_freqs has \(divisors.count) entries for head dimension \(headDim)")
+                throw TensorError.invalidArgument(
+                    op: "DecoderConfig", detail: "rope_freqs has \(divisors.count) entries for head dimension \(headDim)")
             }
             return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta) { index, frequency in
                 frequency / Double(divisors[index])
             }
         case let .llama3(factor, low, high, original):
-            let lowWavelength = Double(original) / low, highWavelength = Double(original) / high
+            let lowWavelength = Double(original) / low
+            let highWavelength = Double(original) / high
             return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta) { _, frequency in
                 let wavelength = 2 * Double.pi / frequency
                 if wavelength < highWavelength { return frequency }
@@ -85,9 +89,11 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         let op = "DecoderConfig"
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-                              ("num_hidden_layers", layers), ("num_attention_heads", heads), ("num_key_value_heads", kvHeads),
-                              ("max_position_embeddings", maxPositions)] where value <= 0 {
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+            ("num_hidden_layers", layers), ("num_attention_heads", heads), ("num_key_value_heads", kvHeads),
+            ("max_position_embeddings", maxPositions),
+        ] where value <= 0 {
             throw TensorError.invalidArgument(op: op, detail: "\(name) must be positive, got \(value)")
         }
         if hiddenSize % heads != 0 || headDim % 2 != 0 {

@@ -1,6 +1,6 @@
 import Engine
-import Support
 import Foundation
+import Support
 
 /// Low-rank adapters (LoRA): a frozen weight `W` is used as
 /// `W + (α/r)·B·A`, with `A` `[r, in]` and `B` `[out, r]` the only trained
@@ -29,8 +29,9 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
         try requireValid(alpha > 0 && alpha.isFinite, "policy.lora.alpha", "must be positive, got \(alpha)")
         try requireValid(!targets.isEmpty, "policy.lora.targets", "names no projection")
         for target in targets {
-            try requireValid(Self.projections.contains(target), "policy.lora.targets",
-                             "unknown target '\(target)'; use \(Self.projections.joined(separator: ", "))")
+            try requireValid(
+                Self.projections.contains(target), "policy.lora.targets",
+                "unknown target '\(target)'; use \(Self.projections.joined(separator: ", "))")
         }
     }
 }
@@ -53,10 +54,13 @@ public final class LoRAAdapter {
 
     /// `(α/r)·B·A`, the change the adapter makes to its weight.
     public func delta() -> Tensor {
-        let outputs = b.shape[0], rank = b.shape[1], inputs = a.shape[1]
+        let outputs = b.shape[0]
+        let rank = b.shape[1]
+        let inputs = a.shape[1]
         let result = Tensor(zeros: [outputs, inputs])
-        sgemm(transA: false, transB: false, m: outputs, n: inputs, k: rank, alpha: scale, a: b.value.pointer, lda: rank,
-              b: a.value.pointer, ldb: inputs, c: result.pointer, ldc: inputs)
+        sgemm(
+            transA: false, transB: false, m: outputs, n: inputs, k: rank, alpha: scale, a: b.value.pointer, lda: rank,
+            b: a.value.pointer, ldb: inputs, c: result.pointer, ldc: inputs)
         return result
     }
 }
@@ -69,8 +73,10 @@ extension Decoder {
         try require(adapters.isEmpty, "lora", "the decoder already has adapters")
         var rng = RandomGenerator(seed: seed)
         for layer in layers {
-            let named = [("q_proj", layer.wq), ("k_proj", layer.wk), ("v_proj", layer.wv), ("o_proj", layer.wo),
-                         ("gate_proj", layer.wGate), ("up_proj", layer.wUp), ("down_proj", layer.wDown)]
+            let named = [
+                ("q_proj", layer.wq), ("k_proj", layer.wk), ("v_proj", layer.wv), ("o_proj", layer.wo),
+                ("gate_proj", layer.wGate), ("up_proj", layer.wUp), ("down_proj", layer.wDown),
+            ]
             for (projection, weight) in named where config.targets.contains(projection) {
                 adapters[weight.name] = LoRAAdapter(weight: weight, rank: config.rank, scale: config.scale, rng: &rng)
             }

@@ -61,8 +61,10 @@ public func reinforceAdvantages(scores: [Double], masks: TokenMatrix) -> TokenMa
 /// GRPO: `(R − mean_g)/(std_g + ε)` within each group (`groups[i]` is
 /// sequence i's group key); `normalizeByStd: false` is Dr. GRPO. A group of
 /// one follows `normalization.singleton`.
-public func grpoAdvantages(scores: [Double], groups: [Int], normalizeByStd: Bool = true,
-                           normalization: GroupNormalization = GroupNormalization()) -> [Double] {
+public func grpoAdvantages(
+    scores: [Double], groups: [Int], normalizeByStd: Bool = true,
+    normalization: GroupNormalization = GroupNormalization()
+) -> [Double] {
     let members = Dictionary(grouping: scores.indices, by: { groups[$0] })
     var advantages = scores
     for indices in members.values {
@@ -89,7 +91,8 @@ public func rlooAdvantages(scores: [Double], groups: [Int], singleton: Singleton
             if singleton == .zero { advantages[indices[0]] = 0 }
             continue
         }
-        let n = Double(indices.count), mean = indices.map { scores[$0] }.reduce(0, +) / n
+        let n = Double(indices.count)
+        let mean = indices.map { scores[$0] }.reduce(0, +) / n
         for i in indices { advantages[i] = n / (n - 1) * (scores[i] - mean) }
     }
     return advantages
@@ -109,8 +112,10 @@ public enum MaskedReturn: String, Sendable, Codable, CaseIterable {
 
 /// REINFORCE++: discounted returns of the token rewards, then whitened over
 /// every policy token of the batch. Observation tokens follow `masked`.
-public func reinforcePlusPlusAdvantages(tokenRewards: TokenMatrix, masks: TokenMatrix, gamma: Double = 1,
-                                        masked: MaskedReturn = .passThrough) -> TokenMatrix {
+public func reinforcePlusPlusAdvantages(
+    tokenRewards: TokenMatrix, masks: TokenMatrix, gamma: Double = 1,
+    masked: MaskedReturn = .passThrough
+) -> TokenMatrix {
     let returns = zip(tokenRewards, masks).map { rewards, mask in
         var running = 0.0
         var result = [Double](repeating: 0, count: rewards.count)
@@ -133,10 +138,13 @@ public func reinforcePlusPlusAdvantages(tokenRewards: TokenMatrix, masks: TokenM
 /// REINFORCE++ with a baseline: the group mean subtracted from each reward
 /// (a group of one follows `singleton`), broadcast over the tokens, whitened
 /// over the batch.
-public func reinforcePlusPlusBaselineAdvantages(scores: [Double], groups: [Int], masks: TokenMatrix,
-                                                singleton: SingletonRule = .keepReward) -> TokenMatrix {
-    let centred = grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false,
-                                 normalization: GroupNormalization(singleton: singleton))
+public func reinforcePlusPlusBaselineAdvantages(
+    scores: [Double], groups: [Int], masks: TokenMatrix,
+    singleton: SingletonRule = .keepReward
+) -> TokenMatrix {
+    let centred = grpoAdvantages(
+        scores: scores, groups: groups, normalizeByStd: false,
+        normalization: GroupNormalization(singleton: singleton))
     return zip(maskedWhiten(broadcast(centred, over: masks), masks: masks), masks).map { zip($0, $1).map(*) }
 }
 
@@ -144,11 +152,15 @@ public func reinforcePlusPlusBaselineAdvantages(scores: [Double], groups: [Int],
 /// bootstrap value and the running advantage pass through unchanged, so
 /// observations do not break the chain between the policy's turns (veRL).
 /// Returns the whitened advantages and the returns (`A + V`, before whitening).
-public func gaeAdvantages(tokenRewards: TokenMatrix, values: TokenMatrix, masks: TokenMatrix,
-                          gamma: Double = 1, lambda: Double = 1) -> (advantages: TokenMatrix, returns: TokenMatrix) {
-    var advantages: TokenMatrix = [], returns: TokenMatrix = []
+public func gaeAdvantages(
+    tokenRewards: TokenMatrix, values: TokenMatrix, masks: TokenMatrix,
+    gamma: Double = 1, lambda: Double = 1
+) -> (advantages: TokenMatrix, returns: TokenMatrix) {
+    var advantages: TokenMatrix = []
+    var returns: TokenMatrix = []
     for ((rewards, value), mask) in zip(zip(tokenRewards, values), masks) {
-        var nextValue = 0.0, running = 0.0
+        var nextValue = 0.0
+        var running = 0.0
         var sequence = [Double](repeating: 0, count: rewards.count)
         for t in rewards.indices.reversed() {
             let delta = rewards[t] + gamma * nextValue - value[t]
@@ -168,8 +180,14 @@ public func gaeAdvantages(tokenRewards: TokenMatrix, values: TokenMatrix, masks:
 /// `(x − mean)/sqrt(var + 1e-8)` with mean and Bessel-corrected variance over
 /// the masked entries of the whole batch (veRL's `masked_whiten`).
 public func maskedWhiten(_ values: TokenMatrix, masks: TokenMatrix) -> TokenMatrix {
-    var count = 0.0, sum = 0.0
-    for (row, mask) in zip(values, masks) { for (v, m) in zip(row, mask) { sum += v * m; count += m } }
+    var count = 0.0
+    var sum = 0.0
+    for (row, mask) in zip(values, masks) {
+        for (v, m) in zip(row, mask) {
+            sum += v * m
+            count += m
+        }
+    }
     guard count > 0 else { return values }
     let mean = sum / count
     var squares = 0.0
@@ -193,7 +211,8 @@ public func outcomeTokenRewards(scores: [Double], masks: TokenMatrix, kl: TokenM
 }
 
 func meanAndStd(_ values: [Double], unbiased: Bool) -> (mean: Double, std: Double) {
-    let n = Double(values.count), mean = values.reduce(0, +) / n
+    let n = Double(values.count)
+    let mean = values.reduce(0, +) / n
     let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
     return (mean, (squares / (unbiased ? n - 1 : n)).squareRoot())
 }

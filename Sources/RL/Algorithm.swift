@@ -113,8 +113,9 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
             let users = AdvantageEstimator.allCases.filter { Self.settingsRead(by: $0).contains(key) }.map(\.rawValue)
             try field(false, key, "\(advantage.rawValue) does not use it (it applies to \(users.joined(separator: ", "))); remove it")
         }
-        try requireValid(advantage != .grpo && advantage != .rloo || groupSize > 1, "rollout.group_size",
-                         "\(advantage.rawValue) compares responses within a group: use 2 or more")
+        try requireValid(
+            advantage != .grpo && advantage != .rloo || groupSize > 1, "rollout.group_size",
+            "\(advantage.rawValue) compares responses within a group: use 2 or more")
         try field(grpoEpsilon > 0 && grpoEpsilon.isFinite, .grpoEpsilon, "must be positive")
         try field(clipRatioLow >= 0 && clipRatioLow < 1, .clipRatioLow, "must lie in [0, 1)")
         try field(clipRatioHigh >= 0 && clipRatioHigh.isFinite, .clipRatioHigh, "must be ≥ 0")
@@ -131,8 +132,10 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     /// chosen estimator. `groups[i]` is sequence i's prompt; `kl` is the
     /// per-token KL to the reference when `kl_in_reward` is on; `values` the
     /// critic's (gae only).
-    public func advantages(rewards: [Double], groups: [Int], masks: TokenMatrix, kl: TokenMatrix? = nil,
-                           values: TokenMatrix? = nil) throws -> (advantages: TokenMatrix, returns: TokenMatrix?) {
+    public func advantages(
+        rewards: [Double], groups: [Int], masks: TokenMatrix, kl: TokenMatrix? = nil,
+        values: TokenMatrix? = nil
+    ) throws -> (advantages: TokenMatrix, returns: TokenMatrix?) {
         let normalization = GroupNormalization(epsilon: grpoEpsilon, unbiasedStd: grpoUnbiasedStd, singleton: grpoSingleton)
         let tokenRewards = { outcomeTokenRewards(scores: rewards, masks: masks, kl: klInReward ? kl : nil, klCoefficient: klCoef) }
         switch advantage {
@@ -157,15 +160,19 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     /// The actor's loss over a micro-batch: the clipped policy loss plus, with
     /// `kl_loss`, `kl_loss_coef` times the KL to the reference. Metrics are
     /// per-batch sums (`pg_loss`, `kl_loss`) and token means.
-    public func actorLoss(logProbs: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
-                          advantages: TokenMatrix, masks: TokenMatrix, weights: TokenMatrix) -> TokenLoss {
-        let policy = policyLoss(logProbs: logProbs, oldLogProbs: oldLogProbs, advantages: advantages, masks: masks,
-                                weights: weights, clip: policyClip)
+    public func actorLoss(
+        logProbs: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
+        advantages: TokenMatrix, masks: TokenMatrix, weights: TokenMatrix
+    ) -> TokenLoss {
+        let policy = policyLoss(
+            logProbs: logProbs, oldLogProbs: oldLogProbs, advantages: advantages, masks: masks,
+            weights: weights, clip: policyClip)
         var result = TokenLoss(loss: policy.loss, gradient: policy.gradient, metrics: policy.metrics)
         result.metrics["pg_loss"] = policy.loss
         guard klLoss, let referenceLogProbs else { return result }
-        let kl = RL.klLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, masks: masks, weights: weights,
-                           estimator: klLossType)
+        let kl = RL.klLoss(
+            logProbs: logProbs, referenceLogProbs: referenceLogProbs, masks: masks, weights: weights,
+            estimator: klLossType)
         result.gradient = zip(result.gradient, kl.gradient).map { zip($0, $1).map { $0 + klLossCoef * $1 } }
         result.loss += klLossCoef * kl.loss
         result.metrics["kl_loss"] = kl.loss

@@ -77,7 +77,8 @@ public func scoreAnswer(_ prediction: String?, gold: [String]) -> AnswerScores {
 /// F1 over the whitespace tokens of two normalised strings, counting repeated
 /// tokens as a multiset (SQuAD's `Counter` intersection).
 func tokenF1(predicted: String, expected: String) -> Double {
-    let predictedTokens = predicted.split(separator: " "), expectedTokens = expected.split(separator: " ")
+    let predictedTokens = predicted.split(separator: " ")
+    let expectedTokens = expected.split(separator: " ")
     var counts: [Substring: Int] = [:]
     for token in expectedTokens { counts[token, default: 0] += 1 }
     var common = 0

@@ -45,8 +45,10 @@ public enum LossAggregation: String, Sendable, Codable, CaseIterable {
     /// mini-batch's totals, so micro-batches that each use them add up to the
     /// mini-batch's loss; `normalizer` is the constant of
     /// `seq-mean-token-sum-norm` (veRL: the padded response length).
-    public func weights(masks: TokenMatrix, tokenCount: Double? = nil, sequenceCount: Double? = nil,
-                        normalizer: Double? = nil) -> TokenMatrix {
+    public func weights(
+        masks: TokenMatrix, tokenCount: Double? = nil, sequenceCount: Double? = nil,
+        normalizer: Double? = nil
+    ) -> TokenMatrix {
         let tokens = tokenCount ?? masks.reduce(0) { $0 + $1.reduce(0, +) }
         let sequences = sequenceCount ?? Double(masks.filter { $0.contains { $0 != 0 } }.count)
         switch self {
@@ -93,14 +95,21 @@ public struct TokenLoss: Sendable, Equatable {
 /// per token `max(−Aρ, −A·clip(ρ, 1−ε_low, 1+ε_high))`, bounded by `−A·c` when
 /// A < 0; `ρ = exp(clamp(logπ − logπ_old, ±20))`. Tokens weigh `weights`
 /// (from `LossAggregation`).
-public func policyLoss(logProbs: TokenMatrix, oldLogProbs: TokenMatrix, advantages: TokenMatrix, masks: TokenMatrix,
-                       weights: TokenMatrix, clip: PolicyClip = PolicyClip()) -> TokenLoss {
-    var loss = 0.0, clipped = 0.0, clippedLower = 0.0, approxKL = 0.0, tokens = 0.0
+public func policyLoss(
+    logProbs: TokenMatrix, oldLogProbs: TokenMatrix, advantages: TokenMatrix, masks: TokenMatrix,
+    weights: TokenMatrix, clip: PolicyClip = PolicyClip()
+) -> TokenLoss {
+    var loss = 0.0
+    var clipped = 0.0
+    var clippedLower = 0.0
+    var approxKL = 0.0
+    var tokens = 0.0
     var gradient = masks.map { [Double](repeating: 0, count: $0.count) }
     for i in masks.indices {
         for t in masks[i].indices where masks[i][t] != 0 {
             let logRatio = min(max(logProbs[i][t] - oldLogProbs[i][t], -20), 20)
-            let ratio = exp(logRatio), advantage = advantages[i][t]
+            let ratio = exp(logRatio)
+            let advantage = advantages[i][t]
             let unclipped = -advantage * ratio
             let clippedRatio = min(max(ratio, 1 - clip.low), 1 + clip.high)
             let clippedLoss = -advantage * clippedRatio
@@ -119,7 +128,8 @@ public func policyLoss(logProbs: TokenMatrix, oldLogProbs: TokenMatrix, advantag
             tokens += 1
         }
     }
-    let metrics = tokens > 0
+    let metrics =
+        tokens > 0
         ? ["pg_clipfrac": clipped / tokens, "pg_clipfrac_lower": clippedLower / tokens, "ppo_kl": approxKL / tokens]
         : [:]
     return TokenLoss(loss: loss, gradient: gradient, metrics: metrics)
@@ -127,9 +137,13 @@ public func policyLoss(logProbs: TokenMatrix, oldLogProbs: TokenMatrix, advantag
 
 /// The KL-to-reference loss term `Σ w·k(logπ, logπ_ref)` (GRPO-style
 /// placement, veRL's `use_kl_loss`).
-public func klLoss(logProbs: TokenMatrix, referenceLogProbs: TokenMatrix, masks: TokenMatrix, weights: TokenMatrix,
-                   estimator: KLEstimator = .k3) -> TokenLoss {
-    var loss = 0.0, total = 0.0, tokens = 0.0
+public func klLoss(
+    logProbs: TokenMatrix, referenceLogProbs: TokenMatrix, masks: TokenMatrix, weights: TokenMatrix,
+    estimator: KLEstimator = .k3
+) -> TokenLoss {
+    var loss = 0.0
+    var total = 0.0
+    var tokens = 0.0
     var gradient = masks.map { [Double](repeating: 0, count: $0.count) }
     for i in masks.indices {
         for t in masks[i].indices where masks[i][t] != 0 {
@@ -144,15 +158,21 @@ public func klLoss(logProbs: TokenMatrix, referenceLogProbs: TokenMatrix, masks:
 }
 
 /// The clipped value loss `½·max((V − G)², (clip(V, V_old ± ε) − G)²)`.
-public func valueLoss(values: TokenMatrix, oldValues: TokenMatrix, returns: TokenMatrix, masks: TokenMatrix,
-                      weights: TokenMatrix, clip: Double = 0.5) -> TokenLoss {
-    var loss = 0.0, clipped = 0.0, tokens = 0.0
+public func valueLoss(
+    values: TokenMatrix, oldValues: TokenMatrix, returns: TokenMatrix, masks: TokenMatrix,
+    weights: TokenMatrix, clip: Double = 0.5
+) -> TokenLoss {
+    var loss = 0.0
+    var clipped = 0.0
+    var tokens = 0.0
     var gradient = masks.map { [Double](repeating: 0, count: $0.count) }
     for i in masks.indices {
         for t in masks[i].indices where masks[i][t] != 0 {
-            let value = values[i][t], target = returns[i][t]
+            let value = values[i][t]
+            let target = returns[i][t]
             let clippedValue = min(max(value, oldValues[i][t] - clip), oldValues[i][t] + clip)
-            let plain = (value - target) * (value - target), bounded = (clippedValue - target) * (clippedValue - target)
+            let plain = (value - target) * (value - target)
+            let bounded = (clippedValue - target) * (clippedValue - target)
             let usesClipped = bounded > plain
             // The clipped branch has no gradient once the clip is active.
             let slope = usesClipped ? (clippedValue == value ? clippedValue - target : 0) : value - target

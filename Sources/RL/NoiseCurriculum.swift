@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 /// The share of search calls answered with noisy documents, rising over
 /// training: `p(step) = p_s + (b^{step/total} − 1)/(b − 1) · (p_e − p_s)`.
@@ -12,8 +12,9 @@ public struct NoiseCurriculum: Sendable, Equatable, Codable {
     public var totalSteps: Int
 
     public init(start: Double, end: Double, base: Double = 4, totalSteps: Int) throws {
-        try requireValid((0...1).contains(start) && (0...1).contains(end), "curriculum",
-                    "noise probabilities must lie in [0, 1], got \(start) → \(end)")
+        try requireValid(
+            (0...1).contains(start) && (0...1).contains(end), "curriculum",
+            "noise probabilities must lie in [0, 1], got \(start) → \(end)")
         try requireValid(base > 0 && base.isFinite, "curriculum", "the base must be positive, got \(base)")
         try requireValid(totalSteps > 0, "curriculum", "total steps must be positive, got \(totalSteps)")
         self.start = start

@@ -19,8 +19,10 @@ public struct Series: Sendable {
 }
 
 /// Tableau 10: distinct on screen and in greyscale print, and safe for the common colour-vision deficiencies.
-public let chartPalette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+public let chartPalette = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+]
 
 /// A line chart as standalone SVG: no script and no external resource, so a
 /// report stays readable offline and in any browser or XML tool.
@@ -48,19 +50,22 @@ public struct LineChart: Sendable {
         let all = series.flatMap(\.finitePoints)
         let xTicks = niceTicks(all.map(\.x), integral: integralX)
         let yTicks = niceTicks(all.map(\.y), integral: false)
-        let plotW = width - left - right, plotH = height - top - bottom
-        let (x0, x1) = (xTicks.first!, xTicks.last!), (y0, y1) = (yTicks.first!, yTicks.last!)
+        let plotW = width - left - right
+        let plotH = height - top - bottom
+        let (x0, x1) = (xTicks.first!, xTicks.last!)
+        let (y0, y1) = (yTicks.first!, yTicks.last!)
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - y0) / (y1 - y0) * plotH }
 
         var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(width))" height="\(fmt(height))" \
-        viewBox="0 0 \(fmt(width)) \(fmt(height))" role="img" font-family="sans-serif" font-size="11">
-        <title>\(xmlEscape(title))</title>
-        <text x="\(fmt(left + plotW / 2))" y="20" text-anchor="middle" font-size="14" font-weight="bold">\(xmlEscape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(width))" height="\(fmt(height))" \
+            viewBox="0 0 \(fmt(width)) \(fmt(height))" role="img" font-family="sans-serif" font-size="11">
+            <title>\(xmlEscape(title))</title>
+            <text x="\(fmt(left + plotW / 2))" y="20" text-anchor="middle" font-size="14" font-weight="bold">\(xmlEscape(title))</text>
 
-        """
-        let xDecimals = tickDecimals(xTicks), yDecimals = tickDecimals(yTicks)
+            """
+        let xDecimals = tickDecimals(xTicks)
+        let yDecimals = tickDecimals(yTicks)
         for t in xTicks {
             let x = fmt(px(t))
             out += "<line x1=\"\(x)\" y1=\"\(fmt(top))\" x2=\"\(x)\" y2=\"\(fmt(top + plotH + 4))\" stroke=\"#e5e5e5\"/>\n"
@@ -69,19 +74,21 @@ public struct LineChart: Sendable {
         for t in yTicks {
             let y = fmt(py(t))
             out += "<line x1=\"\(fmt(left - 4))\" y1=\"\(y)\" x2=\"\(fmt(left + plotW))\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>\n"
-            out += "<text x=\"\(fmt(left - 7))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(tickLabel(t, yDecimals))</text>\n"
+            out +=
+                "<text x=\"\(fmt(left - 7))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(tickLabel(t, yDecimals))</text>\n"
         }
         out += """
-        <path d="M\(fmt(left)),\(fmt(top))V\(fmt(top + plotH))H\(fmt(left + plotW))" fill="none" stroke="#333"/>
-        <text x="\(fmt(left + plotW / 2))" y="\(fmt(height - 10))" text-anchor="middle">\(xmlEscape(xLabel))</text>
-        <text transform="translate(14,\(fmt(top + plotH / 2))) rotate(-90)" text-anchor="middle">\(xmlEscape(yLabel))</text>
+            <path d="M\(fmt(left)),\(fmt(top))V\(fmt(top + plotH))H\(fmt(left + plotW))" fill="none" stroke="#333"/>
+            <text x="\(fmt(left + plotW / 2))" y="\(fmt(height - 10))" text-anchor="middle">\(xmlEscape(xLabel))</text>
+            <text transform="translate(14,\(fmt(top + plotH / 2))) rotate(-90)" text-anchor="middle">\(xmlEscape(yLabel))</text>
 
-        """
+            """
         for (i, s) in series.enumerated() {
             let colour = xmlEscape(s.colour ?? chartPalette[i % chartPalette.count])
             let (d, isolated) = pathData(s.points, px: px, py: py)
             if !d.isEmpty {
-                out += "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
+                out +=
+                    "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
             }
             // A lone point between gaps has no line to show it.
             for (x, y) in isolated {
@@ -95,11 +102,17 @@ public struct LineChart: Sendable {
     }
 
     /// Path commands with a fresh move-to after every gap, and the points that stand alone.
-    private func pathData(_ points: [(x: Double, y: Double)], px: (Double) -> Double,
-                          py: (Double) -> Double) -> (String, [(Double, Double)]) {
+    private func pathData(
+        _ points: [(x: Double, y: Double)], px: (Double) -> Double,
+        py: (Double) -> Double
+    ) -> (String, [(Double, Double)]) {
         var runs: [[(Double, Double)]] = [[]]
         for p in points {
-            if p.x.isFinite && p.y.isFinite { runs[runs.count - 1].append((px(p.x), py(p.y))) } else if !runs.last!.isEmpty { runs.append([]) }
+            if p.x.isFinite && p.y.isFinite {
+                runs[runs.count - 1].append((px(p.x), py(p.y)))
+            } else if !runs.last!.isEmpty {
+                runs.append([])
+            }
         }
         let lines = runs.filter { $0.count > 1 }
         let d = lines.map { run in
@@ -115,7 +128,8 @@ public struct LineChart: Sendable {
 /// rather than divided by zero.
 public func niceTicks(_ values: [Double], target: Int = 5, integral: Bool = false) -> [Double] {
     let finite = values.filter(\.isFinite)
-    var lo = finite.min() ?? 0, hi = finite.max() ?? 1
+    var lo = finite.min() ?? 0
+    var hi = finite.max() ?? 1
     if hi == lo {
         let pad = lo == 0 ? 1 : abs(lo) * 0.1
         (lo, hi) = (lo - pad, hi + pad)

@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 /// A training metric worth a chart, in the order the page shows them.
 public struct ChartedMetric: Sendable {
@@ -47,25 +47,25 @@ public struct Report: Sendable {
 
     public func html() -> String {
         var out = """
-        <!DOCTYPE html>
-        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
-        <head>
-        <meta charset="utf-8"/>
-        <title>\(xmlEscape(title))</title>
-        <style>
-        body { font-family: sans-serif; margin: 2em; color: #222; }
-        .charts { display: flex; flex-wrap: wrap; gap: 1em; }
-        table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-        th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-        th { background: #f3f3f3; }
-        td.text, th.text { text-align: left; }
-        pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
-        </style>
-        </head>
-        <body>
-        <h1>\(xmlEscape(title))</h1>
+            <!DOCTYPE html>
+            <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+            <head>
+            <meta charset="utf-8"/>
+            <title>\(xmlEscape(title))</title>
+            <style>
+            body { font-family: sans-serif; margin: 2em; color: #222; }
+            .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+            table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+            th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+            th { background: #f3f3f3; }
+            td.text, th.text { text-align: left; }
+            pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
+            </style>
+            </head>
+            <body>
+            <h1>\(xmlEscape(title))</h1>
 
-        """
+            """
         out += "<h2>Runs</h2>\n" + summaryTable() + "\n"
         for run in runs where run.config != nil || run.unreadableLines > 0 {
             if run.unreadableLines > 0 {
@@ -130,8 +130,9 @@ public struct Report: Sendable {
         let isText = { (column: String) in flat.contains { if case .string? = value($0, column) { true } else { false } } }
         let text = columns.filter(isText)
         columns = text + columns.filter { !isText($0) }
-        return htmlTable(header: columns, rows: flat.map { row in columns.map { value(row, $0).map(cell) ?? "" } },
-                         textColumns: text.count)
+        return htmlTable(
+            header: columns, rows: flat.map { row in columns.map { value(row, $0).map(cell) ?? "" } },
+            textColumns: text.count)
     }
 
     private func isListOfObjects(_ json: JSONValue) -> Bool {
@@ -183,6 +184,7 @@ func number(_ value: Double) -> String {
 
 func duration(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%dh %02dm %02ds", s / 3600, s % 3600 / 60, s % 60)
+    return s >= 3600
+        ? String(format: "%dh %02dm %02ds", s / 3600, s % 3600 / 60, s % 60)
         : s >= 60 ? String(format: "%dm %02ds", s / 60, s % 60) : "\(s)s"
 }

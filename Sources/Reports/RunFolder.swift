@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 public enum ReportError: Error, CustomStringConvertible {
     case notARun(String)
@@ -23,8 +23,10 @@ public struct RunFolder: Sendable {
     /// Every top-level `*.json` file (results.json, evaluation tables), by file name.
     public var tables: [(file: String, json: JSONValue)]
 
-    public init(name: String, steps: [[String: Double]], unreadableLines: Int = 0, config: String? = nil,
-                tables: [(file: String, json: JSONValue)] = []) {
+    public init(
+        name: String, steps: [[String: Double]], unreadableLines: Int = 0, config: String? = nil,
+        tables: [(file: String, json: JSONValue)] = []
+    ) {
         self.name = name
         self.steps = steps
         self.unreadableLines = unreadableLines
@@ -35,7 +37,8 @@ public struct RunFolder: Sendable {
     public init(contentsOf folder: URL) throws {
         let files = FileManager.default
         let metrics = folder.appendingPathComponent("metrics.jsonl")
-        var steps: [[String: Double]] = [], unreadable = 0
+        var steps: [[String: Double]] = []
+        var unreadable = 0
         if files.fileExists(atPath: metrics.path) {
             let text = try String(contentsOf: metrics, encoding: .utf8)
             for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
@@ -43,7 +46,8 @@ public struct RunFolder: Sendable {
                     unreadable += 1
                     continue
                 }
-                steps.append(Dictionary(members.compactMap { member in member.value.number.map { (member.name, $0) } }) { first, _ in first })
+                steps.append(
+                    Dictionary(members.compactMap { member in member.value.number.map { (member.name, $0) } }) { first, _ in first })
             }
         }
         let jsonFiles = (try? files.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".json") }.sorted() ?? []
@@ -52,8 +56,9 @@ public struct RunFolder: Sendable {
         }
         guard files.fileExists(atPath: metrics.path) || !tables.isEmpty else { throw ReportError.notARun(folder.path) }
         let config = try? String(contentsOf: folder.appendingPathComponent("config.yaml"), encoding: .utf8)
-        self.init(name: folder.standardizedFileURL.lastPathComponent, steps: steps, unreadableLines: unreadable,
-                  config: config, tables: tables)
+        self.init(
+            name: folder.standardizedFileURL.lastPathComponent, steps: steps, unreadableLines: unreadable,
+            config: config, tables: tables)
     }
 
     /// A metric over steps; steps without it become gaps. Nil when no step has it.

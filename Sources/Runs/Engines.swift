@@ -1,8 +1,8 @@
-import Support
 import Agent
 import Foundation
 import Generation
 import Search
+import Support
 import Training
 
 /// What a run may reuse instead of loading or building it again: models
@@ -14,8 +14,10 @@ public struct Preloaded {
     public var engines: [String: any SearchEngine]
     public var questions: [String: [RolloutRow]]
 
-    public init(models: [String: LoadedModel] = [:], engines: [String: any SearchEngine] = [:],
-                questions: [String: [RolloutRow]] = [:]) {
+    public init(
+        models: [String: LoadedModel] = [:], engines: [String: any SearchEngine] = [:],
+        questions: [String: [RolloutRow]] = [:]
+    ) {
         self.models = models
         self.engines = engines
         self.questions = questions
@@ -25,12 +27,15 @@ public struct Preloaded {
 /// The search engine a config describes, with every option it sets. An
 /// in-process simulator reuses a preloaded model of the same name; a
 /// credential is sent only when `api_key_env` names the variable that holds it.
-public func makeEngine(_ config: TrainConfig.Engine, preloaded: Preloaded = Preloaded(),
-                       log: @escaping @Sendable (String) -> Void = standardErrorLine) async throws -> any SearchEngine {
+public func makeEngine(
+    _ config: TrainConfig.Engine, preloaded: Preloaded = Preloaded(),
+    log: @escaping @Sendable (String) -> Void = standardErrorLine
+) async throws -> any SearchEngine {
     try config.validate()
     if let engine = preloaded.engines[config.spec] { return engine }
     let apiKey = try config.apiKeyEnv.isEmpty ? nil : environmentValue(config.apiKeyEnv)
-    let timeout = Duration.seconds(config.timeout), retry = RetryPolicy(maxAttempts: config.attempts)
+    let timeout = Duration.seconds(config.timeout)
+    let retry = RetryPolicy(maxAttempts: config.attempts)
     switch try config.parsedSpec() {
     case .simulator(let name):
         let model: LoadedModel
@@ -38,16 +43,22 @@ public func makeEngine(_ config: TrainConfig.Engine, preloaded: Preloaded = Prel
         let completer = LocalCompleter(model: model, maxTokens: config.maxTokens, temperature: config.temperature, seed: config.seed)
         return SimulatedEngine(mode: config.simulatorMode, completer: completer, topK: config.topK)
     case .simulatorServers(let servers):
-        let client = OpenAIChatClient(.init(servers: servers, model: config.servedModel, apiKey: apiKey, maxTokens: config.maxTokens,
-                                            temperature: Double(config.temperature), seed: config.seed,
-                                            concurrency: config.concurrency, timeout: timeout, retry: retry))
+        let client = OpenAIChatClient(
+            .init(
+                servers: servers, model: config.servedModel, apiKey: apiKey, maxTokens: config.maxTokens,
+                temperature: Double(config.temperature), seed: config.seed,
+                concurrency: config.concurrency, timeout: timeout, retry: retry))
         return SimulatedEngine(mode: config.simulatorMode, completer: client, topK: config.topK)
     case .retriever(let server):
-        return RetrieverEngine(.init(servers: [server], topK: config.topK, concurrency: config.concurrency, timeout: timeout,
-                                     retry: retry))
+        return RetrieverEngine(
+            .init(
+                servers: [server], topK: config.topK, concurrency: config.concurrency, timeout: timeout,
+                retry: retry))
     case .google:
-        return try GoogleEngine(.init(apiKey: apiKey, topK: config.topK, concurrency: config.concurrency, timeout: timeout,
-                                      retry: retry))
+        return try GoogleEngine(
+            .init(
+                apiKey: apiKey, topK: config.topK, concurrency: config.concurrency, timeout: timeout,
+                retry: retry))
     case .bm25(let index):
         return try BM25Engine(contentsOf: URL(fileURLWithPath: index), topK: config.topK)
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Engine
+import Foundation
 import Generation
 import Models
 import Tokenizers
@@ -16,8 +16,10 @@ public func resolveModel(_ pathOrName: String, log: @escaping @Sendable (String)
 
 /// Writes a decoder as a Hugging Face folder with the tokenizer files of the
 /// model it came from (converted from GGUF metadata when needed).
-public func exportHuggingFace(_ decoder: Decoder, tokenizerFrom location: URL, to folder: URL, storage: DType,
-                              log: (String) -> Void = standardErrorLine) throws {
+public func exportHuggingFace(
+    _ decoder: Decoder, tokenizerFrom location: URL, to folder: URL, storage: DType,
+    log: (String) -> Void = standardErrorLine
+) throws {
     let tokenizer = try? BPETokenizer(contentsOf: location)
     var files: [String: Data] = [:]
     if tokenizer == nil {
@@ -25,8 +27,9 @@ public func exportHuggingFace(_ decoder: Decoder, tokenizerFrom location: URL, t
     } else {
         files = try tokenizerSideFiles(of: location, maxPositions: decoder.config.maxPositions)
     }
-    try decoder.saveHuggingFace(to: folder, storage: storage, bosTokenID: tokenizer?.bosTokenID,
-                                eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
+    try decoder.saveHuggingFace(
+        to: folder, storage: storage, bosTokenID: tokenizer?.bosTokenID,
+        eosTokenID: tokenizer?.eosTokenID, extraFiles: files)
 }
 
 /// One line on standard error: where the library's notes go unless a caller

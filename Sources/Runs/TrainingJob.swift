@@ -1,7 +1,7 @@
 import Agent
+import Engine
 import Evaluation
 import Foundation
-import Engine
 import Generation
 import Models
 import Search
@@ -21,14 +21,20 @@ public final class TrainingJob {
 
     /// Loads or reuses (`preloaded`) everything `config` names. A preloaded
     /// policy is copied, since training changes it.
-    public init(_ config: TrainConfig, preloaded: Preloaded = Preloaded(),
-                log: @escaping @Sendable (String) -> Void = standardErrorLine) async throws {
+    public init(
+        _ config: TrainConfig, preloaded: Preloaded = Preloaded(),
+        log: @escaping @Sendable (String) -> Void = standardErrorLine
+    ) async throws {
         try config.validate()
         try requireValid(!config.data.train.isEmpty, "data.train", "names no question file")
-        let rows = try preloaded.questions[config.data.train]
-            ?? readQuestions(config.data.train, questionField: config.data.questionField, answersField: config.data.answersField,
-                             limit: config.data.limit).map(\.rolloutRow)
-        let source: LoadedModel, policy: Decoder
+        let rows =
+            try preloaded.questions[config.data.train]
+            ?? readQuestions(
+                config.data.train, questionField: config.data.questionField, answersField: config.data.answersField,
+                limit: config.data.limit
+            ).map(\.rolloutRow)
+        let source: LoadedModel
+        let policy: Decoder
         if let loaded = preloaded.models[config.policy.model] {
             source = loaded
             policy = try Decoder(config: loaded.decoder.config, weights: loaded.decoder.namedWeights())
@@ -40,10 +46,13 @@ public final class TrainingJob {
         var evaluation: PolicyEvaluation?
         if !config.evaluation.data.isEmpty {
             let evaluationConfig = config.evaluation.engineConfig(base: config.engine)
-            let evaluationEngine = config.evaluation.engine.isEmpty
+            let evaluationEngine =
+                config.evaluation.engine.isEmpty
                 ? engine : try await makeEngine(evaluationConfig, preloaded: preloaded, log: log)
-            let held = try readQuestions(config.evaluation.data, questionField: config.data.questionField,
-                                         answersField: config.data.answersField, limit: config.evaluation.limit).map(\.rolloutRow)
+            let held = try readQuestions(
+                config.evaluation.data, questionField: config.data.questionField,
+                answersField: config.data.answersField, limit: config.evaluation.limit
+            ).map(\.rolloutRow)
             let rollout = config.rolloutConfig
             evaluation = { agent in try await evaluationMetrics(held, policy: agent, engine: evaluationEngine, rollout: rollout) }
         }
@@ -51,9 +60,10 @@ public final class TrainingJob {
         policyLocation = source.location
         self.engine = engine
         self.rows = rows
-        trainer = try RLTrainer(config: config, policy: policy, tokenizer: source.tokenizer,
-                                chatTemplate: source.chatTemplate, stopTokens: source.stopTokens,
-                                engine: engine, rows: rows, evaluation: evaluation)
+        trainer = try RLTrainer(
+            config: config, policy: policy, tokenizer: source.tokenizer,
+            chatTemplate: source.chatTemplate, stopTokens: source.stopTokens,
+            engine: engine, rows: rows, evaluation: evaluation)
     }
 
     public var outputFolder: URL { URL(fileURLWithPath: config.trainer.outputDir) }
@@ -63,8 +73,10 @@ public final class TrainingJob {
     /// adapters in `adapter/`, a full fine-tune its model in `model/` (bf16,
     /// Hugging Face layout). Returns that folder.
     @discardableResult
-    public func run(resumingFrom checkpoint: URL? = nil, exportModel: Bool = true,
-                    onStep: (StepReport, [String]) -> Void = { _, _ in }) async throws -> URL? {
+    public func run(
+        resumingFrom checkpoint: URL? = nil, exportModel: Bool = true,
+        onStep: (StepReport, [String]) -> Void = { _, _ in }
+    ) async throws -> URL? {
         if let checkpoint { try trainer.restore(from: checkpoint) }
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         try writeAtomically(Data(try config.yaml().utf8), to: outputFolder.appendingPathComponent("config.yaml"))

@@ -17,7 +17,8 @@ public enum EngineSpec: Equatable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws {
         func urls(_ list: Substring) throws -> [URL] {
             try list.split(separator: ",").map { part in
-                guard let url = URL(string: String(part)), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                guard let url = URL(string: String(part)), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+                else {
                     throw EngineSpecError("'\(part)' in engine '\(text)' is not an http(s) URL")
                 }
                 return url
@@ -38,7 +39,8 @@ public enum EngineSpec: Equatable, Sendable, CustomStringConvertible {
         } else if text.hasPrefix("bm25:"), text.count > 5 {
             self = .bm25(index: String(text.dropFirst(5)))
         } else {
-            throw EngineSpecError("unknown engine '\(text)': use sim:MODEL, sim+http://HOST:PORT, bm25:INDEX, retriever+http://HOST:PORT or google")
+            throw EngineSpecError(
+                "unknown engine '\(text)': use sim:MODEL, sim+http://HOST:PORT, bm25:INDEX, retriever+http://HOST:PORT or google")
         }
     }
 

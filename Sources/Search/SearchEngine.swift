@@ -68,7 +68,8 @@ public func concurrentMap<Element: Sendable, Result: Sendable>(
         var results = [Result?](repeating: nil, count: elements.count)
         var next = 0
         func launch() {
-            let index = next, element = elements[index]
+            let index = next
+            let element = elements[index]
             group.addTask { (index, await body(element)) }
             next += 1
         }

@@ -86,7 +86,8 @@ struct JSONParser {
     private mutating func literal(_ word: StaticString, _ value: JSONValue) throws(Failure) -> JSONValue {
         let count = word.utf8CodeUnitCount
         guard bytes.count - offset >= count,
-              (0..<count).allSatisfy({ bytes[offset + $0] == word.utf8Start[$0] }) else { throw failure("invalid literal") }
+            (0..<count).allSatisfy({ bytes[offset + $0] == word.utf8Start[$0] })
+        else { throw failure("invalid literal") }
         offset += count
         return value
     }
@@ -172,8 +173,9 @@ struct JSONParser {
 
     private mutating func hexQuad() throws(Failure) -> UInt32 {
         guard offset + 4 <= bytes.count,
-              let value = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]), as: UTF8.self),
-                                 radix: 16)
+            let value = UInt32(
+                String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]), as: UTF8.self),
+                radix: 16)
         else { throw failure("invalid \\u escape") }
         offset += 4
         return value
@@ -259,8 +261,10 @@ extension JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20:
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -11,7 +11,8 @@ extension StringProtocol {
     public func trimmingPythonWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isPythonWhitespace($0) }),
-              let last = scalars.lastIndex(where: { !isPythonWhitespace($0) }) else { return "" }
+            let last = scalars.lastIndex(where: { !isPythonWhitespace($0) })
+        else { return "" }
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }

@@ -14,8 +14,10 @@ public struct AddedToken: Sendable, Equatable {
     /// Matched in the normalized text rather than the raw text.
     public var normalized = false
 
-    public init(content: String, id: Int32, special: Bool, singleWord: Bool = false,
-                stripsLeft: Bool = false, stripsRight: Bool = false, normalized: Bool = false) {
+    public init(
+        content: String, id: Int32, special: Bool, singleWord: Bool = false,
+        stripsLeft: Bool = false, stripsRight: Bool = false, normalized: Bool = false
+    ) {
         self.content = content
         self.id = id
         self.special = special
@@ -62,11 +64,13 @@ struct AddedTokenMatcher: Sendable {
                 continue
             }
             let token = tokens[index]
-            var start = position, end = position + contents[index].count
+            var start = position
+            var end = position + contents[index].count
             position = end
             let scanner = UTF8Scanner(bytes: text)
             if token.singleWord
-                && (Self.wordScalar(endingAt: start, scanner) || Self.wordScalar(startingAt: end, scanner)) {
+                && (Self.wordScalar(endingAt: start, scanner) || Self.wordScalar(startingAt: end, scanner))
+            {
                 continue
             }
             if token.stripsLeft { start = max(Self.whitespaceRunStart(before: start, scanner), consumed) }

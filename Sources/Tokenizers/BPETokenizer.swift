@@ -72,8 +72,9 @@ public struct BPETokenizer: Tokenizer {
         }
         for added in description.addedTokens {
             if let other = tokens[Int(added.id)], other != added.content {
-                throw TokenizerError("\(source): added token \(quoted(added.content)) has id \(added.id), "
-                                     + "which the vocabulary gives to \(quoted(other))")
+                throw TokenizerError(
+                    "\(source): added token \(quoted(added.content)) has id \(added.id), "
+                        + "which the vocabulary gives to \(quoted(other))")
             }
             tokens[Int(added.id)] = added.content
             tokenIDs[added.content] = added.id
@@ -85,12 +86,14 @@ public struct BPETokenizer: Tokenizer {
         for (rank, (left, right)) in description.merges.enumerated() {
             guard let leftID = description.vocabulary[left], let rightID = description.vocabulary[right] else {
                 let missing = description.vocabulary[left] == nil ? left : right
-                throw TokenizerError("\(source): merge \(rank) (\(quoted(left)) \(quoted(right))) uses "
-                                     + "\(quoted(missing)), which is not in the vocabulary")
+                throw TokenizerError(
+                    "\(source): merge \(rank) (\(quoted(left)) \(quoted(right))) uses "
+                        + "\(quoted(missing)), which is not in the vocabulary")
             }
             guard let mergedID = description.vocabulary[left + right] else {
-                throw TokenizerError("\(source): merge \(rank) (\(quoted(left)) \(quoted(right))) makes "
-                                     + "\(quoted(left + right)), which is not in the vocabulary")
+                throw TokenizerError(
+                    "\(source): merge \(rank) (\(quoted(left)) \(quoted(right))) makes "
+                        + "\(quoted(left + right)), which is not in the vocabulary")
             }
             merges.insert(leftID, rightID, rank: UInt32(rank), merged: mergedID)
         }
@@ -128,11 +131,12 @@ public struct BPETokenizer: Tokenizer {
         vocabularySize = tokens.count
         rawTextTokens = AddedTokenMatcher(description.addedTokens.filter { !$0.normalized })
         normalizesToNFC = description.normalizesToNFC
-        normalizedTextTokens = AddedTokenMatcher(description.addedTokens.filter { $0.normalized }.map {
-            var token = $0
-            if description.normalizesToNFC { token.content = String(decoding: token.content._nfcCodeUnits, as: UTF8.self) }
-            return token
-        })
+        normalizedTextTokens = AddedTokenMatcher(
+            description.addedTokens.filter { $0.normalized }.map {
+                var token = $0
+                if description.normalizesToNFC { token.content = String(decoding: token.content._nfcCodeUnits, as: UTF8.self) }
+                return token
+            })
         specialTokenIDs = Set(description.addedTokens.filter(\.special).map(\.id))
         preTokenizer = description.preTokenizer
         postProcessor = description.postProcessor
@@ -171,8 +175,10 @@ public struct BPETokenizer: Tokenizer {
         var merges = BytePairEncoder.Scratch()
     }
 
-    private func encodeUnnormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                                    _ scratch: inout Scratch) {
+    private func encodeUnnormalized(
+        _ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
+        _ scratch: inout Scratch
+    ) {
         // Scalars below U+0300 are in NFC and never compose with a neighbour, so
         // most text skips normalization. The standard library's NFC is used
         // because Foundation's on Linux garbles a supplementary-plane scalar
@@ -185,8 +191,10 @@ public struct BPETokenizer: Tokenizer {
         }
     }
 
-    private func encodeNormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
-                                  _ scratch: inout Scratch) {
+    private func encodeNormalized(
+        _ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32],
+        _ scratch: inout Scratch
+    ) {
         guard !normalizedTextTokens.isEmpty else { return encodePieces(text, into: &ids, &scratch) }
         for segment in normalizedTextTokens.segments(of: text) {
             switch segment {
@@ -209,7 +217,9 @@ public struct BPETokenizer: Tokenizer {
     /// on its own: Hugging Face's `pre_tokenizer.pre_tokenize_str`, so added
     /// tokens and normalization do not apply.
     public func preTokenize(_ text: String) -> [String] {
-        var text = text, pieces: [Range<Int>] = [], previous: [Range<Int>] = []
+        var text = text
+        var pieces: [Range<Int>] = []
+        var previous: [Range<Int>] = []
         return text.withUTF8 { bytes in
             withPrefixSpace(bytes) { text in
                 preTokenizer.split(UTF8Scanner(bytes: text), into: &pieces, scratch: &previous)
@@ -220,8 +230,10 @@ public struct BPETokenizer: Tokenizer {
 
     /// `text` as the pre-tokenizer sees it: with a space in front when ByteLevel
     /// adds one. Hugging Face drops empty text before it would get the space.
-    private func withPrefixSpace<Result>(_ text: UnsafeBufferPointer<UInt8>,
-                                         _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    private func withPrefixSpace<Result>(
+        _ text: UnsafeBufferPointer<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
         guard preTokenizer.addsPrefixSpace, let first = text.first, first != UInt8(ascii: " ") else { return body(text) }
         return ([UInt8(ascii: " ")] + text).withUnsafeBufferPointer(body)
     }

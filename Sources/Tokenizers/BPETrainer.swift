@@ -49,8 +49,10 @@ public struct BPETrainer: Sendable {
     public var eosToken: String?
     public var splitting: Splitting
 
-    public init(vocabularySize: Int, minimumPairFrequency: Int = 2, specialTokens: [String] = [],
-                addedTokens: [String] = [], eosToken: String? = nil, splitting: Splitting = .gpt2) {
+    public init(
+        vocabularySize: Int, minimumPairFrequency: Int = 2, specialTokens: [String] = [],
+        addedTokens: [String] = [], eosToken: String? = nil, splitting: Splitting = .gpt2
+    ) {
         self.vocabularySize = vocabularySize
         self.minimumPairFrequency = minimumPairFrequency
         self.specialTokens = specialTokens
@@ -64,11 +66,13 @@ public struct BPETrainer: Sendable {
     public func train(_ texts: some Sequence<String>) throws -> TrainedTokenizer {
         let added = try addedTokenList()
         guard vocabularySize >= added.count + 256 else {
-            throw TokenizerError("BPE training: a vocabulary of \(vocabularySize) cannot hold the 256 bytes "
-                                 + "and \(added.count) added tokens")
+            throw TokenizerError(
+                "BPE training: a vocabulary of \(vocabularySize) cannot hold the 256 bytes "
+                    + "and \(added.count) added tokens")
         }
-        var state = MergeState(words: countPieces(texts, cutting: AddedTokenMatcher(added)),
-                               firstByteID: Int32(added.count))
+        var state = MergeState(
+            words: countPieces(texts, cutting: AddedTokenMatcher(added)),
+            firstByteID: Int32(added.count))
         while state.tokenCount < vocabularySize - added.count, state.mergeBest(minimumCount: max(minimumPairFrequency, 1)) {}
 
         var vocabulary: [String: Int32] = [:]
@@ -79,8 +83,9 @@ public struct BPETrainer: Sendable {
             // An added token written in the byte alphabet ("Ġx") is not cut out of
             // the bytes it spells (" x"), so a merge can arrive at its name.
             guard vocabulary[spelling] == nil else {
-                throw TokenizerError("BPE training: added token \(quoted(spelling)) is also the learned token for "
-                                     + "the text \(quoted(String(decoding: bytes, as: UTF8.self)))")
+                throw TokenizerError(
+                    "BPE training: added token \(quoted(spelling)) is also the learned token for "
+                        + "the text \(quoted(String(decoding: bytes, as: UTF8.self)))")
             }
             vocabulary[spelling] = Int32(names.count)
             names.append(spelling)
@@ -89,8 +94,9 @@ public struct BPETrainer: Sendable {
         let description = BPETokenizer.Description(
             vocabulary: vocabulary, merges: merges, addedTokens: added,
             preTokenizer: PreTokenizer(steps: splitting.steps), eosToken: eosToken, source: "BPE training")
-        return TrainedTokenizer(tokenizer: try BPETokenizer(description), merges: merges,
-                                description: description, tokenNames: names)
+        return TrainedTokenizer(
+            tokenizer: try BPETokenizer(description), merges: merges,
+            description: description, tokenNames: names)
     }
 
     private func addedTokenList() throws -> [AddedToken] {
@@ -118,7 +124,8 @@ public struct BPETrainer: Sendable {
     private func countPieces(_ texts: some Sequence<String>, cutting matcher: AddedTokenMatcher) -> [([UInt8], Int)] {
         let preTokenizer = PreTokenizer(steps: splitting.steps)
         var counts: [[UInt8]: Int] = [:]
-        var pieces: [Range<Int>] = [], scratch: [Range<Int>] = []
+        var pieces: [Range<Int>] = []
+        var scratch: [Range<Int>] = []
         for var text in texts {
             text.withUTF8 { raw in
                 for case let .text(range) in matcher.segments(of: raw) {
@@ -278,14 +285,17 @@ private struct MergeState {
     }
 
     private mutating func merge(_ pair: UInt64, index: Int) {
-        let left = Int32(truncatingIfNeeded: pair >> 32), right = Int32(truncatingIfNeeded: pair)
+        let left = Int32(truncatingIfNeeded: pair >> 32)
+        let right = Int32(truncatingIfNeeded: pair)
         let bytes = tokenBytes[Int(left - firstByteID)] + tokenBytes[Int(right - firstByteID)]
         // Two merges can spell the same bytes ("a bc" and "ab c"); they share the token.
-        let merged = tokenIDs[bytes] ?? {
-            tokenBytes.append(bytes)
-            tokenIDs[bytes] = firstByteID + Int32(tokenBytes.count - 1)
-            return firstByteID + Int32(tokenBytes.count - 1)
-        }()
+        let merged =
+            tokenIDs[bytes]
+            ?? {
+                tokenBytes.append(bytes)
+                tokenIDs[bytes] = firstByteID + Int32(tokenBytes.count - 1)
+                return firstByteID + Int32(tokenBytes.count - 1)
+            }()
         merges.append((left, right))
         let words = pairWords[index]
         pairWords[index] = []
@@ -306,8 +316,11 @@ private struct MergeState {
     /// `aa a`, and each merge trades the pairs with its neighbours for pairs
     /// with the new token.
     private mutating func merge(_ left: Int32, _ right: Int32, into merged: Int32, inWord w: Int) {
-        let start = wordStarts[w], end = start + wordLengths[w], count = wordCounts[w]
-        var read = start, write = start
+        let start = wordStarts[w]
+        let end = start + wordLengths[w]
+        let count = wordCounts[w]
+        var read = start
+        var write = start
         while read < end {
             guard read + 1 < end, symbols[read] == left, symbols[read + 1] == right else {
                 symbols[write] = symbols[read]

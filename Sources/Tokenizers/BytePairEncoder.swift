@@ -56,10 +56,11 @@ struct BytePairEncoder: Sendable {
         // the same tokens even where applying all merges of one rank at once
         // (GPT-2's original loop) would not.
         while let top = MinHeap.popMinimum(&scratch.heap) {
-            let position = Int(top & 0xFFFF_FFFF), rank = UInt32(top >> 32)
+            let position = Int(top & 0xFFFF_FFFF)
+            let rank = UInt32(top >> 32)
             let right = Int(scratch.next[position])
             guard scratch.ids[position] >= 0, right >= 0,
-                  let merge = merges.lookup(scratch.ids[position], scratch.ids[right]), merge.rank == rank
+                let merge = merges.lookup(scratch.ids[position], scratch.ids[right]), merge.rank == rank
             else { continue }
             scratch.ids[position] = merge.merged
             scratch.ids[right] = -1

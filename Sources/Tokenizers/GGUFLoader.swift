@@ -47,8 +47,9 @@ struct GGUFVocabulary {
 
         guard let model = metadata["tokenizer.ggml.model"] else { throw fail("missing tokenizer.ggml.model") }
         guard model.string == "gpt2" else {
-            throw fail("tokenizer.ggml.model \(model.string.map(quoted) ?? "\(model)") is not supported "
-                       + "(only \"gpt2\", byte-level BPE)")
+            throw fail(
+                "tokenizer.ggml.model \(model.string.map(quoted) ?? "\(model)") is not supported "
+                    + "(only \"gpt2\", byte-level BPE)")
         }
         let tokens = try strings("tokenizer.ggml.tokens")
         let tokenTypes = try metadata["tokenizer.ggml.token_type"].map { value -> [Int] in
@@ -66,8 +67,9 @@ struct GGUFVocabulary {
         }
         let pre = metadata["tokenizer.ggml.pre"]?.string ?? "gpt2"
         guard let (steps, ignoresMerges) = Self.preTokenizers[pre] else {
-            throw fail("tokenizer.ggml.pre \(quoted(pre)) is not supported (supported: "
-                       + Self.preTokenizers.keys.sorted().joined(separator: ", ") + ")")
+            throw fail(
+                "tokenizer.ggml.pre \(quoted(pre)) is not supported (supported: "
+                    + Self.preTokenizers.keys.sorted().joined(separator: ", ") + ")")
         }
 
         let spellings = tokens.map { ByteLevel.bytes(spelledBy: $0) != nil ? $0 : ByteLevel.spelling(of: $0.utf8) }
@@ -106,8 +108,9 @@ struct GGUFVocabulary {
 
     /// The ids added around every sequence: BOS and EOS where the file asks for them.
     var postProcessor: BPETokenizer.PostProcessor {
-        BPETokenizer.PostProcessor(prefix: addsBOS ? bosTokenID.map { [$0] } ?? [] : [],
-                                   suffix: addsEOS ? eosTokenID.map { [$0] } ?? [] : [])
+        BPETokenizer.PostProcessor(
+            prefix: addsBOS ? bosTokenID.map { [$0] } ?? [] : [],
+            suffix: addsEOS ? eosTokenID.map { [$0] } ?? [] : [])
     }
 
     var description: BPETokenizer.Description {

@@ -34,8 +34,10 @@ extension BPETokenizer {
         [
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(),
             "added_tokens": description.addedTokens.map {
-                ["id": Int($0.id), "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.stripsLeft,
-                 "rstrip": $0.stripsRight, "normalized": $0.normalized, "special": $0.special]
+                [
+                    "id": Int($0.id), "content": $0.content, "single_word": $0.singleWord, "lstrip": $0.stripsLeft,
+                    "rstrip": $0.stripsRight, "normalized": $0.normalized, "special": $0.special,
+                ]
             },
             "pre_tokenizer": preTokenizerJSON(description.preTokenizer.steps),
             "post_processor": postProcessorJSON(description.postProcessor, tokens: tokens),
@@ -54,13 +56,14 @@ extension BPETokenizer {
     /// itself when `use_regex` is on, so a final GPT-2 split is folded into it.
     private static func preTokenizerJSON(_ steps: [PreTokenizer.Step]) -> [String: Any] {
         let usesRegex = steps.last == .split(.gpt2)
-        let members = steps.dropLast(usesRegex ? 1 : 0).map { step -> [String: Any] in
-            switch step {
-            case let .digits(individually): ["type": "Digits", "individual_digits": individually]
-            case let .split(pattern):
-                ["type": "Split", "pattern": ["Regex": pattern.regex], "behavior": "Isolated", "invert": false]
-            }
-        } + [["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": usesRegex, "use_regex": usesRegex]]
+        let members =
+            steps.dropLast(usesRegex ? 1 : 0).map { step -> [String: Any] in
+                switch step {
+                case let .digits(individually): ["type": "Digits", "individual_digits": individually]
+                case let .split(pattern):
+                    ["type": "Split", "pattern": ["Regex": pattern.regex], "behavior": "Isolated", "invert": false]
+                }
+            } + [["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": usesRegex, "use_regex": usesRegex]]
         return members.count == 1 ? members[0] : ["type": "Sequence", "pretokenizers": members]
     }
 
@@ -81,9 +84,10 @@ extension BPETokenizer {
             "type": "TemplateProcessing",
             "single": template("A", typeID: 0),
             "pair": template("A", typeID: 0) + template("B", typeID: 1),
-            "special_tokens": Dictionary(ids.map { id in
-                (tokens[Int(id)], ["id": tokens[Int(id)], "ids": [Int(id)], "tokens": [tokens[Int(id)]]] as [String: Any])
-            }, uniquingKeysWith: { first, _ in first }),
+            "special_tokens": Dictionary(
+                ids.map { id in
+                    (tokens[Int(id)], ["id": tokens[Int(id)], "ids": [Int(id)], "tokens": [tokens[Int(id)]]] as [String: Any])
+                }, uniquingKeysWith: { first, _ in first }),
         ]
     }
 }

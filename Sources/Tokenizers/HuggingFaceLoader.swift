@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 extension BPETokenizer {
     /// Loads a Hugging Face `tokenizer.json` whose model is byte-level BPE.
@@ -118,7 +118,8 @@ private enum TokenizerFile {
             vocabulary[entry.name] = id
         }
         let merges = try model.required("merges").elements().map { merge -> (String, String) in
-            let parts = try merge.value.string.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
+            let parts =
+                try merge.value.string.map { $0.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
                 ?? merge.elements().map { try $0.string() }
             guard parts.count == 2 else {
                 throw merge.error("expected two tokens, as \"a b\" or [\"a\", \"b\"]")
@@ -189,8 +190,9 @@ private enum TokenizerFile {
                     throw TokenizerError("tokenizer.json: \(path): only Split with a \"Regex\" pattern is supported")
                 }
                 guard let pattern = SplitPattern(regex: regex) else {
-                    throw TokenizerError("tokenizer.json: \(path): split regex \(quoted(regex)) is not one of the "
-                                         + "supported GPT-2, Llama-3 and Qwen2 patterns")
+                    throw TokenizerError(
+                        "tokenizer.json: \(path): split regex \(quoted(regex)) is not one of the "
+                            + "supported GPT-2, Llama-3 and Qwen2 patterns")
                 }
                 preTokenizer.steps.append(.split(pattern))
             case "Digits":
@@ -198,8 +200,9 @@ private enum TokenizerFile {
             case "ByteLevel":
                 if component["add_prefix_space"]?.bool ?? true {
                     guard preTokenizer.steps.isEmpty else {
-                        throw TokenizerError("tokenizer.json: \(path): ByteLevel with add_prefix_space is only "
-                                             + "supported as the first pre-tokenizer")
+                        throw TokenizerError(
+                            "tokenizer.json: \(path): ByteLevel with add_prefix_space is only "
+                                + "supported as the first pre-tokenizer")
                     }
                     preTokenizer.addsPrefixSpace = true
                 }
@@ -278,7 +281,9 @@ private struct TokenizerConfig {
         }
         var chatTemplate: String?
         if let template = try file.optional("chat_template") {
-            chatTemplate = try template.value.string ?? template.elements()
+            chatTemplate =
+                try template.value.string
+                ?? template.elements()
                 .first { $0.value["name"]?.string == "default" }?.required("template").string()
         }
         return TokenizerConfig(bosToken: try token("bos_token"), eosToken: try token("eos_token"), chatTemplate: chatTemplate)

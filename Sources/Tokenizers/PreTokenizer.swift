@@ -16,7 +16,8 @@ enum SplitPattern: Sendable, Equatable, CaseIterable {
     var regex: String {
         switch self {
         case .gpt2: #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
-        case .llama3: #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        case .llama3:
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         case .qwen2: #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         }
     }
@@ -57,8 +58,10 @@ enum SplitPattern: Sendable, Equatable, CaseIterable {
         }
     }
 
-    private static func splitLlama3(_ text: UTF8Scanner, _ range: Range<Int>, maxDigits: Int,
-                                    into pieces: inout [Range<Int>]) {
+    private static func splitLlama3(
+        _ text: UTF8Scanner, _ range: Range<Int>, maxDigits: Int,
+        into pieces: inout [Range<Int>]
+    ) {
         let limit = range.upperBound
         var start = range.lowerBound
         while start < limit {
@@ -108,7 +111,8 @@ enum SplitPattern: Sendable, Equatable, CaseIterable {
     /// something other than whitespace follows, so that scalar can lead the next
     /// piece (the space of " word"). A single whitespace scalar stands alone.
     private static func whitespaceEnd(_ text: UTF8Scanner, _ start: Int, _ limit: Int) -> Int {
-        var end = start, last = start
+        var end = start
+        var last = start
         while end < limit {
             let (kind, next) = text.classified(at: end)
             guard kind.isWhitespace else { break }
@@ -120,8 +124,10 @@ enum SplitPattern: Sendable, Equatable, CaseIterable {
 
     /// `'s|'t|'re|'ve|'m|'ll|'d`, optionally ignoring case as Oniguruma's `(?i:…)`
     /// does, where the long s (ſ, U+017F) folds to s.
-    private static func contractionEnd(_ text: UTF8Scanner, _ start: Int, _ limit: Int,
-                                       caseInsensitive: Bool) -> Int? {
+    private static func contractionEnd(
+        _ text: UTF8Scanner, _ start: Int, _ limit: Int,
+        caseInsensitive: Bool
+    ) -> Int? {
         guard text.bytes[start] == UInt8(ascii: "'") else { return nil }
         func letter(at i: Int) -> (UInt32, Int)? {
             guard i < limit else { return nil }
@@ -177,12 +183,15 @@ struct PreTokenizer: Sendable, Equatable {
         }
     }
 
-    private static func splitDigits(_ text: UTF8Scanner, _ range: Range<Int>, individually: Bool,
-                                    into pieces: inout [Range<Int>]) {
+    private static func splitDigits(
+        _ text: UTF8Scanner, _ range: Range<Int>, individually: Bool,
+        into pieces: inout [Range<Int>]
+    ) {
         var start = range.lowerBound
         while start < range.upperBound {
             let (kind, next) = text.classified(at: start)
-            let end = kind == .number
+            let end =
+                kind == .number
                 ? (individually ? next : text.run(from: next, until: range.upperBound) { $0 == .number })
                 : text.run(from: next, until: range.upperBound) { $0 != .number }
             pieces.append(start..<end)

@@ -89,7 +89,9 @@ extension RLTrainer {
             guard let tensor = archive.tensors[parameter.name] else {
                 throw TensorError.invalidArgument(op: op, detail: "no tensor \(parameter.name)")
             }
-            try check(tensor.shape == parameter.shape, op, "\(parameter.name) is \(describe(tensor.shape)), the model needs \(describe(parameter.shape))")
+            try check(
+                tensor.shape == parameter.shape, op,
+                "\(parameter.name) is \(describe(tensor.shape)), the model needs \(describe(parameter.shape))")
             parameter.value.pointer.update(from: tensor.pointer, count: tensor.count)
         }
     }

@@ -1,7 +1,7 @@
-import Search
-import Support
 import Foundation
 import Models
+import Search
+import Support
 import Yams
 
 /// Reading and writing the YAML form of `TrainConfig`: the user's file is laid
@@ -11,15 +11,19 @@ extension TrainConfig {
     /// The config in `text` laid over the defaults, with relative paths
     /// resolved against `folder` (the config file's) when given, then the
     /// `--set` overrides laid over that. Checked with `validate()`.
-    public static func load(yaml text: String, overrides: [String] = [], source: String = "config",
-                            folder: URL? = nil) throws -> TrainConfig {
+    public static func load(
+        yaml text: String, overrides: [String] = [], source: String = "config",
+        folder: URL? = nil
+    ) throws -> TrainConfig {
         let node: Node
         do {
             node = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
         } catch {
             throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
         }
-        guard node.mapping != nil else { throw InvalidInput(place: source, problem: "must be a mapping of sections (policy:, rollout:, …)") }
+        guard node.mapping != nil else {
+            throw InvalidInput(place: source, problem: "must be a mapping of sections (policy:, rollout:, …)")
+        }
         var config = try decode(node, source: source)
         if let folder { config = config.resolvingPaths(against: folder) }
         if !overrides.isEmpty {
@@ -56,7 +60,8 @@ extension TrainConfig {
         let optionals = try Yams.compose(yaml: everything.yaml())!
         try checkKeys(node, against: optionals, path: [])
         do {
-            return try YAMLDecoder().decode(TrainConfig.self, from: Yams.serialize(node: merging(node, over: defaults, optionals: optionals)))
+            return try YAMLDecoder().decode(
+                TrainConfig.self, from: Yams.serialize(node: merging(node, over: defaults, optionals: optionals)))
         } catch let error as DecodingError {
             throw InvalidInput(place: source, problem: describe(error))
         }
@@ -137,7 +142,10 @@ private func checkKeys(_ node: Node, against defaults: Node, path: [String]) thr
         let name = key.string ?? "\(key)"
         guard let expected = known[key] else {
             let place = (path + [name]).joined(separator: ".")
-            let suggestion = names.min { editDistance($0, name) < editDistance($1, name) }.map { " (did you mean \((path + [$0]).joined(separator: "."))?)" } ?? ""
+            let suggestion =
+                names.min { editDistance($0, name) < editDistance($1, name) }.map {
+                    " (did you mean \((path + [$0]).joined(separator: "."))?)"
+                } ?? ""
             throw InvalidInput(place: place, problem: "unknown setting\(suggestion)")
         }
         try checkKeys(value, against: expected, path: path + [name])
@@ -173,7 +181,8 @@ private func describe(_ error: DecodingError) -> String {
 }
 
 private func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
     var row = Array(0...b.count)
     for i in 1...a.count {

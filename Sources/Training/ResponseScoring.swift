@@ -24,7 +24,9 @@ struct ResponseBatch {
         time = trajectories.map(\.tokens.count).max() ?? 0
         var tokens = [Int32](repeating: 0, count: batch * time)
         var keyValid = [Bool](repeating: false, count: batch * time)
-        var rows: [Int] = [], targets: [Int32] = [], positions: [(Int, Int)] = []
+        var rows: [Int] = []
+        var targets: [Int32] = []
+        var positions: [(Int, Int)] = []
         for (b, trajectory) in trajectories.enumerated() {
             for (t, token) in trajectory.tokens.enumerated() {
                 tokens[b * time + t] = token
@@ -68,8 +70,9 @@ struct ResponseBatch {
 
     /// Log-probabilities (at `temperature`, as sampled) and entropies of the scored tokens.
     func logProbs(_ decoder: Decoder, temperature: Float, tape: Tape) throws -> TokenLogProbs {
-        try tape.tokenLogProbs(hidden: hidden(decoder, tape: tape), weight: decoder.outputWeight, targets: targets,
-                               temperature: temperature)
+        try tape.tokenLogProbs(
+            hidden: hidden(decoder, tape: tape), weight: decoder.outputWeight, targets: targets,
+            temperature: temperature)
     }
 }
 

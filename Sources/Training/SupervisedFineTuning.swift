@@ -24,24 +24,32 @@ public struct SupervisedExample: Sendable, Equatable {
 }
 
 public struct SupervisedConfig: Sendable, Equatable, Codable {
+    /// Optimiser steps.
     public var steps = 200
     /// Examples per optimiser step, drawn at random with a seeded generator.
     public var batchSize = 16
+    /// AdamW's peak rate.
     public var lr = 1e-3
+    /// Steps of linear warm-up to `lr`.
     public var warmupSteps = 0
     /// After the warm-up the rate follows a cosine from `lr` down to this
     /// share of it at the last step; 1 keeps it constant.
     public var cosineFloor = 1.0
+    /// AdamW's decoupled weight decay.
     public var weightDecay = 0.0
+    /// Global gradient-norm clip (0: off).
     public var gradClip = 1.0
     /// Steps whose examples are drawn together and then batched by length, so
     /// that a batch of examples of mixed lengths pads little: a padded
     /// position costs as much as a trained one. 1 batches each step's draw.
     public var lengthGrouping = 1
+    /// Seeds the example draws.
     public var seed: UInt64 = 0
 
-    public init(steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
-                lengthGrouping: Int = 1, seed: UInt64 = 0) {
+    public init(
+        steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
+        lengthGrouping: Int = 1, seed: UInt64 = 0
+    ) {
         self.steps = steps
         self.batchSize = batchSize
         self.lr = lr
@@ -63,23 +71,29 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
 /// them, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
 /// sees each step's loss; an error it throws stops the run. Returns the losses.
 @discardableResult
-public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample], config: SupervisedConfig,
-                               progress: (_ step: Int, _ loss: Double) throws -> Void = { _, _ in }) throws -> [Double] {
+public func supervisedFineTune(
+    _ model: Decoder, on examples: [SupervisedExample], config: SupervisedConfig,
+    progress: (_ step: Int, _ loss: Double) throws -> Void = { _, _ in }
+) throws -> [Double] {
     try require(!examples.isEmpty, "supervisedFineTune", "no examples")
-    try require(examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
-                "every example needs a prompt and tokens to learn")
-    try require(config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
-                "steps, batch size, learning rate and length grouping must be positive")
-    let optimizer = try AdamW(parameters: model.trainableParameters,
-                              .init(learningRate: Float(config.lr), weightDecay: Float(config.weightDecay)))
+    try require(
+        examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
+        "every example needs a prompt and tokens to learn")
+    try require(
+        config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
+        "steps, batch size, learning rate and length grouping must be positive")
+    let optimizer = try AdamW(
+        parameters: model.trainableParameters,
+        .init(learningRate: Float(config.lr), weightDecay: Float(config.weightDecay)))
     let schedule = LearningRateSchedule.cosine(warmup: config.warmupSteps, total: config.steps, minRatio: Float(config.cosineFloor))
     var rng = RandomGenerator(seed: config.seed)
     var losses: [Double] = []
     var pending: [[Trajectory]] = []
     for step in 0..<config.steps {
         if pending.isEmpty {
-            pending = lengthGroupedBatches(of: examples, steps: min(config.lengthGrouping, config.steps - step),
-                                           batchSize: config.batchSize, rng: &rng)
+            pending = lengthGroupedBatches(
+                of: examples, steps: min(config.lengthGrouping, config.steps - step),
+                batchSize: config.batchSize, rng: &rng)
         }
         let batch = ResponseBatch(pending.removeLast())
         let tape = Tape()
@@ -97,8 +111,10 @@ public func supervisedFineTune(_ model: Decoder, on examples: [SupervisedExample
 /// The next `steps` batches of a supervised run: `steps × batchSize` examples
 /// drawn at random, then regrouped so that each batch holds examples of about
 /// the same length, in random order.
-public func lengthGroupedBatches(of examples: [SupervisedExample], steps: Int, batchSize: Int,
-                                 rng: inout RandomGenerator) -> [[Trajectory]] {
+public func lengthGroupedBatches(
+    of examples: [SupervisedExample], steps: Int, batchSize: Int,
+    rng: inout RandomGenerator
+) -> [[Trajectory]] {
     let drawn = (0..<steps * batchSize).map { _ in examples[rng.below(examples.count)].sequence }
     guard steps > 1 else { return [drawn] }
     let sorted = drawn.enumerated().sorted { ($0.element.tokens.count, $0.offset) < ($1.element.tokens.count, $1.offset) }.map(\.element)

@@ -1,8 +1,8 @@
 import Agent
 import Models
-import Support
 import RL
 import Search
+import Support
 
 /// Every knob of a training run. The YAML file mirrors this structure
 /// section by section (`docs/training.md` documents each field); fields left
@@ -33,7 +33,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public struct DataSource: Codable, Equatable, Sendable {
         /// Training questions: parquet, JSONL or CSV with a question and its answers per row.
         public var train = ""
+        /// The field holding the question.
         public var questionField = "question"
+        /// The field holding the gold answers: a list, or one string.
         public var answersField = "answer"
         /// Use only the first N rows (0: all).
         public var limit = 0
@@ -99,19 +101,27 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// Probability of a noisy search call at the first and last step.
         public var start = 0.0
         public var end = 0.5
+        /// Shape of the rise from `start` to `end`: `(base^(step/total) − 1)/(base − 1)`.
         public var base = 4.0
         public init() {}
     }
 
     public struct Rollout: Codable, Equatable, Sendable {
+        /// Questions per step.
         public var promptsPerStep = 64
         /// Responses per prompt (the group of GRPO and RLOO).
         public var groupSize = 5
+        /// Searches allowed before the final answer.
         public var maxTurns = 2
+        /// Policy tokens per generation.
         public var maxTurnTokens = 500
+        /// Tokens of one `<information>` block (its closing tag is kept).
         public var maxObservationTokens = 500
+        /// The prompt is cut from the left to this many tokens.
         public var maxPromptTokens = 2048
+        /// The whole trajectory's token budget.
         public var maxContextTokens = 4096
+        /// Policy sampling: temperature, nucleus mass, top-k (0: off).
         public var temperature: Float = 1
         public var topP: Float = 0.95
         public var topK = 0
@@ -127,12 +137,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     public struct Optimizer: Codable, Equatable, Sendable {
+        /// AdamW's rate after the warm-up.
         public var lr = 1e-6
         /// Linear warm-up over this share of the total steps (ZeroSearch's
         /// REINFORCE/GRPO scripts: 0.95).
         public var warmupRatio = 0.95
+        /// AdamW's decoupled weight decay.
         public var weightDecay = 0.01
+        /// Global gradient-norm clip (0: off).
         public var gradClip = 1.0
+        /// Update passes over each step's batch.
         public var ppoEpochs = 1
         /// Trajectories per optimiser step (0: the whole batch).
         public var miniBatchSize = 0
@@ -150,10 +164,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 
     public struct Trainer: Codable, Equatable, Sendable {
+        /// RL steps (ZeroSearch's scripts: 203).
         public var totalSteps = 203
         /// Checkpoint every N steps (0: only at the end).
         public var saveEvery = 50
+        /// Seeds the question order, the policy's sampling and the noise draws.
         public var seed: UInt64 = 0
+        /// The run folder: metrics, checkpoints, `config.yaml`, the trained model.
         public var outputDir = "runs/train"
         public init() {}
         enum CodingKeys: String, CodingKey {
@@ -210,7 +227,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try field(trainer.saveEvery >= 0, "trainer.save_every", "must be ≥ 0")
         try field(evaluation.every >= 0, "evaluation.every", "must be ≥ 0")
         try field(evaluation.limit > 0, "evaluation.limit", "must be positive")
-        try field(evaluation.every == 0 || !evaluation.data.isEmpty, "evaluation.data", "names no question file but evaluation.every is set")
+        try field(
+            evaluation.every == 0 || !evaluation.data.isEmpty, "evaluation.data", "names no question file but evaluation.every is set")
         _ = try NoiseCurriculum(start: curriculum.start, end: curriculum.end, base: curriculum.base, totalSteps: trainer.totalSteps)
         try rolloutConfig.validate()
     }

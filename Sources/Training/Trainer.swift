@@ -1,4 +1,3 @@
-import Support
 import Agent
 import Engine
 import Foundation
@@ -6,6 +5,7 @@ import Generation
 import Models
 import RL
 import Search
+import Support
 import Tokenizers
 
 /// Where a run is: what a checkpoint must hold, besides weights and
@@ -55,9 +55,11 @@ public final class RLTrainer {
     let criticOptimizer: AdamW?
     public internal(set) var state: TrainerState
 
-    public init(config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
-                stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow],
-                evaluation: PolicyEvaluation? = nil) throws {
+    public init(
+        config: TrainConfig, policy: Decoder, tokenizer: BPETokenizer, chatTemplate: ChatTemplate,
+        stopTokens: Set<Int32>, engine: any SearchEngine, rows: [RolloutRow],
+        evaluation: PolicyEvaluation? = nil
+    ) throws {
         try config.validate()
         try requireValid(!rows.isEmpty, "data.train", "no training rows")
         self.config = config
@@ -68,11 +70,13 @@ public final class RLTrainer {
         self.engine = engine
         self.rows = rows
         self.evaluation = evaluation
-        curriculum = try NoiseCurriculum(start: config.curriculum.start, end: config.curriculum.end,
-                                         base: config.curriculum.base, totalSteps: config.trainer.totalSteps)
+        curriculum = try NoiseCurriculum(
+            start: config.curriculum.start, end: config.curriculum.end,
+            base: config.curriculum.base, totalSteps: config.trainer.totalSteps)
         if let lora = config.policy.lora { try policy.attachLoRA(lora, seed: config.trainer.seed) }
         // With LoRA the reference is the policy with its adapters off: no copy.
-        reference = config.algorithm.usesReference && config.policy.lora == nil
+        reference =
+            config.algorithm.usesReference && config.policy.lora == nil
             ? try Decoder(config: policy.config, weights: policy.namedWeights()) : nil
         reference?.parameters.forEach { $0.requiresGrad = false }
         actorOptimizer = try AdamW(parameters: policy.trainableParameters, Self.hyperparameters(config.actor))
@@ -121,12 +125,15 @@ public final class RLTrainer {
 
         // Rollout with the current weights.
         let noise = curriculum.probability(step: state.step)
-        let agent = try await makeAgent(sampling: SamplingParameters(temperature: config.rollout.temperature, topK: config.rollout.topK,
-                                                                      topP: config.rollout.topP),
-                                        seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
+        let agent = try await makeAgent(
+            sampling: SamplingParameters(
+                temperature: config.rollout.temperature, topK: config.rollout.topK,
+                topP: config.rollout.topP),
+            seed: config.trainer.seed &+ UInt64(state.step) &* 0x9E37_79B9_7F4A_7C15)
         let packed = DispatchTime.now().uptimeNanoseconds
-        var trajectories = try await rollout(batchRows, policy: agent, engine: engine, noiseProbability: noise,
-                                             rng: &state.noiseRNG, config: config.rolloutConfig)
+        var trajectories = try await rollout(
+            batchRows, policy: agent, engine: engine, noiseProbability: noise,
+            rng: &state.noiseRNG, config: config.rolloutConfig)
         let generated = trajectories.reduce(0) { $0 + $1.lossMask[$1.promptLength...].reduce(0) { $0 + Int($1) } }
         if !config.algorithm.stateMasking {
             for index in trajectories.indices { trajectories[index].trainOnObservations() }
@@ -171,7 +178,8 @@ public final class RLTrainer {
     /// old/reference log-probs and values, advantages and the updates.
     /// Returns the metrics (with `seconds_<phase>`) and each trajectory's scores and reward.
     func learn(from trajectories: [Trajectory], rows: [RolloutRow], groups: [Int]) throws
-        -> (metrics: [String: Double], scores: [AnswerScores], rewards: [Double]) {
+        -> (metrics: [String: Double], scores: [AnswerScores], rewards: [Double])
+    {
         var phases: [String: Double] = [:]
         func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -209,16 +217,20 @@ public final class RLTrainer {
         }
 
         let (advantages, returns) = try timed("advantages") {
-            let kl = !config.algorithm.klInReward ? nil : referenceLogProbs.map { references in
-                zip(oldLogProbs, references).map { old, reference in
-                    zip(old, reference).map { config.algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
+            let kl =
+                !config.algorithm.klInReward
+                ? nil
+                : referenceLogProbs.map { references in
+                    zip(oldLogProbs, references).map { old, reference in
+                        zip(old, reference).map { config.algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
+                    }
                 }
-            }
             return try config.algorithm.advantages(rewards: rewards, groups: groups, masks: masks, kl: kl, values: oldValues)
         }
         var metrics = try timed("actor_update") {
-            try updateActor(trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
-                            advantages: advantages)
+            try updateActor(
+                trajectories, masks: masks, oldLogProbs: oldLogProbs, referenceLogProbs: referenceLogProbs,
+                advantages: advantages)
         }
         if let critic, let criticOptimizer, let oldValues, let returns {
             let criticMetrics = try timed("critic_update") {
@@ -242,13 +254,16 @@ public final class RLTrainer {
     /// The policy with its current weights packed for generation.
     func makeAgent(sampling: SamplingParameters, seed: UInt64) async throws -> ModelPolicy {
         try await computeOffPool {
-            ModelPolicy(inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
-                        stopTokens: stopTokens, sampling: sampling, seed: seed)
+            ModelPolicy(
+                inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
+                stopTokens: stopTokens, sampling: sampling, seed: seed)
         }
     }
 
     /// Runs `score` over the micro-batches and joins the rows in order.
-    func scoreAll(_ microBatches: [[Int]], _ trajectories: [Trajectory], _ score: (ResponseBatch) throws -> TokenMatrix) rethrows -> TokenMatrix {
+    func scoreAll(_ microBatches: [[Int]], _ trajectories: [Trajectory], _ score: (ResponseBatch) throws -> TokenMatrix) rethrows
+        -> TokenMatrix
+    {
         try microBatches.flatMap { indices in try score(ResponseBatch(indices.map { trajectories[$0] })) }
     }
 
@@ -258,11 +273,15 @@ public final class RLTrainer {
         return stride(from: 0, to: count, by: size).map { Array($0..<min($0 + size, count)) }
     }
 
-    func updateActor(_ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
-                     advantages: TokenMatrix) throws -> [String: Double] {
-        let algorithm = config.algorithm, actor = config.actor
+    func updateActor(
+        _ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
+        advantages: TokenMatrix
+    ) throws -> [String: Double] {
+        let algorithm = config.algorithm
+        let actor = config.actor
         var sums: [String: Double] = [:]
-        var tokensSeen = 0.0, gradNorms: [Double] = []
+        var tokensSeen = 0.0
+        var gradNorms: [Double] = []
         for _ in 0..<actor.ppoEpochs {
             for mini in miniBatches(count: trajectories.count, actor) {
                 let miniMasks = mini.map { masks[$0] }
@@ -277,11 +296,13 @@ public final class RLTrainer {
                     let scored = try batch.logProbs(policy, temperature: config.rollout.temperature, tape: tape)
                     let logProbs = batch.matrix(scored.logProbs.value)
                     let microMasks = indices.map { masks[$0] }
-                    let weights = algorithm.lossAggMode.weights(masks: microMasks, tokenCount: tokenCount,
-                                                                sequenceCount: sequenceCount, normalizer: longest)
-                    let loss = algorithm.actorLoss(logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
-                                                   referenceLogProbs: referenceLogProbs.map { references in indices.map { references[$0] } },
-                                                   advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights)
+                    let weights = algorithm.lossAggMode.weights(
+                        masks: microMasks, tokenCount: tokenCount,
+                        sequenceCount: sequenceCount, normalizer: longest)
+                    let loss = algorithm.actorLoss(
+                        logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
+                        referenceLogProbs: referenceLogProbs.map { references in indices.map { references[$0] } },
+                        advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights)
                     let gradient = loss.gradient
                     let microTokens = microMasks.reduce(0) { $0 + $1.reduce(0, +) }
                     for (key, value) in loss.metrics {
@@ -289,7 +310,9 @@ public final class RLTrainer {
                         sums[key, default: 0] += key.hasSuffix("_loss") ? value : value * microTokens
                     }
                     let entropy = batch.matrix(scored.entropy.value)
-                    sums["entropy", default: 0] += zip(entropy, microMasks).reduce(0) { $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 } }
+                    sums["entropy", default: 0] += zip(entropy, microMasks).reduce(0) {
+                        $0 + zip($1.0, $1.1).reduce(0) { $0 + $1.0 * $1.1 }
+                    }
                     tokensSeen += microTokens
                     // The surrogate Σ g·logπ − c·Σ w·H has exactly the loss's
                     // gradient with respect to the log-probs and entropies.
@@ -300,7 +323,8 @@ public final class RLTrainer {
                     }
                     try tape.backward(surrogate)
                 }
-                gradNorms.append(Double(clipGradNorm(policy.trainableParameters, maxNorm: Float(actor.gradClip == 0 ? .infinity : actor.gradClip))))
+                gradNorms.append(
+                    Double(clipGradNorm(policy.trainableParameters, maxNorm: Float(actor.gradClip == 0 ? .infinity : actor.gradClip))))
                 actorOptimizer.update(learningRate: learningRate(actor))
             }
         }
@@ -314,10 +338,14 @@ public final class RLTrainer {
         return metrics
     }
 
-    func updateCritic(_ critic: ValueModel, optimizer: AdamW, _ trajectories: [Trajectory], masks: TokenMatrix,
-                      oldValues: TokenMatrix, returns: TokenMatrix) throws -> [String: Double] {
+    func updateCritic(
+        _ critic: ValueModel, optimizer: AdamW, _ trajectories: [Trajectory], masks: TokenMatrix,
+        oldValues: TokenMatrix, returns: TokenMatrix
+    ) throws -> [String: Double] {
         let settings = config.critic
-        var loss = 0.0, clipped = 0.0, tokensSeen = 0.0
+        var loss = 0.0
+        var clipped = 0.0
+        var tokensSeen = 0.0
         for _ in 0..<settings.ppoEpochs {
             for mini in miniBatches(count: trajectories.count, settings) {
                 let tokenCount = mini.reduce(0) { $0 + masks[$1].reduce(0, +) }
@@ -329,9 +357,10 @@ public final class RLTrainer {
                     let values = try critic.values(batch, tape: tape)
                     let microMasks = indices.map { masks[$0] }
                     let weights = LossAggregation.tokenMean.weights(masks: microMasks, tokenCount: tokenCount)
-                    let result = valueLoss(values: batch.matrix(values.value), oldValues: indices.map { oldValues[$0] },
-                                           returns: indices.map { returns[$0] }, masks: microMasks, weights: weights,
-                                           clip: config.algorithm.valueClip)
+                    let result = valueLoss(
+                        values: batch.matrix(values.value), oldValues: indices.map { oldValues[$0] },
+                        returns: indices.map { returns[$0] }, masks: microMasks, weights: weights,
+                        clip: config.algorithm.valueClip)
                     loss += result.loss
                     let microTokens = microMasks.reduce(0) { $0 + $1.reduce(0, +) }
                     clipped += (result.metrics["vf_clipfrac"] ?? 0) * microTokens

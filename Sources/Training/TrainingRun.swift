@@ -1,4 +1,3 @@
-import Support
 import Agent
 import Engine
 import Foundation
@@ -6,6 +5,7 @@ import Generation
 import Models
 import RL
 import Search
+import Support
 
 /// One JSON object per step, appended to `metrics.jsonl` in the run folder.
 public struct MetricsLog {
@@ -18,7 +18,8 @@ public struct MetricsLog {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let lineStep = object["step"] as? Double else { return false }
+                let lineStep = object["step"] as? Double
+            else { return false }
             return lineStep <= Double(step)
         }
         try writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
@@ -94,7 +95,8 @@ extension RLTrainer {
         while state.step < config.trainer.totalSteps {
             var report = try await step()
             if let evaluation, config.evaluation.every > 0,
-               state.step % config.evaluation.every == 0 || state.step == config.trainer.totalSteps {
+                state.step % config.evaluation.every == 0 || state.step == config.trainer.totalSteps
+            {
                 report.metrics.merge(try await evaluation(try await greedyAgent())) { $1 }
             }
             report.metrics["peak_memory_mib"] = peakResidentMiB()

@@ -33,8 +33,9 @@ public struct WorldConfig: Sendable, Equatable {
     public static let minimumEntities = 40
 
     func validate() throws {
-        try require(entities >= Self.minimumEntities, "WorldConfig",
-                    "entities must be ≥ \(Self.minimumEntities), got \(entities)")
+        try require(
+            entities >= Self.minimumEntities, "WorldConfig",
+            "entities must be ≥ \(Self.minimumEntities), got \(entities)")
         try require(testFraction > 0 && testFraction < 1, "WorldConfig", "testFraction must be in (0, 1), got \(testFraction)")
     }
 }
@@ -110,4 +111,3 @@ public struct Entity: Sendable, Equatable {
         facts.first { $0.attribute == attribute }?.value
     }
 }
-

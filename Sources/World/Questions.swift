@@ -41,16 +41,18 @@ extension World {
     /// each two-hop form from each entity it applies to.
     public static func questions(_ entities: [Entity]) -> [WorldQuestion] {
         func make(_ text: String, _ subject: Entity, _ attributes: [Attribute]) -> WorldQuestion {
-            var hops: [Hop] = [], entity = subject
+            var hops: [Hop] = []
+            var entity = subject
             for attribute in attributes {
                 hops.append(Hop(entity: entity.index, attribute: attribute))
                 if case let .entity(next)? = entity.value(attribute) { entity = entities[next] }
             }
             let last = hops[hops.count - 1]
-            return WorldQuestion(question: Templates.fill(text, subject: subject.name),
-                                 answers: entities.answers(entities[last.entity].value(last.attribute)!),
-                                 kind: hops.count == 1 ? .singleHop : .twoHop,
-                                 support: hops.map { entities[$0.entity].passageID }, hops: hops)
+            return WorldQuestion(
+                question: Templates.fill(text, subject: subject.name),
+                answers: entities.answers(entities[last.entity].value(last.attribute)!),
+                kind: hops.count == 1 ? .singleHop : .twoHop,
+                support: hops.map { entities[$0.entity].passageID }, hops: hops)
         }
         return entities.flatMap { entity in
             entity.kind.attributes.map { make(Templates.question($0), entity, [$0]) }
@@ -63,8 +65,10 @@ extension World {
     /// questions that read none of the test questions' facts, so a policy
     /// cannot pass the test by remembering answers it was rewarded for. Both
     /// splits stay in shuffled order, so any prefix is a fair sample.
-    static func split(_ questions: [WorldQuestion], testFraction: Double,
-                      _ rng: inout RandomGenerator) -> (train: [WorldQuestion], test: [WorldQuestion]) {
+    static func split(
+        _ questions: [WorldQuestion], testFraction: Double,
+        _ rng: inout RandomGenerator
+    ) -> (train: [WorldQuestion], test: [WorldQuestion]) {
         var shuffled = questions
         rng.shuffle(&shuffled)
         let testCount = max(1, Int((Double(questions.count) * testFraction).rounded()))

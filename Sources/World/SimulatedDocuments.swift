@@ -15,13 +15,16 @@ extension World {
     /// fact nor any gold answer. Documents read as the real engine prints
     /// passages (`Doc i: (Title: …) …`), so the policy meets one form in
     /// training and evaluation.
-    public func simulatedDocuments(for query: String, question: WorldQuestion, kind: DocumentKind,
-                                   rng: inout RandomGenerator) -> String {
+    public func simulatedDocuments(
+        for query: String, question: WorldQuestion, kind: DocumentKind,
+        rng: inout RandomGenerator
+    ) -> String {
         let hop = targetHop(of: query, in: question)
         let subject = entities[hop.entity]
         let needed = statementsOf(subject, hop.attribute)
         // One wording per other fact, so no document says the same thing twice.
-        var companions = subject.facts.map(\.attribute).filter { $0 != hop.attribute }
+        var companions =
+            subject.facts.map(\.attribute).filter { $0 != hop.attribute }
             .map { entities.statement(subject, $0, variant: rng.below(2)) }
             + Templates.fillers(subject.kind).map { Templates.fill($0, subject: subject.name) }
         let banned = question.answers + entities.answers(subject.value(hop.attribute)!)
@@ -63,7 +66,8 @@ extension World {
 
     /// Whether `phrase` occurs in `text` as whole words, ignoring case.
     public static func mentions(_ text: String, _ phrase: String) -> Bool {
-        let text = words(text), phrase = words(phrase)
+        let text = words(text)
+        let phrase = words(phrase)
         guard !phrase.isEmpty, phrase.count <= text.count else { return false }
         return (0...(text.count - phrase.count)).contains { text[$0..<$0 + phrase.count].elementsEqual(phrase) }
     }
@@ -89,8 +93,9 @@ extension World {
             let query = entities[hop.entity].name
             let kind: DocumentKind = rng.below(2) == 0 ? .useful : .noisy
             let request = SearchRequest(query: query, question: question.question, goldAnswers: question.answers, kind: kind)
-            return SimulatorExample(prompt: SimulatorPrompt.render(request, mode: .sft),
-                                    documents: simulatedDocuments(for: query, question: question, kind: kind, rng: &rng))
+            return SimulatorExample(
+                prompt: SimulatorPrompt.render(request, mode: .sft),
+                documents: simulatedDocuments(for: query, question: question, kind: kind, rng: &rng))
         }
     }
 }

@@ -26,19 +26,34 @@ enum Templates {
     /// encyclopedia and give noisy documents on-topic text without facts.
     static func fillers(_ kind: EntityKind) -> [String] {
         switch kind {
-        case .country: ["{s} has mountains in the north and plains in the south.", "{s} is known for its long winters.",
-                        "Farming is important in {s}.", "{s} has many small villages.", "The roads of {s} are old but busy."]
-        case .city: ["{s} is known for its old market.", "{s} has a small harbour and many bridges.",
-                     "Many visitors come to {s} in the summer.", "{s} has a busy central square.",
-                     "The streets of {s} are narrow and quiet."]
-        case .person: ["{s} spent many years travelling.", "{s} wrote many letters that still survive.",
-                       "Friends remembered {s} as patient and kind.", "Little is known about the early life of {s}.",
-                       "{s} later moved to the coast."]
-        case .company: ["{s} employs several hundred workers.", "{s} grew quickly in its first years.",
-                        "{s} sells its goods in many countries.", "{s} opened a second factory later.",
-                        "The early years of {s} were difficult."]
-        case .river: ["{s} is popular with fishermen.", "Several bridges cross {s}.", "{s} floods in the spring.",
-                      "The water of {s} is cold and clear.", "Boats travel along {s} in the summer."]
+        case .country:
+            [
+                "{s} has mountains in the north and plains in the south.", "{s} is known for its long winters.",
+                "Farming is important in {s}.", "{s} has many small villages.", "The roads of {s} are old but busy.",
+            ]
+        case .city:
+            [
+                "{s} is known for its old market.", "{s} has a small harbour and many bridges.",
+                "Many visitors come to {s} in the summer.", "{s} has a busy central square.",
+                "The streets of {s} are narrow and quiet.",
+            ]
+        case .person:
+            [
+                "{s} spent many years travelling.", "{s} wrote many letters that still survive.",
+                "Friends remembered {s} as patient and kind.", "Little is known about the early life of {s}.",
+                "{s} later moved to the coast.",
+            ]
+        case .company:
+            [
+                "{s} employs several hundred workers.", "{s} grew quickly in its first years.",
+                "{s} sells its goods in many countries.", "{s} opened a second factory later.",
+                "The early years of {s} were difficult.",
+            ]
+        case .river:
+            [
+                "{s} is popular with fishermen.", "Several bridges cross {s}.", "{s} floods in the spring.",
+                "The water of {s} is cold and clear.", "Boats travel along {s} in the summer.",
+            ]
         }
     }
 

@@ -28,7 +28,10 @@ public struct World: Sendable {
             return RandomGenerator(seed: seed &* 0x100 &+ s.rawValue)
         }
 
-        var nameRNG = stream(.names), factRNG = stream(.facts), passageRNG = stream(.passages), splitRNG = stream(.split)
+        var nameRNG = stream(.names)
+        var factRNG = stream(.facts)
+        var passageRNG = stream(.passages)
+        var splitRNG = stream(.split)
         var entities = Self.makeEntities(config.entities, &nameRNG)
         Self.assignFacts(&entities, names: &nameRNG, &factRNG)
         self.entities = entities
@@ -55,7 +58,9 @@ public struct World: Sendable {
 
     private static func assignFacts(_ entities: inout [Entity], names: inout RandomGenerator, _ rng: inout RandomGenerator) {
         func indices(_ kind: EntityKind) -> [Int] { entities.indices.filter { entities[$0].kind == kind } }
-        let countries = indices(.country), cities = indices(.city), people = indices(.person)
+        let countries = indices(.country)
+        let cities = indices(.city)
+        let people = indices(.person)
         // Few languages, shared between countries, keep the vocabulary small.
         var maker = NameMaker()
         let languages = (0..<max(3, countries.count / 4)).map { _ in maker.word(&names, syllables: 2...2, suffix: ["ish", "ese", "ic"]) }

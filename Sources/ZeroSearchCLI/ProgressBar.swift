@@ -34,7 +34,8 @@ final class ProgressBar {
 
     private func draw() {
         guard enabled else { return }
-        let width = 30, filled = width * done / total
+        let width = 30
+        let filled = width * done / total
         let elapsed = Date().timeIntervalSince(start)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let status = detail.isEmpty ? "" : " " + detail

@@ -19,7 +19,8 @@ func bestOf(repeats: Int, _ measure: () throws -> Double) rethrows -> Double {
 /// Best wall time of `body` over repeated runs lasting at least `minSeconds`.
 func bestSeconds(minSeconds: Double = 0.5, _ body: () -> Void) -> Double {
     body()
-    var best = Double.infinity, total = 0.0
+    var best = Double.infinity
+    var total = 0.0
     repeat {
         let elapsed = seconds(body)
         best = min(best, elapsed)

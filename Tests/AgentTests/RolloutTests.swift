@@ -11,8 +11,10 @@ import Tokenizers
 
     func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecialTokens: false) }
 
-    func run(_ replies: [[String]], rows: [RolloutRow]? = nil, noise: Double = 0, config: RolloutConfig = RolloutConfig(),
-             engine: ScriptedEngine = ScriptedEngine()) async throws -> (trajectories: [Trajectory], policy: ScriptedPolicy) {
+    func run(
+        _ replies: [[String]], rows: [RolloutRow]? = nil, noise: Double = 0, config: RolloutConfig = RolloutConfig(),
+        engine: ScriptedEngine = ScriptedEngine()
+    ) async throws -> (trajectories: [Trajectory], policy: ScriptedPolicy) {
         let policy = ScriptedPolicy(tokenizer: tokenizer, replies: replies)
         let rows = rows ?? replies.indices.map { RolloutRow(question: "question \($0)", goldAnswers: ["gold \($0)", "alias \($0)"]) }
         var rng = RandomGenerator(seed: 7)
@@ -30,12 +32,16 @@ import Tokenizers
         let expected = prompt + encode(first) + observation + encode(second)
         #expect(trajectory.tokens == expected)
         #expect(trajectory.promptLength == prompt.count)
-        let firstCount = encode(first).count, secondCount = encode(second).count
-        #expect(trajectory.lossMask == [UInt8](repeating: 0, count: prompt.count) + [UInt8](repeating: 1, count: firstCount)
+        let firstCount = encode(first).count
+        let secondCount = encode(second).count
+        #expect(
+            trajectory.lossMask == [UInt8](repeating: 0, count: prompt.count) + [UInt8](repeating: 1, count: firstCount)
                 + [UInt8](repeating: 0, count: observation.count) + [UInt8](repeating: 1, count: secondCount))
-        #expect(trajectory.turns == [Int32](repeating: -1, count: prompt.count) + [Int32](repeating: 0, count: firstCount + observation.count)
+        #expect(
+            trajectory.turns == [Int32](repeating: -1, count: prompt.count) + [Int32](repeating: 0, count: firstCount + observation.count)
                 + [Int32](repeating: 1, count: secondCount))
-        let generatedLogProbs = (0..<firstCount).map { ScriptedPolicy.logProb(row: 0, position: $0) }
+        let generatedLogProbs =
+            (0..<firstCount).map { ScriptedPolicy.logProb(row: 0, position: $0) }
             + (0..<secondCount).map { ScriptedPolicy.logProb(row: 0, position: $0) }
         #expect(zip(trajectory.logProbs, trajectory.lossMask).filter { $0.1 == 1 }.map(\.0) == generatedLogProbs)
         #expect(zip(trajectory.logProbs, trajectory.lossMask).filter { $0.1 == 0 }.allSatisfy { $0.0 == 0 })
@@ -72,9 +78,11 @@ import Tokenizers
         #expect(trajectories.map(\.searches.count) == [0, 1, 1, 2])
         #expect(trajectories[2].generations.count == 3)
         // Row 2's first turn had no action: it read the invalid-action text.
-        #expect(trajectories[2].tokens.count == trajectories[2].promptLength + encode("<think>hm</think>").count
+        #expect(
+            trajectories[2].tokens.count == trajectories[2].promptLength + encode("<think>hm</think>").count
                 + encode(invalidActionText).count + encode("<search>q2</search>").count
-                + encode("\n\n<information>Doc 1: about q2\nDoc 2: more on q2</information>\n\n").count + encode("<answer>c</answer>").count)
+                + encode("\n\n<information>Doc 1: about q2\nDoc 2: more on q2</information>\n\n").count + encode("<answer>c</answer>").count
+        )
     }
 
     @Test func turnLimitAllowsOneFinalGenerationWithoutSearching() async throws {
@@ -100,7 +108,9 @@ import Tokenizers
         #expect(trajectory.end == .answered)
         #expect(trajectory.generations.count == 2)
         let firstTurn = encode("I am not sure.") + [tokenizer.eosTokenID!]
-        #expect(Array(trajectory.tokens[trajectory.promptLength...]) == firstTurn + encode(invalidActionText) + encode("<answer>maybe</answer>"))
+        #expect(
+            Array(trajectory.tokens[trajectory.promptLength...]) == firstTurn + encode(invalidActionText) + encode("<answer>maybe</answer>")
+        )
     }
 
     @Test func budgetsCutTurnsObservationsAndContext() async throws {
@@ -108,8 +118,9 @@ import Tokenizers
         config.maxTurnTokens = 12
         config.maxObservationTokens = 20
         let longQuery = Array(repeating: "word", count: 40).joined(separator: " ")
-        let (trajectories, _) = try await run([["<search>\(longQuery)</search>", "<answer>z</answer>"], ["<search>x</search>", "<answer>y</answer>"]],
-                                              config: config)
+        let (trajectories, _) = try await run(
+            [["<search>\(longQuery)</search>", "<answer>z</answer>"], ["<search>x</search>", "<answer>y</answer>"]],
+            config: config)
         // Row 0's reply was cut at 12 tokens, so it has no action: invalid-action observation.
         let row0 = trajectories[0]
         #expect(row0.lossMask.filter { $0 == 1 }.count >= 12)
@@ -143,8 +154,9 @@ import Tokenizers
     @Test func failedSearchesReadThePublishedTextAndAreRecorded() async throws {
         let (trajectories, _) = try await run([["<search>fail me</search>", "<answer>no</answer>"]])
         #expect(trajectories[0].searches.map(\.failed) == [true])
-        #expect(tokenizer.decode(trajectories[0].tokens, skipSpecialTokens: false)
-            .contains("<information>No information available</information>"))
+        #expect(
+            tokenizer.decode(trajectories[0].tokens, skipSpecialTokens: false)
+                .contains("<information>No information available</information>"))
     }
 
     @Test func evaluationHidesTheGoldAnswers() async throws {

@@ -8,7 +8,8 @@ import Tokenizers
 enum TestData {
     /// Qwen's real tokenizer, fetched by scripts/setup-test-data.sh.
     static let qwenResult = Result {
-        let cache = ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"]
+        let cache =
+            ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"]
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/zerosearch").path
         let folder = URL(fileURLWithPath: cache).appendingPathComponent("test-data/qwen")
         guard FileManager.default.fileExists(atPath: folder.path) else {
@@ -29,7 +30,10 @@ final class ScriptedPolicy: RolloutPolicy {
         let row: Int
         var tokens: [Int32]
         var generations = 0
-        init(row: Int, tokens: [Int32]) { self.row = row; self.tokens = tokens }
+        init(row: Int, tokens: [Int32]) {
+            self.row = row
+            self.tokens = tokens
+        }
     }
 
     static let endOfSequence = "<EOS>"
@@ -89,7 +93,8 @@ final class ScriptedEngine: SearchEngine {
     func search(_ requests: [SearchRequest]) async -> [SearchResult] {
         batches.withLock { $0.append(requests) }
         return requests.map { request in
-            request.query.hasPrefix("fail") ? .failed("scripted failure")
+            request.query.hasPrefix("fail")
+                ? .failed("scripted failure")
                 : .documents(["about \(request.query)", "more on \(request.query)"])
         }
     }

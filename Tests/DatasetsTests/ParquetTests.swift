@@ -1,19 +1,24 @@
-import Support
 import Datasets
 import Foundation
+import Support
 import Testing
 
 /// Parquet files written by pyarrow (scripts/fixtures/make_parquet_fixtures.py)
 /// must read back exactly as pyarrow's own `to_pylist()`; damaged copies must
 /// fail with a `ParquetError`.
 @Suite struct ParquetTests {
-    static let searchR1Files = ["plain_uncompressed_v1", "dict_snappy_v1", "dict_snappy_v2", "plain_gzip_v2",
-                                "dict_zstd_v1", "dict_fallback_small_pages"]
+    static let searchR1Files = [
+        "plain_uncompressed_v1", "dict_snappy_v1", "dict_snappy_v2", "plain_gzip_v2",
+        "dict_zstd_v1", "dict_fallback_small_pages",
+    ]
 
     @Test(arguments: searchR1Files) func searchR1FileReadsBackAsPyarrowDoes(name: String) throws {
         let file = try ParquetFile(contentsOf: try fixture(name + ".parquet"))
-        #expect(file.schema.columnNames == ["id", "question", "golden_answers", "data_source", "prompt", "ability",
-                                            "reward_model", "extra_info"])
+        #expect(
+            file.schema.columnNames == [
+                "id", "question", "golden_answers", "data_source", "prompt", "ability",
+                "reward_model", "extra_info",
+            ])
         #expect(file.rowGroupCount == 3)
         let expected = try expectedRows("search_r1_rows.json")
         #expect(file.rowCount == expected.count)
@@ -139,12 +144,19 @@ enum Expected: Decodable {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let l = try? c.decode([Expected].self) { self = .list(l) }
-        else { self = .object(try c.decode([String: Expected].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let l = try? c.decode([Expected].self) {
+            self = .list(l)
+        } else {
+            self = .object(try c.decode([String: Expected].self))
+        }
     }
 }
 

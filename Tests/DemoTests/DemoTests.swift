@@ -22,8 +22,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var settings = DemoSettings.tiny
         settings.models.base = try Self.fixtureBase.path
-        let demo = Demo(settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
-                        cache: folder.appendingPathComponent("cache"))
+        let demo = Demo(
+            settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
+            cache: folder.appendingPathComponent("cache"))
         let results = try await demo.run(observer: SilentObserver())
         print(results.table)
 
@@ -67,8 +68,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var settings = DemoSettings.tiny
         settings.models.simulator.steps = 20
-        let demo = Demo(settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
-                        cache: folder.appendingPathComponent("cache"))
+        let demo = Demo(
+            settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
+            cache: folder.appendingPathComponent("cache"))
         let built = try demo.buildModels(observer: SilentObserver()).models.build
         #expect(built.base.readingAccuracy != nil && built.base.finalLoss != nil)
         let cached = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("cache").path)
@@ -81,16 +83,19 @@ import Testing
     @Test func aBaseThatCannotBeLoadedIsNamed() throws {
         var settings = DemoSettings.tiny
         settings.models.base = "/nonexistent/base"
-        let demo = Demo(settings: settings, seed: 1, output: URL(fileURLWithPath: "/nonexistent/out"),
-                        cache: URL(fileURLWithPath: "/nonexistent/cache"))
+        let demo = Demo(
+            settings: settings, seed: 1, output: URL(fileURLWithPath: "/nonexistent/out"),
+            cache: URL(fileURLWithPath: "/nonexistent/cache"))
         #expect { try demo.buildModels(observer: SilentObserver()) } throws: { "\($0)".contains("models.base") }
     }
 }
 
 @Suite struct DemoSettingsTests {
     @Test func overridesReachNestedFields() throws {
-        let settings = try DemoSettings.quick.applying(["training.trainer.total_steps=7", "models.policy.lr=0.0005",
-                                                        "evaluation.ablations=true", "models.search_rate=0.5"])
+        let settings = try DemoSettings.quick.applying([
+            "training.trainer.total_steps=7", "models.policy.lr=0.0005",
+            "evaluation.ablations=true", "models.search_rate=0.5",
+        ])
         #expect(settings.training.trainer.totalSteps == 7)
         #expect(settings.models.policy.lr == 0.0005)
         #expect(settings.models.searchRate == 0.5)

@@ -7,7 +7,9 @@ import Testing
 @Suite struct DTypeTests {
     @Test func encodesWithRoundToNearestEven() throws {
         let t = try Tensor(shape: [4], values: [1, 1.0 / 3, -2.5, 65504])
-        func words(_ bytes: [UInt8]) -> [UInt16] { stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 } }
+        func words(_ bytes: [UInt8]) -> [UInt16] {
+            stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
+        }
         // torch.tensor([1, 1/3, -2.5, 65504]).to(torch.bfloat16 / torch.float16).view(torch.int16)
         #expect(words(t.encoded(as: .bf16)) == [0x3F80, 0x3EAB, 0xC020, 0x4780])
         #expect(words(t.encoded(as: .f16)) == [0x3C00, 0x3555, 0xC100, 0x7BFF])

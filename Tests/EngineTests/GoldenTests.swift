@@ -14,19 +14,27 @@ import Testing
     }
 
     @Test func matmulNNAndTNMatchNumpy() throws {
-        let nn = Golden("matmul_nn"), tn = Golden("matmul_tn")
-        let a = try nn.tensor("a").reshaped([1, 25, 260]), b = try nn.tensor("b").reshaped([1, 260, 40])
+        let nn = Golden("matmul_nn")
+        let tn = Golden("matmul_tn")
+        let a = try nn.tensor("a").reshaped([1, 25, 260])
+        let b = try nn.tensor("b").reshaped([1, 260, 40])
         expectClose(try Tape.inference.matmul(Variable(a), Variable(b)).value.reshaped([25, 40]), nn.tensor("out"), tolerance: 5e-5)
-        let at = try tn.tensor("a").reshaped([1, 260, 25]), bt = try tn.tensor("b").reshaped([1, 260, 40])
-        expectClose(try Tape.inference.matmul(Variable(at), Variable(bt), transposeA: true).value.reshaped([25, 40]), tn.tensor("out"), tolerance: 5e-5)
+        let at = try tn.tensor("a").reshaped([1, 260, 25])
+        let bt = try tn.tensor("b").reshaped([1, 260, 40])
+        expectClose(
+            try Tape.inference.matmul(Variable(at), Variable(bt), transposeA: true).value.reshaped([25, 40]), tn.tensor("out"),
+            tolerance: 5e-5)
     }
 
     @Test func normsActivationsAndSoftmax() throws {
         let tape = Tape.inference
         let r = Golden("rmsnorm")
-        expectClose(try tape.rmsNorm(Variable(r.tensor("x")), weight: Variable(r.tensor("weight")), eps: Float(r.number("eps"))).value,
-                    r.tensor("out"))
-        let s = Golden("softmax"), l = Golden("log_softmax"), m = Golden("silu_mul")
+        expectClose(
+            try tape.rmsNorm(Variable(r.tensor("x")), weight: Variable(r.tensor("weight")), eps: Float(r.number("eps"))).value,
+            r.tensor("out"))
+        let s = Golden("softmax")
+        let l = Golden("log_softmax")
+        let m = Golden("silu_mul")
         expectClose(try tape.softmax(Variable(s.tensor("x"))).value, s.tensor("out"))
         expectClose(try tape.logSoftmax(Variable(l.tensor("x"))).value, l.tensor("out"))
         expectClose(try tape.siluMul(Variable(m.tensor("gate")), Variable(m.tensor("up"))).value, m.tensor("out"))
@@ -42,8 +50,9 @@ import Testing
     @Test func attentionWithGroupedHeadsAndLeftPadding() throws {
         let g = Golden("attention")
         let valid = g.ints("valid").map { $0 != 0 }
-        let out = try Tape.inference.attention(q: Variable(g.tensor("q")), k: Variable(g.tensor("k")), v: Variable(g.tensor("v")),
-                                               keyValid: valid)
+        let out = try Tape.inference.attention(
+            q: Variable(g.tensor("q")), k: Variable(g.tensor("k")), v: Variable(g.tensor("v")),
+            keyValid: valid)
         expectClose(out.value, g.tensor("out"))
     }
 
@@ -51,8 +60,9 @@ import Testing
         let e = Golden("embedding")
         expectClose(try Tape.inference.embedding(Variable(e.tensor("table")), ids: e.ints("ids")).value, e.tensor("out"))
         let t = Golden("token_logprobs")
-        let r = try Tape.inference.tokenLogProbs(hidden: Variable(t.tensor("hidden")), weight: Variable(t.tensor("weight")),
-                                                 targets: t.ints("targets"))
+        let r = try Tape.inference.tokenLogProbs(
+            hidden: Variable(t.tensor("hidden")), weight: Variable(t.tensor("weight")),
+            targets: t.ints("targets"))
         expectClose(r.logProbs.value, t.tensor("logprobs"))
         expectClose(r.entropy.value, t.tensor("entropy"))
     }
@@ -69,9 +79,11 @@ import Testing
         init() throws {
             p0 = Variable(g.tensor("p0"), requiresGrad: true, name: "p0")
             p1 = Variable(g.tensor("p1"), requiresGrad: true, name: "p1")
-            optimizer = try AdamW(parameters: [p0, p1], .init(
-                learningRate: Float(g.number("lr")), beta1: Float(g.number("beta1")), beta2: Float(g.number("beta2")),
-                eps: Float(g.number("eps")), weightDecay: Float(g.number("weight_decay"))))
+            optimizer = try AdamW(
+                parameters: [p0, p1],
+                .init(
+                    learningRate: Float(g.number("lr")), beta1: Float(g.number("beta1")), beta2: Float(g.number("beta2")),
+                    eps: Float(g.number("eps")), weightDecay: Float(g.number("weight_decay"))))
         }
 
         /// Accumulates the gradient of Σ c·(p − t)² into p0 and p1.
@@ -116,16 +128,26 @@ import Testing
     /// Stopping after k steps, saving, loading into a fresh optimiser and
     /// continuing gives the same bits as never stopping.
     @Test func savedStateResumesExactly() throws {
-        let straight = try Problem(), resumed = try Problem()
-        for _ in 0..<12 { try straight.backward(); straight.optimizer.update() }
-        for _ in 0..<5 { try resumed.backward(); resumed.optimizer.update() }
+        let straight = try Problem()
+        let resumed = try Problem()
+        for _ in 0..<12 {
+            try straight.backward()
+            straight.optimizer.update()
+        }
+        for _ in 0..<5 {
+            try resumed.backward()
+            resumed.optimizer.update()
+        }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("adamw-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try resumed.optimizer.save(to: url)
         let fresh = try AdamW(parameters: [resumed.p0, resumed.p1])
         try fresh.load(from: url)
         #expect(fresh.step == 5 && fresh.hyperparameters == resumed.optimizer.hyperparameters)
-        for _ in 5..<12 { try resumed.backward(); fresh.update() }
+        for _ in 5..<12 {
+            try resumed.backward()
+            fresh.update()
+        }
         #expect(straight.p0.value.scalars == resumed.p0.value.scalars)
         #expect(straight.p1.value.scalars == resumed.p1.value.scalars)
     }
@@ -143,7 +165,8 @@ import Testing
 
     @Test func learningRateSchedulesMatchHuggingFaceFormulas() throws {
         let g = Golden("lr_schedule")
-        let warmup = Int(g.number("warmup_steps")), total = Int(g.number("total_steps"))
+        let warmup = Int(g.number("warmup_steps"))
+        let total = Int(g.number("total_steps"))
         let constant = (g.entries["constant_warmup"] as! [NSNumber]).map(\.floatValue)
         let cosine = (g.entries["cosine"] as! [NSNumber]).map(\.floatValue)
         let schedules: [(LearningRateSchedule, [Float])] = [
@@ -152,7 +175,8 @@ import Testing
         ]
         for (schedule, expected) in schedules {
             for (step, value) in expected.enumerated() {
-                #expect(abs(schedule.learningRate(base: Float(g.number("base_lr")), step: step) - value) <= 1e-6, "\(schedule) step \(step)")
+                #expect(
+                    abs(schedule.learningRate(base: Float(g.number("base_lr")), step: step) - value) <= 1e-6, "\(schedule) step \(step)")
             }
         }
     }

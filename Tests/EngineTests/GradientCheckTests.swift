@@ -17,7 +17,8 @@ import Testing
 
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func batchedMatmul(transposeA: Bool, transposeB: Bool) throws {
-        let a = random(transposeA ? [2, 4, 3] : [2, 3, 4], seed: 6), b = random(transposeB ? [2, 5, 4] : [2, 4, 5], seed: 7)
+        let a = random(transposeA ? [2, 4, 3] : [2, 3, 4], seed: 6)
+        let b = random(transposeB ? [2, 5, 4] : [2, 4, 5], seed: 7)
         try checkGradients([a, b]) { t, v in try t.matmul(v[0], v[1], transposeA: transposeA, transposeB: transposeB) }
     }
 
@@ -39,7 +40,9 @@ import Testing
     }
 
     @Test func causalGroupedQueryAttentionWithPadding() throws {
-        let q = random([2, 5, 4, 8], seed: 12), k = random([2, 5, 2, 8], seed: 13), v = random([2, 5, 2, 8], seed: 14)
+        let q = random([2, 5, 4, 8], seed: 12)
+        let k = random([2, 5, 2, 8], seed: 13)
+        let v = random([2, 5, 2, 8], seed: 14)
         let valid = [true, true, true, true, true, false, false, true, true, true]
         try checkGradients([q, k, v], probes: 40) { t, x in try t.attention(q: x[0], k: x[1], v: x[2], keyValid: valid) }
     }
@@ -61,7 +64,8 @@ import Testing
     /// A vocabulary of 4100 spans two 4096-wide chunks of the fused head.
     @Test(arguments: [Float(1), Float(0.7)])
     func tokenLogProbsAndEntropyAcrossVocabularyChunks(temperature: Float) throws {
-        let hidden = random([3, 8], seed: 21), weight = random([4100, 8], seed: 22, std: 0.5)
+        let hidden = random([3, 8], seed: 21)
+        let weight = random([4100, 8], seed: 22, std: 0.5)
         let targets: [Int32] = [4099, 7, 4096]
         try checkGradients([hidden, weight], probes: 16) { t, v in
             try t.tokenLogProbs(hidden: v[0], weight: v[1], targets: targets, temperature: temperature).logProbs
@@ -77,7 +81,8 @@ import Testing
     }
 
     @Test func elementwiseLossMaths() throws {
-        let a = random([3, 5], seed: 23), b = random([3, 5], seed: 24)
+        let a = random([3, 5], seed: 23)
+        let b = random([3, 5], seed: 24)
         try checkGradients([a, b]) { t, v in try t.add(v[0], v[1]) }
         try checkGradients([a, b]) { t, v in try t.sub(v[0], v[1]) }
         try checkGradients([a, b]) { t, v in try t.mul(v[0], v[1]) }

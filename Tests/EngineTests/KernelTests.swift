@@ -1,16 +1,22 @@
 import Engine
+import Foundation
 import Testing
 
 /// GEMM against a double-precision triple loop over the shapes that hit
 /// every path: edge tiles, several K blocks, both transposes, beta, the
 /// skinny path, pre-packed weights and the two-core split.
 @Suite struct GEMMTests {
-    static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 70, 37), (13, 33, 5), (12, 32, 256), (25, 40, 600), (130, 97, 300), (8, 200, 64)]
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (3, 70, 37), (13, 33, 5), (12, 32, 256), (25, 40, 600), (130, 97, 300), (8, 200, 64),
+    ]
 
-    func reference(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: Tensor, _ b: Tensor,
-                   alpha: Float, beta: Float, c: Tensor) -> [Float] {
+    func reference(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: Tensor, _ b: Tensor,
+        alpha: Float, beta: Float, c: Tensor
+    ) -> [Float] {
         (0..<m * n).map { index in
-            let i = index / n, j = index % n
+            let i = index / n
+            let j = index % n
             var s: Double = 0
             for p in 0..<k {
                 let x = transA ? a.pointer[p * m + i] : a.pointer[i * k + p]
@@ -24,12 +30,14 @@ import Testing
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func allTransposesAndEdges(transA: Bool, transB: Bool) throws {
         for (index, (m, n, k)) in Self.shapes.enumerated() {
-            let a = random(transA ? [k, m] : [m, k], seed: UInt64(index)), b = random(transB ? [n, k] : [k, n], seed: UInt64(100 + index))
+            let a = random(transA ? [k, m] : [m, k], seed: UInt64(index))
+            let b = random(transB ? [n, k] : [k, n], seed: UInt64(100 + index))
             for beta: Float in [0, 0.5] {
                 let c = random([m, n], seed: 7)
                 let expected = reference(transA, transB, m, n, k, a, b, alpha: 1.5, beta: beta, c: c)
-                sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1.5, a: a.pointer, lda: transA ? m : k,
-                      b: b.pointer, ldb: transB ? k : n, beta: beta, c: c.pointer, ldc: n)
+                sgemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1.5, a: a.pointer, lda: transA ? m : k,
+                    b: b.pointer, ldb: transB ? k : n, beta: beta, c: c.pointer, ldc: n)
                 expectClose(c, try Tensor(shape: [m, n], values: expected), tolerance: 1e-4)
             }
         }
@@ -37,7 +45,8 @@ import Testing
 
     @Test func prePackedWeightsGiveTheSameProduct() throws {
         for (m, n, k) in [(1, 70, 37), (4, 33, 300), (30, 100, 600), (200, 64, 64)] {
-            let a = random([m, k], seed: 1), w = random([n, k], seed: 2)
+            let a = random([m, k], seed: 1)
+            let w = random([n, k], seed: 2)
             let c = Tensor(zeros: [m, n])
             sgemm(m: m, a: a.pointer, lda: k, packed: try PackedMatrix(w), c: c.pointer, ldc: n)
             let expected = reference(false, true, m, n, k, a, w, alpha: 1, beta: 0, c: Tensor(zeros: [m, n]))
@@ -60,7 +69,6 @@ import Testing
     }
 }
 
-import Foundation
 private func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
 
 @Suite struct RandomGeneratorTests {
@@ -72,7 +80,9 @@ private func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x
     }
 
     @Test func sameSeedSameStreamAndStateRoundTrips() throws {
-        var a = RandomGenerator(seed: 7), b = RandomGenerator(seed: 7), c = RandomGenerator(seed: 8)
+        var a = RandomGenerator(seed: 7)
+        var b = RandomGenerator(seed: 7)
+        var c = RandomGenerator(seed: 8)
         #expect((0..<100).map { _ in a.normal() } == (0..<100).map { _ in b.normal() })
         #expect(a.next() != c.next())
         let saved = try JSONEncoder().encode(a)

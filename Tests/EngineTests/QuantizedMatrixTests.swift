@@ -22,7 +22,8 @@ import Testing
     }
 
     static func dequantized(_ parts: [QuantizedBlocks]) throws -> Tensor {
-        let k = parts[0].columns, n = parts.reduce(0) { $0 + $1.rows }
+        let k = parts[0].columns
+        let n = parts.reduce(0) { $0 + $1.rows }
         let w = Tensor(uninitialized: [n, k])
         var row = 0
         for part in parts {
@@ -34,14 +35,19 @@ import Testing
 
     /// Largest error over `Σ|a||w|`, the scale of a dot product's rounding.
     func worstError(m: Int, _ parts: [QuantizedBlocks], alpha: Float, beta: Float) throws -> Double {
-        let w = try Self.dequantized(parts), n = w.shape[0], k = w.shape[1]
+        let w = try Self.dequantized(parts)
+        let n = w.shape[0]
+        let k = w.shape[1]
         let matrix = try QuantizedMatrix(rowsOf: parts)
-        let a = random([m, k], seed: 5), c = random([m, n], seed: 6), before = c.copy()
+        let a = random([m, k], seed: 5)
+        let c = random([m, n], seed: 6)
+        let before = c.copy()
         sgemm(m: m, alpha: alpha, a: a.pointer, lda: k, quantized: matrix, beta: beta, c: c.pointer, ldc: n)
         var worst: Double = 0
         for i in 0..<m {
             for j in 0..<n {
-                var sum: Double = 0, magnitude: Double = 0
+                var sum: Double = 0
+                var magnitude: Double = 0
                 for p in 0..<k {
                     let product = Double(a.pointer[i * k + p]) * Double(w.pointer[j * k + p])
                     sum += product
@@ -69,7 +75,8 @@ import Testing
     }
 
     @Test func stacksPartsOfDifferentTypes() throws {
-        let q40 = try Self.blocks(.q4_0, rows: 7, columns: 64, seed: 1), q41 = try Self.blocks(.q4_1, rows: 20, columns: 64, seed: 2)
+        let q40 = try Self.blocks(.q4_0, rows: 7, columns: 64, seed: 1)
+        let q41 = try Self.blocks(.q4_1, rows: 20, columns: 64, seed: 2)
         let q80 = try Self.blocks(.q8_0, rows: 9, columns: 64, seed: 3)
         #expect(try QuantizedMatrix(rowsOf: [q40, q41]).codeBits == 4)
         #expect(try QuantizedMatrix(rowsOf: [q41, q80, q40]).codeBits == 8)
@@ -88,7 +95,8 @@ import Testing
 
     @Test func permutingRowsMovesWholeRows() throws {
         let blocks = try Self.blocks(.q4_0, rows: 4, columns: 64, seed: 4)
-        let w = try Self.dequantized([blocks]), moved = try Self.dequantized([blocks.permutingRows([2, 0, 3, 1])])
+        let w = try Self.dequantized([blocks])
+        let moved = try Self.dequantized([blocks.permutingRows([2, 0, 3, 1])])
         for (to, from) in [2, 0, 3, 1].enumerated() {
             #expect((0..<64).allSatisfy { moved.pointer[to * 64 + $0] == w.pointer[from * 64 + $0] })
         }

@@ -8,9 +8,11 @@ import Testing
 /// so the only float32 rounding left is the op's own; with `h = 1e-2` that
 /// noise is far below the tolerance while the O(h²) truncation error of
 /// smooth ops stays around 1e-4.
-func checkGradients(_ inputs: [Tensor], step h: Float = 1e-2, tolerance: Float = 2e-2, probes: Int = 24,
-                    sourceLocation: SourceLocation = #_sourceLocation,
-                    _ build: (Tape, [Variable]) throws -> Variable) throws {
+func checkGradients(
+    _ inputs: [Tensor], step h: Float = 1e-2, tolerance: Float = 2e-2, probes: Int = 24,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ build: (Tape, [Variable]) throws -> Variable
+) throws {
     let variables = inputs.map { Variable($0.copy(), requiresGrad: true) }
     let tape = Tape()
     let out = try build(tape, variables)
@@ -37,8 +39,9 @@ func checkGradients(_ inputs: [Tensor], step h: Float = 1e-2, tolerance: Float =
             variable.value.pointer[i] = original
             let numeric = Float((plus - minus) / Double(2 * h))
             let got = analytic.pointer[i]
-            #expect(abs(got - numeric) <= tolerance * max(1, abs(numeric)),
-                    "input \(index)[\(i)]: tape \(got) vs finite difference \(numeric)", sourceLocation: sourceLocation)
+            #expect(
+                abs(got - numeric) <= tolerance * max(1, abs(numeric)),
+                "input \(index)[\(i)]: tape \(got) vs finite difference \(numeric)", sourceLocation: sourceLocation)
         }
     }
 }
@@ -67,17 +70,24 @@ struct Golden {
     }
 }
 
-func expectClose(_ got: Tensor, _ expected: Tensor, tolerance: Float = 1e-5,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ got: Tensor, _ expected: Tensor, tolerance: Float = 1e-5,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(got.shape == expected.shape, "shape \(got.shape) vs \(expected.shape)", sourceLocation: sourceLocation)
     guard got.shape == expected.shape else { return }
-    var worst: Float = 0, at = 0
+    var worst: Float = 0
+    var at = 0
     for i in 0..<got.count {
         let error = abs(got.pointer[i] - expected.pointer[i]) / max(1, abs(expected.pointer[i]))
-        if !(error <= worst) { worst = error; at = i }
+        if !(error <= worst) {
+            worst = error
+            at = i
+        }
     }
-    #expect(worst <= tolerance, "max relative error \(worst) at \(at): \(got.pointer[at]) vs \(expected.pointer[at])",
-            sourceLocation: sourceLocation)
+    #expect(
+        worst <= tolerance, "max relative error \(worst) at \(at): \(got.pointer[at]) vs \(expected.pointer[at])",
+        sourceLocation: sourceLocation)
 }
 
 func random(_ shape: [Int], seed: UInt64, std: Float = 1) -> Tensor {

@@ -10,7 +10,10 @@ import Tokenizers
 /// searches when the prompt has no documents and the table says so. Tokens
 /// are characters of a tiny byte tokenizer, so no model file is needed.
 final class TablePolicy: RolloutPolicy {
-    final class Context { var text: String; init(_ text: String) { self.text = text } }
+    final class Context {
+        var text: String
+        init(_ text: String) { self.text = text }
+    }
     let tokenizer: any Tokenizer = CharacterTokenizer()
     let reply: @Sendable (String) -> String
     init(reply: @escaping @Sendable (String) -> String) { self.reply = reply }
@@ -73,8 +76,9 @@ final class CapitalEngine: SearchEngine {
 
     @Test func everyRowIsScoredPerSourceAndOnAverage() async throws {
         let engine = CapitalEngine()
-        let report = try await evaluate(questions, method: .agent, policy: agentPolicy(), engine: engine, simulatedEngine: true,
-                                        batchSize: 2)
+        let report = try await evaluate(
+            questions, method: .agent, policy: agentPolicy(), engine: engine, simulatedEngine: true,
+            batchSize: 2)
         #expect(report.overall.questions == 3, "the last partial batch counts")
         #expect(report.bySource["nq"] == nil ? false : report.bySource["nq"]!.subem == 0.5)
         #expect(report.bySource["triviaqa"]!.subem == 1 && report.bySource["triviaqa"]!.em == 0)
@@ -82,8 +86,9 @@ final class CapitalEngine: SearchEngine {
         #expect(abs(report.overall.subem - 2.0 / 3) < 1e-12, "every question weighted equally")
         #expect(report.formatFailures == 1, "Spain: no answer")
         #expect(report.searchesPerQuestion == 2.0 / 3)
-        #expect(engine.requests.withLock { $0 }.allSatisfy { $0.goldAnswers.isEmpty && $0.question.isEmpty },
-                "the engine never sees gold answers")
+        #expect(
+            engine.requests.withLock { $0 }.allSatisfy { $0.goldAnswers.isEmpty && $0.question.isEmpty },
+            "the engine never sees gold answers")
     }
 
     @Test func ragRetrievesWithTheQuestionAndDirectNeverSearches() async throws {

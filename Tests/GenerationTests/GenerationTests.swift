@@ -7,8 +7,9 @@ import Testing
 /// The KV-cache inference path against the tape forward pass (which
 /// ModelsTests checks against transformers), and the generation loop.
 @Suite struct GenerationTests {
-    static let config = DecoderConfig(vocabSize: 40, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
-                                      ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 256, tieEmbeddings: false, attentionBias: true)
+    static let config = DecoderConfig(
+        vocabSize: 40, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
+        ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 256, tieEmbeddings: false, attentionBias: true)
     nonisolated(unsafe) static let decoder = try! Decoder(config: config, seed: 11, std: 0.3)
     static let model = try! InferenceModel(decoder)
 
@@ -19,8 +20,10 @@ import Testing
         return try tape.linear(hidden, decoder.outputWeight).value
     }
 
-    static func expectClose(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int, _ label: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectClose(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int, _ label: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         var gap: Float = 0
         for i in 0..<n { gap = max(gap, abs(a[i] - b[i])) }
         #expect(gap < 1e-4, "\(label): max |Δ| \(gap)", sourceLocation: sourceLocation)
@@ -39,8 +42,9 @@ import Testing
             let chunk = Array(tokens[position..<position + piece])
             let logits = try Self.model.forward([(others[0], [1, 2]), (cache, chunk), (others[1], [4])])
             position += piece
-            Self.expectClose(logits.pointer + Self.config.vocabSize, full.pointer + (position - 1) * Self.config.vocabSize,
-                             Self.config.vocabSize, "after \(position) tokens")
+            Self.expectClose(
+                logits.pointer + Self.config.vocabSize, full.pointer + (position - 1) * Self.config.vocabSize,
+                Self.config.vocabSize, "after \(position) tokens")
         }
         #expect(cache.count == tokens.count)
     }
@@ -63,8 +67,9 @@ import Testing
     @Test func greedyDecodingFollowsTheArgmaxOfTheFullForwardPass() throws {
         let prompt: [Int32] = [5, 9, 2]
         let sequence = TokenSequence(tokens: prompt, model: Self.model)
-        let out = try generate([GenerationRequest(sequence: sequence)], model: Self.model,
-                               parameters: GenerationParameters(maxNewTokens: 10, sampling: .greedy))[0]
+        let out = try generate(
+            [GenerationRequest(sequence: sequence)], model: Self.model,
+            parameters: GenerationParameters(maxNewTokens: 10, sampling: .greedy))[0]
         #expect(out.tokens.count == 10 && out.finishReason == .length)
         let logits = try Self.referenceLogits(prompt + out.tokens)
         let v = Self.config.vocabSize
@@ -84,13 +89,15 @@ import Testing
         for sampling in [SamplingParameters.greedy, SamplingParameters(temperature: 0.8, topK: 12, topP: 0.9)] {
             let parameters = GenerationParameters(maxNewTokens: 6, sampling: sampling, seed: 42)
             let limits = [6, 2, 4]
-            let batched = try generate(zip(prompts, limits).map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: Self.model), maxNewTokens: $1) },
-                                       model: Self.model, parameters: parameters)
+            let batched = try generate(
+                zip(prompts, limits).map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: Self.model), maxNewTokens: $1) },
+                model: Self.model, parameters: parameters)
             for (i, prompt) in prompts.enumerated() {
                 var alone = parameters
                 alone.seed = parameters.seed + UInt64(i)
-                let single = try generate([GenerationRequest(sequence: TokenSequence(tokens: prompt, model: Self.model), maxNewTokens: limits[i])],
-                                          model: Self.model, parameters: alone)[0]
+                let single = try generate(
+                    [GenerationRequest(sequence: TokenSequence(tokens: prompt, model: Self.model), maxNewTokens: limits[i])],
+                    model: Self.model, parameters: alone)[0]
                 #expect(batched[i].tokens == single.tokens, "row \(i) \(sampling)")
                 #expect(batched[i].tokens.count == limits[i])
                 for (a, b) in zip(batched[i].logProbs, single.logProbs) { #expect(abs(a - b) < 1e-5) }
@@ -106,8 +113,9 @@ import Testing
         _ = try generate([GenerationRequest(sequence: sequence)], model: Self.model, parameters: parameters)
         sequence.append([20, 21])
         let continued = try generate([GenerationRequest(sequence: sequence)], model: Self.model, parameters: parameters)[0]
-        let fresh = try generate([GenerationRequest(sequence: TokenSequence(tokens: Array(sequence.tokens.dropLast(4)), model: Self.model))],
-                                 model: Self.model, parameters: parameters)[0]
+        let fresh = try generate(
+            [GenerationRequest(sequence: TokenSequence(tokens: Array(sequence.tokens.dropLast(4)), model: Self.model))],
+            model: Self.model, parameters: parameters)[0]
         #expect(continued.tokens == fresh.tokens)
     }
 
@@ -115,13 +123,15 @@ import Testing
         let letters = (0..<Self.config.vocabSize).map { String(UnicodeScalar(UInt8(97 + $0 % 26))) }
         let decode: ([Int32]) -> String = { $0.map { letters[Int($0)] }.joined() }
         let greedy = GenerationParameters(maxNewTokens: 12, sampling: .greedy)
-        let free = try generate([GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
-                                model: Self.model, parameters: greedy)[0]
+        let free = try generate(
+            [GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
+            model: Self.model, parameters: greedy)[0]
         // Stop at the third token's id, and at the text of tokens 4–5 (a string spanning two tokens).
         var byToken = greedy
         byToken.stopTokens = [free.tokens[2]]
-        let stoppedByToken = try generate([GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
-                                          model: Self.model, parameters: byToken)[0]
+        let stoppedByToken = try generate(
+            [GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
+            model: Self.model, parameters: byToken)[0]
         let firstHit = free.tokens.firstIndex(of: free.tokens[2])!
         #expect(stoppedByToken.tokens == Array(free.tokens[...firstHit]))
         #expect(stoppedByToken.finishReason == .stopToken(free.tokens[2]))
@@ -129,8 +139,9 @@ import Testing
         var byString = greedy
         let stop = decode(Array(free.tokens[4...5]))
         byString.stopStrings = [stop]
-        let stoppedByString = try generate([GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
-                                           model: Self.model, parameters: byString, decode: decode)[0]
+        let stoppedByString = try generate(
+            [GenerationRequest(sequence: TokenSequence(tokens: [3, 4], model: Self.model))],
+            model: Self.model, parameters: byString, decode: decode)[0]
         #expect(decode(stoppedByString.tokens).hasSuffix(stop))
         #expect(stoppedByString.tokens.count <= 6)
         #expect(stoppedByString.finishReason == .stopString(stop))
@@ -148,7 +159,8 @@ import Testing
         }
         // Probabilities: 0.574, 0.211, 0.128, 0.078, … → the 0.8 nucleus is {0, 1, 2}.
         #expect(counts[3...].allSatisfy { $0 == 0 }, "\(counts)")
-        let p = logits.map { Foundation.exp(Double($0)) }, z = p[0] + p[1] + p[2]
+        let p = logits.map { Foundation.exp(Double($0)) }
+        let z = p[0] + p[1] + p[2]
         for i in 0..<3 { #expect(abs(Double(counts[i]) / Double(draws) - p[i] / z) < 0.015, "token \(i): \(counts)") }
         for _ in 0..<200 {
             let t = sampleToken(logits, count: logits.count, parameters: SamplingParameters(temperature: 2, topK: 2), rng: &rng)
@@ -167,8 +179,9 @@ import Testing
         #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [1]), (cache, [2])]) }
         #expect(cache.count == 0)
         #expect(throws: TensorError.self) {
-            _ = try generate([GenerationRequest(sequence: TokenSequence(tokens: [1], model: Self.model))], model: Self.model,
-                             parameters: GenerationParameters(sampling: SamplingParameters(temperature: -1)))
+            _ = try generate(
+                [GenerationRequest(sequence: TokenSequence(tokens: [1], model: Self.model))], model: Self.model,
+                parameters: GenerationParameters(sampling: SamplingParameters(temperature: -1)))
         }
     }
 }

@@ -10,7 +10,8 @@ import Testing
 /// template too.
 @Suite struct SmolLM2Tests {
     static func modelURL() throws -> URL {
-        let root = ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"].map { URL(fileURLWithPath: $0) }
+        let root =
+            ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/zerosearch")
         let url = root.appendingPathComponent("test-data/SmolLM2-135M-Instruct.Q4_1.gguf")
         try #require(FileManager.default.fileExists(atPath: url.path), "\(url.path) is missing: run scripts/setup-test-data.sh")
@@ -23,8 +24,11 @@ import Testing
     }
 
     @Test func greedyTokensMatchTransformers() throws {
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: try #require(
-            Bundle.module.url(forResource: "Fixtures/smollm2_greedy", withExtension: "json"))))
+        let expected = try JSONDecoder().decode(
+            Expected.self,
+            from: Data(
+                contentsOf: try #require(
+                    Bundle.module.url(forResource: "Fixtures/smollm2_greedy", withExtension: "json"))))
         let loaded = try LoadedModel(try Self.modelURL())
         let model = try #require(loaded.inference)
         #expect(model.config.architecture == .llama && model.config.layers == 30 && model.config.kvHeads == 3)
@@ -32,8 +36,9 @@ import Testing
         // Every projection and the tied head (Q8_0 in this file) decode from the file's blocks.
         #expect(model.quantizedMatrixCount == 30 * 4 + 1)
         let requests = expected.prompts.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: model)) }
-        let outputs = try generate(requests, model: model,
-                                   parameters: GenerationParameters(maxNewTokens: expected.greedy[0].count, sampling: .greedy))
+        let outputs = try generate(
+            requests, model: model,
+            parameters: GenerationParameters(maxNewTokens: expected.greedy[0].count, sampling: .greedy))
         for (i, (output, want)) in zip(outputs, expected.greedy).enumerated() {
             #expect(output.tokens == want, "prompt \(i)")
         }

@@ -32,7 +32,8 @@ import Testing
     /// `max |ours − theirs| ≤ 1e-4 · max |theirs|`.
     static func expectMatches(_ ours: Tensor, _ theirs: Tensor, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(ours.count == theirs.count, "\(label): \(ours.count) vs \(theirs.count) logits", sourceLocation: sourceLocation)
-        var gap: Float = 0, scale: Float = 0
+        var gap: Float = 0
+        var scale: Float = 0
         for i in 0..<min(ours.count, theirs.count) {
             gap = max(gap, abs(ours.pointer[i] - theirs.pointer[i]))
             scale = max(scale, abs(theirs.pointer[i]))
@@ -72,7 +73,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("note.txt").path))
         let reloaded = try Decoder(huggingFaceFolder: target)
         #expect(reloaded.config == model.config)
-        let a = try Self.logits(model, reference), b = try Self.logits(reloaded, reference)
+        let a = try Self.logits(model, reference)
+        let b = try Self.logits(reloaded, reference)
         #expect(a.scalars == b.scalars)
     }
 
@@ -88,8 +90,11 @@ import Testing
             shards[i % 2].tensors[p.name] = p.value
             map[p.name] = "model-0000\(i % 2 + 1)-of-00002.safetensors"
         }
-        for (i, shard) in shards.enumerated() { try shard.write(to: folder.appendingPathComponent("model-0000\(i + 1)-of-00002.safetensors")) }
-        try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: folder.appendingPathComponent("model.safetensors.index.json"))
+        for (i, shard) in shards.enumerated() {
+            try shard.write(to: folder.appendingPathComponent("model-0000\(i + 1)-of-00002.safetensors"))
+        }
+        try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(
+            to: folder.appendingPathComponent("model.safetensors.index.json"))
         let reloaded = try Decoder(huggingFaceFolder: folder)
         for (a, b) in zip(model.parameters, reloaded.parameters) { #expect(a.value.scalars == b.value.scalars, "\(a.name)") }
     }
@@ -122,15 +127,20 @@ import Testing
             try data.write(to: url)
         }
         try expectError("tiny", containing: "too short") { dir in try Data([1, 2]).write(to: dir.appendingPathComponent(weights)) }
-        try expectError("json", containing: "not a JSON object") { dir in try Data("{oops".utf8).write(to: dir.appendingPathComponent("config.json")) }
+        try expectError("json", containing: "not a JSON object") { dir in
+            try Data("{oops".utf8).write(to: dir.appendingPathComponent("config.json"))
+        }
         try expectError("type", containing: "model_type gpt_neox") { dir in
             try Data(#"{"model_type": "gpt_neox"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
         }
         try expectError("shape", containing: "the configuration needs") { dir in
             let url = dir.appendingPathComponent("config.json")
-            let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "\"intermediate_size\": 96", with: "\"intermediate_size\": 80")
+            let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(
+                of: "\"intermediate_size\": 96", with: "\"intermediate_size\": 80")
             try Data(text.utf8).write(to: url)
         }
-        try expectError("missing", containing: "neither model.safetensors") { dir in try FileManager.default.removeItem(at: dir.appendingPathComponent(weights)) }
+        try expectError("missing", containing: "neither model.safetensors") { dir in
+            try FileManager.default.removeItem(at: dir.appendingPathComponent(weights))
+        }
     }
 }

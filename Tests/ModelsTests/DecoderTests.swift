@@ -5,8 +5,9 @@ import Testing
 /// The decoder assembled from the engine's ops: gradients end to end,
 /// gradient accumulation, and that it actually learns.
 @Suite struct DecoderTests {
-    static let tiny = DecoderConfig(vocabSize: 50, hiddenSize: 16, intermediateSize: 24, layers: 2, heads: 4, kvHeads: 2,
-                                    ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 32, tieEmbeddings: false, attentionBias: true)
+    static let tiny = DecoderConfig(
+        vocabSize: 50, hiddenSize: 16, intermediateSize: 24, layers: 2, heads: 4, kvHeads: 2,
+        ropeTheta: 10000, rmsNormEps: 1e-5, maxPositions: 32, tieEmbeddings: false, attentionBias: true)
     static let tokens: [Int32] = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 32, 38, 46, 26, 43]
 
     /// Perturbs a sample of every parameter and compares the loss change with
@@ -28,7 +29,8 @@ import Testing
                 let minus = try model.languageModelingLoss(tokens: Self.tokens, batch: 2, tape: .inference).value.item
                 p.value.pointer[i] = original
                 let numeric = (plus - minus) / (2 * h)
-                #expect(abs(grad.pointer[i] - numeric) <= 1e-2 * max(0.1, abs(numeric)), "\(p.name)[\(i)]: \(grad.pointer[i]) vs \(numeric)")
+                #expect(
+                    abs(grad.pointer[i] - numeric) <= 1e-2 * max(0.1, abs(numeric)), "\(p.name)[\(i)]: \(grad.pointer[i]) vs \(numeric)")
             }
         }
     }
@@ -36,7 +38,8 @@ import Testing
     /// Two micro-batches with half-weighted losses accumulate the same
     /// gradient as the full batch.
     @Test func gradientAccumulationOverMicroBatchesEqualsTheFullBatch() throws {
-        let full = try Decoder(config: Self.tiny, seed: 2), micro = try Decoder(config: Self.tiny, seed: 2)
+        let full = try Decoder(config: Self.tiny, seed: 2)
+        let micro = try Decoder(config: Self.tiny, seed: 2)
         let tape = Tape()
         try tape.backward(full.languageModelingLoss(tokens: Self.tokens, batch: 2, tape: tape))
         for half in [Array(Self.tokens[0..<8]), Array(Self.tokens[8..<16])] {
@@ -44,7 +47,8 @@ import Testing
             try t.backward(t.scale(micro.languageModelingLoss(tokens: half, batch: 1, tape: t), 0.5))
         }
         for (a, b) in zip(full.parameters, micro.parameters) {
-            let ga = try #require(a.grad), gb = try #require(b.grad)
+            let ga = try #require(a.grad)
+            let gb = try #require(b.grad)
             for i in 0..<ga.count { #expect(abs(ga.pointer[i] - gb.pointer[i]) <= 1e-5 + 1e-4 * abs(ga.pointer[i]), "\(a.name)") }
         }
     }

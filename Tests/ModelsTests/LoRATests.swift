@@ -4,8 +4,9 @@ import Models
 import Testing
 
 @Suite struct LoRATests {
-    static let config = DecoderConfig(vocabSize: 40, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
-                                      maxPositions: 64, tieEmbeddings: false, attentionBias: true)
+    static let config = DecoderConfig(
+        vocabSize: 40, hiddenSize: 32, intermediateSize: 48, layers: 2, heads: 4, kvHeads: 2,
+        maxPositions: 64, tieEmbeddings: false, attentionBias: true)
     let tokens: [Int32] = (0..<24).map { Int32($0 * 7 % 40) }
 
     func logits(_ decoder: Decoder) throws -> [Float] {
@@ -61,7 +62,8 @@ import Testing
         let archive = try TensorArchive(contentsOf: folder.appendingPathComponent("adapter_model.safetensors"))
         #expect(archive.tensors.keys.contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
         #expect(archive.tensors["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"]?.shape == [4, 32])
-        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json"))) as! [String: Any]
         #expect(config["r"] as? Int == 4 && config["peft_type"] as? String == "LORA")
 
         let reloaded = try Decoder(config: Self.config, seed: 1, std: 0.2)

@@ -14,7 +14,8 @@ import Testing
         try archive.extract(archive.entries[0], to: folder.appendingPathComponent("stored.txt"))
         try archive.extract(archive.entries[1], to: folder.appendingPathComponent("model.bin"))
         #expect(try String(contentsOf: folder.appendingPathComponent("stored.txt"), encoding: .utf8) == "stored bytes\n")
-        #expect(try Data(contentsOf: folder.appendingPathComponent("model.bin")) == Data((0..<64).flatMap { _ in (0...255).map(UInt8.init) }))
+        #expect(
+            try Data(contentsOf: folder.appendingPathComponent("model.bin")) == Data((0..<64).flatMap { _ in (0...255).map(UInt8.init) }))
 
         let flipped = try corruptedCopy(of: fixture("sample.zip"), in: folder, name: "flipped.zip") { $0[60] ^= 0xFF }
         let damaged = try ZipArchive(flipped)
@@ -43,7 +44,8 @@ import Testing
         let served = folder.appendingPathComponent("site/acme/tiny-qwen2/resolve/main")
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
         for file in ["config.json", "model.safetensors"] {
-            try FileManager.default.copyItem(at: fixture("tiny-qwen2").appendingPathComponent(file), to: served.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: fixture("tiny-qwen2").appendingPathComponent(file), to: served.appendingPathComponent(file))
         }
         let port = 20000 + Int.random(in: 0..<20000)
         let server = Process()

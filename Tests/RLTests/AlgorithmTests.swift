@@ -30,8 +30,9 @@ import Testing
 
     @Test func groupEstimators() {
         expectClose(grpoAdvantages(scores: scores, groups: groups), vector("grpo"), "grpo")
-        expectClose(grpoAdvantages(scores: scores, groups: groups, normalization: GroupNormalization(epsilon: 1e-4, unbiasedStd: false)),
-                    vector("grpo_trl_population"), "grpo, TRL eps and population std")
+        expectClose(
+            grpoAdvantages(scores: scores, groups: groups, normalization: GroupNormalization(epsilon: 1e-4, unbiasedStd: false)),
+            vector("grpo_trl_population"), "grpo, TRL eps and population std")
         expectClose(grpoAdvantages(scores: scores, groups: groups, normalizeByStd: false), vector("dr_grpo"), "dr_grpo")
         expectClose(rlooAdvantages(scores: scores, groups: groups), vector("rloo"), "rloo")
         let zeroed = grpoAdvantages(scores: scores, groups: groups, normalization: GroupNormalization(singleton: .zero))
@@ -60,8 +61,9 @@ import Testing
             #expect(lone.allSatisfy { zeroed[$0].allSatisfy { $0 == 0 } }, "\(estimator.rawValue): a group of one gets 0")
             let kept = try advantages(estimator)
             // grpo divides a lone reward by its std of 1 plus ε, as veRL does.
-            #expect(lone.allSatisfy { i in zip(kept[i], masks[i]).allSatisfy { abs($0 - $1 * scores[i]) < 1e-5 } },
-                    "\(estimator.rawValue) keeps the reward")
+            #expect(
+                lone.allSatisfy { i in zip(kept[i], masks[i]).allSatisfy { abs($0 - $1 * scores[i]) < 1e-5 } },
+                "\(estimator.rawValue) keeps the reward")
         }
         var gae = AlgorithmConfig()
         gae.advantage = .gae
@@ -70,16 +72,20 @@ import Testing
 
     @Test func tokenLevelEstimators() {
         let rewards = outcomeTokenRewards(scores: scores, masks: masks)
-        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, masked: .reset), matrix("reinforce_pp_gamma1"),
-                    "reinforce++ γ=1, veRL's reset")
-        expectClose(reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, gamma: 0.9), matrix("reinforce_pp_gamma09_pass_through"),
-                    "reinforce++ γ=0.9 through observations")
+        expectClose(
+            reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, masked: .reset), matrix("reinforce_pp_gamma1"),
+            "reinforce++ γ=1, veRL's reset")
+        expectClose(
+            reinforcePlusPlusAdvantages(tokenRewards: rewards, masks: masks, gamma: 0.9), matrix("reinforce_pp_gamma09_pass_through"),
+            "reinforce++ γ=0.9 through observations")
         let kl = zip(matrix("old_logp"), matrix("ref_logp")).map { zip($0, $1).map { $0 - $1 } }
         let shaped = outcomeTokenRewards(scores: scores, masks: masks, kl: kl, klCoefficient: 0.01)
-        expectClose(reinforcePlusPlusAdvantages(tokenRewards: shaped, masks: masks, gamma: 0.9, masked: .reset),
-                    matrix("reinforce_pp_gamma09_kl"), "reinforce++ γ=0.9 with KL in the reward")
-        expectClose(reinforcePlusPlusBaselineAdvantages(scores: scores, groups: groups, masks: masks),
-                    matrix("reinforce_pp_baseline"), "reinforce++ baseline")
+        expectClose(
+            reinforcePlusPlusAdvantages(tokenRewards: shaped, masks: masks, gamma: 0.9, masked: .reset),
+            matrix("reinforce_pp_gamma09_kl"), "reinforce++ γ=0.9 with KL in the reward")
+        expectClose(
+            reinforcePlusPlusBaselineAdvantages(scores: scores, groups: groups, masks: masks),
+            matrix("reinforce_pp_baseline"), "reinforce++ baseline")
         let (advantages, returns) = gaeAdvantages(tokenRewards: rewards, values: matrix("values"), masks: masks, gamma: 0.99, lambda: 0.95)
         expectClose(advantages, matrix("gae_099_095"), "gae advantages")
         expectClose(returns, matrix("gae_returns_099_095"), "gae returns")
@@ -89,8 +95,9 @@ import Testing
         let weights = LossAggregation.tokenMean.weights(masks: masks)
         for estimator in KLEstimator.allCases {
             let expected = (Self.golden["kl"] as! [String: Any])[estimator.rawValue] as! [String: Any]
-            let result = klLoss(logProbs: matrix("logp"), referenceLogProbs: matrix("ref_logp"), masks: masks,
-                                weights: weights, estimator: estimator)
+            let result = klLoss(
+                logProbs: matrix("logp"), referenceLogProbs: matrix("ref_logp"), masks: masks,
+                weights: weights, estimator: estimator)
             expectClose([result.loss], [expected["loss"] as! Double], "\(estimator) loss")
             expectClose(result.gradient, matrix("gradient", in: expected), "\(estimator) gradient")
         }
@@ -99,31 +106,36 @@ import Testing
     @Test func policyLossEveryAggregation() {
         for mode in LossAggregation.allCases {
             let expected = (Self.golden["policy"] as! [String: Any])[mode.rawValue] as! [String: Any]
-            let result = policyLoss(logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
-                                    masks: masks, weights: mode.weights(masks: masks, normalizer: 7),
-                                    clip: PolicyClip(low: 0.2, high: 0.28, dualClip: 3))
+            let result = policyLoss(
+                logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
+                masks: masks, weights: mode.weights(masks: masks, normalizer: 7),
+                clip: PolicyClip(low: 0.2, high: 0.28, dualClip: 3))
             expectClose([result.loss], [expected["loss"] as! Double], "\(mode) loss")
             expectClose(result.gradient, matrix("gradient", in: expected), "\(mode) gradient")
-            expectClose([result.metrics["pg_clipfrac"]!, result.metrics["ppo_kl"]!],
-                        [expected["pg_clipfrac"] as! Double, expected["ppo_kl"] as! Double], "\(mode) metrics")
+            expectClose(
+                [result.metrics["pg_clipfrac"]!, result.metrics["ppo_kl"]!],
+                [expected["pg_clipfrac"] as! Double, expected["ppo_kl"] as! Double], "\(mode) metrics")
         }
         let expected = Self.golden["policy_no_dual_clip"] as! [String: Any]
-        let plain = policyLoss(logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
-                               masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks),
-                               clip: PolicyClip(low: 0.2, high: 0.2, dualClip: nil))
+        let plain = policyLoss(
+            logProbs: matrix("logp"), oldLogProbs: matrix("old_logp"), advantages: matrix("advantages"),
+            masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks),
+            clip: PolicyClip(low: 0.2, high: 0.2, dualClip: nil))
         expectClose([plain.loss], [expected["loss"] as! Double], "symmetric clip without dual-clip")
         expectClose(plain.gradient, matrix("gradient", in: expected), "symmetric clip gradient")
     }
 
     @Test func clippedValueLoss() {
         let expected = Self.golden["value"] as! [String: Any]
-        let result = valueLoss(values: matrix("values"), oldValues: matrix("old_values"), returns: matrix("returns", in: expected),
-                               masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks), clip: 0.5)
+        let result = valueLoss(
+            values: matrix("values"), oldValues: matrix("old_values"), returns: matrix("returns", in: expected),
+            masks: masks, weights: LossAggregation.tokenMean.weights(masks: masks), clip: 0.5)
         expectClose([result.loss], [expected["loss"] as! Double], "value loss")
         expectClose(result.gradient, matrix("gradient", in: expected), "value gradient")
         let rewards = outcomeTokenRewards(scores: scores, masks: masks)
-        expectClose(gaeAdvantages(tokenRewards: rewards, values: matrix("values"), masks: masks).returns,
-                    matrix("returns", in: expected), "returns with γ = λ = 1")
+        expectClose(
+            gaeAdvantages(tokenRewards: rewards, values: matrix("values"), masks: masks).returns,
+            matrix("returns", in: expected), "returns with γ = λ = 1")
     }
 
     /// Micro-batches weighted with the mini-batch's token count add up to the
@@ -131,7 +143,8 @@ import Testing
     @Test func microBatchWeightsAddUp() {
         let total = masks.reduce(0) { $0 + $1.reduce(0, +) }
         let whole = LossAggregation.tokenMean.weights(masks: masks)
-        let parts = LossAggregation.tokenMean.weights(masks: Array(masks[..<2]), tokenCount: total)
+        let parts =
+            LossAggregation.tokenMean.weights(masks: Array(masks[..<2]), tokenCount: total)
             + LossAggregation.tokenMean.weights(masks: Array(masks[2...]), tokenCount: total)
         #expect(parts == whole)
     }
@@ -147,8 +160,9 @@ import Testing
         let policy = mask.indices.filter { mask[$0] == 1 }
         for (gamma, lambda) in [(1.0, 1.0), (0.9, 0.8), (0.5, 0.0)] {
             let full = gaeAdvantages(tokenRewards: [rewards], values: [values], masks: [mask], gamma: gamma, lambda: lambda)
-            let cut = gaeAdvantages(tokenRewards: [policy.map { rewards[$0] }], values: [policy.map { values[$0] }],
-                                    masks: [policy.map { _ in 1 }], gamma: gamma, lambda: lambda)
+            let cut = gaeAdvantages(
+                tokenRewards: [policy.map { rewards[$0] }], values: [policy.map { values[$0] }],
+                masks: [policy.map { _ in 1 }], gamma: gamma, lambda: lambda)
             #expect(policy.map { full.returns[0][$0] } == cut.returns[0], "γ=\(gamma) λ=\(lambda)")
         }
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Agent
+import Foundation
 import RL
 import Testing
 

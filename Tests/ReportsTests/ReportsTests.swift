@@ -1,18 +1,21 @@
-import Support
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-import Testing
 import Reports
+import Support
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Parses XML and counts elements by name; a parse error fails the check that uses it.
 private final class ElementCounter: NSObject, XMLParserDelegate {
     var counts: [String: Int] = [:]
     var attributes: [String: [[String: String]]] = [:]
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String]
+    ) {
         counts[name, default: 0] += 1
         self.attributes[name, default: []].append(attributes)
     }
@@ -30,8 +33,9 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
 }
 
 @Test func chartIsWellFormedXML() throws {
-    let chart = LineChart(series: [Series(name: "run", points: [(1, 0.1), (2, 0.4), (3, 0.35)])],
-                          title: "Reward", xLabel: "step", yLabel: "reward")
+    let chart = LineChart(
+        series: [Series(name: "run", points: [(1, 0.1), (2, 0.4), (3, 0.35)])],
+        title: "Reward", xLabel: "step", yLabel: "reward")
     let counter = try #require(parse(chart.svg()))
     #expect(counter.counts["svg"] == 1)
     #expect(seriesPaths(counter).count == 1)
@@ -51,8 +55,9 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
 }
 
 @Test func twoRunsOverlaidGiveTwoPathsAndTwoColours() throws {
-    let chart = LineChart(series: [Series(name: "a", points: [(1, 1), (2, 2)]), Series(name: "b", points: [(1, 3), (2, 1)])],
-                          title: "KL", xLabel: "step", yLabel: "KL")
+    let chart = LineChart(
+        series: [Series(name: "a", points: [(1, 1), (2, 2)]), Series(name: "b", points: [(1, 3), (2, 1)])],
+        title: "KL", xLabel: "step", yLabel: "KL")
     let paths = seriesPaths(try #require(parse(chart.svg())))
     #expect(paths.count == 2)
     #expect(Set(paths.compactMap { $0["stroke"] }).count == 2)
@@ -68,8 +73,9 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
 }
 
 @Test func nonFiniteValuesBreakTheLine() throws {
-    let chart = LineChart(series: [Series(name: "r", points: [(1, 1), (2, .nan), (3, 2), (4, 3), (5, .infinity), (6, 1)])],
-                          title: "t", xLabel: "x", yLabel: "y")
+    let chart = LineChart(
+        series: [Series(name: "r", points: [(1, 1), (2, .nan), (3, 2), (4, 3), (5, .infinity), (6, 1)])],
+        title: "t", xLabel: "x", yLabel: "y")
     let svg = chart.svg()
     let counter = try #require(parse(svg))
     let d = try #require(seriesPaths(counter).first?["d"])
@@ -83,10 +89,11 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
     // Four charted metrics; kl only at some steps, the last line cut off as by a run still writing.
-    let lines = (1...5).map { step in
-        "{\"step\":\(step),\"reward_mean\":\(Double(step) / 10),\"f1\":0.\(step),\"entropy\":2.5,\"seconds\":30"
-            + (step % 2 == 0 ? ",\"kl\":0.01}" : "}")
-    } + ["{\"step\":6,\"rew"]
+    let lines =
+        (1...5).map { step in
+            "{\"step\":\(step),\"reward_mean\":\(Double(step) / 10),\"f1\":0.\(step),\"entropy\":2.5,\"seconds\":30"
+                + (step % 2 == 0 ? ",\"kl\":0.01}" : "}")
+        } + ["{\"step\":6,\"rew"]
     try lines.joined(separator: "\n").write(to: folder.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
     try "policy:\n  model: <smol & lm>\n".write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
     try """

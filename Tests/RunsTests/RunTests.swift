@@ -17,8 +17,10 @@ import Training
     func scratchFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("runs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let rows = [("who wrote hamlet", "Shakespeare"), ("capital of france", "Paris"), ("largest planet", "Jupiter"),
-                    ("first man on the moon", "Neil Armstrong")]
+        let rows = [
+            ("who wrote hamlet", "Shakespeare"), ("capital of france", "Paris"), ("largest planet", "Jupiter"),
+            ("first man on the moon", "Neil Armstrong"),
+        ]
         let lines = rows.map { #"{"question": "\#($0.0)", "answer": ["\#($0.1)"]}"# + "\n" }.joined()
         try Data(lines.utf8).write(to: folder.appendingPathComponent("questions.jsonl"))
         return folder

@@ -55,8 +55,10 @@ import Testing
         let texts = (0..<100).map { i in i % 7 == 3 ? "needle needle hay" : i % 5 == 0 ? "needle hay hay" : "hay" }
         let hits = try Self.index(texts).search("needle", topK: 5)
         #expect(hits.map(\.document) == [3, 10, 17, 24, 31])
-        #expect(try Self.index(texts).search(["needle", "hay", "needle"], topK: 5, threads: 2) ==
-                [hits, try Self.index(texts).search("hay", topK: 5), hits])
+        #expect(
+            try Self.index(texts).search(["needle", "hay", "needle"], topK: 5, threads: 2) == [
+                hits, try Self.index(texts).search("hay", topK: 5), hits,
+            ])
     }
 
     @Test func saveAndReloadGiveIdenticalResults() throws {
@@ -120,10 +122,14 @@ import Testing
         }
         let good = try passages("{\"id\": 7, \"title\": \"Seven\", \"text\": \"a \\\"quoted\\\" é\"}\n\n{\"id\": \"x\", \"text\": \"t\"}")
         #expect(good == [Passage(id: "7", title: "Seven", text: "a \"quoted\" é"), Passage(id: "x", title: "", text: "t")])
-        #expect(throws: BM25Error.self) { try passages("{\"id\": 1, \"text\": \"ok\"}\n{\"id\": 2, \"text\": \"ok\"}\n{\"id\": 3, \"text\": ") }
-        for (text, line, words) in [("{\"id\": 1, \"text\": \"ok\"}\n\n{\"id\": 3 \"text\": \"x\"}\n", 3, "invalid JSON"),
-                                    ("{\"id\": 1, \"title\": \"no text\"}", 1, "missing \"text\""),
-                                    ("{\"id\": 1, \"text\": \"ok\"}\n{\"id\": [1], \"text\": \"x\"}", 2, "\"id\"")] {
+        #expect(throws: BM25Error.self) {
+            try passages("{\"id\": 1, \"text\": \"ok\"}\n{\"id\": 2, \"text\": \"ok\"}\n{\"id\": 3, \"text\": ")
+        }
+        for (text, line, words) in [
+            ("{\"id\": 1, \"text\": \"ok\"}\n\n{\"id\": 3 \"text\": \"x\"}\n", 3, "invalid JSON"),
+            ("{\"id\": 1, \"title\": \"no text\"}", 1, "missing \"text\""),
+            ("{\"id\": 1, \"text\": \"ok\"}\n{\"id\": [1], \"text\": \"x\"}", 2, "\"id\""),
+        ] {
             do {
                 _ = try passages(text)
                 Issue.record("\(text) parsed")

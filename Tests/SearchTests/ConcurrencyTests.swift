@@ -7,7 +7,10 @@ import Testing
     @Test func concurrentMapKeepsOrderAndRespectsTheLimit() async {
         let inFlight = Mutex((now: 0, peak: 0))
         let results = await concurrentMap(Array(0..<40), limit: 3) { value in
-            inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            inFlight.withLock {
+                $0.now += 1
+                $0.peak = max($0.peak, $0.now)
+            }
             try? await Task.sleep(for: .milliseconds(2 + value % 3))
             inFlight.withLock { $0.now -= 1 }
             return value * value
@@ -25,7 +28,8 @@ import Testing
 @Suite struct EngineSpecTests {
     @Test func parsesEveryForm() throws {
         #expect(try EngineSpec(parsing: "sim:smollm2-135m-instruct") == .simulator(model: "smollm2-135m-instruct"))
-        #expect(try EngineSpec(parsing: "sim+http://10.0.0.1:6001,http://10.0.0.2:6001")
+        #expect(
+            try EngineSpec(parsing: "sim+http://10.0.0.1:6001,http://10.0.0.2:6001")
                 == .simulatorServers([URL(string: "http://10.0.0.1:6001")!, URL(string: "http://10.0.0.2:6001")!]))
         #expect(try EngineSpec(parsing: "bm25:/data/wiki.bm25") == .bm25(index: "/data/wiki.bm25"))
         #expect(try EngineSpec(parsing: "retriever+http://127.0.0.1:8000") == .retriever(URL(string: "http://127.0.0.1:8000")!))

@@ -1,6 +1,6 @@
-import TestSupport
 import Foundation
 import Search
+import TestSupport
 import Testing
 
 /// Short pauses so that every failure path runs in well under a second: each
@@ -9,8 +9,10 @@ import Testing
 private let quick = RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(10), maxDelay: .milliseconds(40))
 private let deadline = Duration.milliseconds(200)
 
-private func client(_ servers: [TestHTTPServer], timeout: Duration = .seconds(5),
-                    retry: RetryPolicy = quick, concurrency: Int = 10) -> JSONHTTPClient {
+private func client(
+    _ servers: [TestHTTPServer], timeout: Duration = .seconds(5),
+    retry: RetryPolicy = quick, concurrency: Int = 10
+) -> JSONHTTPClient {
     JSONHTTPClient(.init(servers: servers.map(\.url), timeout: timeout, retry: retry, maxConcurrentRequests: concurrency))
 }
 
@@ -28,7 +30,10 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
     @Test func slowAnswersHitTheDeadline() async {
         let server = TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .seconds(120)) }
         defer { server.stop() }
-        let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 2, initialDelay: .milliseconds(10))).post("x", json: Echo(value: 1), as: Echo.self) }
+        let (result, time) = await elapsed {
+            await client([server], timeout: deadline, retry: .init(maxAttempts: 2, initialDelay: .milliseconds(10))).post(
+                "x", json: Echo(value: 1), as: Echo.self)
+        }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 2)))
         // Below the server's delay; the failure's reason already shows the
         // deadline cut the call. Generous, because tests that compute on
@@ -41,7 +46,9 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
     func serversThatStallMidwayHitTheDeadline(reply: TestHTTPServer.Reply) async {
         let server = TestHTTPServer { _, _ in reply }
         defer { server.stop() }
-        let (result, time) = await elapsed { await client([server], timeout: deadline, retry: .init(maxAttempts: 1)).get("x", as: Echo.self) }
+        let (result, time) = await elapsed {
+            await client([server], timeout: deadline, retry: .init(maxAttempts: 1)).get("x", as: Echo.self)
+        }
         #expect(result == .failure(HTTPFailure(reason: .timeout(deadline), server: "http://127.0.0.1:\(server.port)", attempts: 1)))
         // Below the server's 120 s wait for the client to hang up.
         #expect(time < .seconds(100))
@@ -63,7 +70,9 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         let server = TestHTTPServer { _, number in .json(number == 0 ? "{not json" : #"{"valu": 1}"#) }
         defer { server.stop() }
         let result = await client([server]).post("x", json: Echo(value: 1), as: Echo.self)
-        #expect(try #require(result.failure).description == "http://127.0.0.1:\(server.port): malformed answer: no value in the top level after 3 attempts")
+        #expect(
+            try #require(result.failure).description
+                == "http://127.0.0.1:\(server.port): malformed answer: no value in the top level after 3 attempts")
         #expect(server.requests.count == 3)
     }
 
@@ -89,8 +98,9 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         let server = TestHTTPServer { _, _ in .json(#"{"error": "Invalid API key."}"#, status: 401) }
         defer { server.stop() }
         let result = await client([server]).get("x", as: Echo.self)
-        #expect(try #require(result.failure).description
-            == #"http://127.0.0.1:\#(server.port): HTTP 401 ({"error": "Invalid API key."}) after 1 attempt"#)
+        #expect(
+            try #require(result.failure).description
+                == #"http://127.0.0.1:\#(server.port): HTTP 401 ({"error": "Invalid API key."}) after 1 attempt"#)
         #expect(server.requests.count == 1)
     }
 
@@ -124,7 +134,10 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         _ = await http.get("search", query: [("q", "C++ & Rust = 100%?"), ("n", "3")], as: Echo.self)
         try #require(server.requests.count == 2)
         let (post, get) = (server.requests[0], server.requests[1])
-        #expect((post.method, post.path, post.headers["content-type"], post.headers["x-key"]) == ("POST", "/api/v1/echo", "application/json", "k"))
+        #expect(
+            (post.method, post.path, post.headers["content-type"], post.headers["x-key"]) == (
+                "POST", "/api/v1/echo", "application/json", "k"
+            ))
         #expect(post.json?["value"] as? Int == 5)
         #expect((get.method, get.path, get.query) == ("GET", "/api/search", ["q": "C++ & Rust = 100%?", "n": "3"]))
     }
@@ -132,7 +145,10 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
     @Test func retriesMoveToAnotherServer() async {
         let broken = TestHTTPServer { _, _ in .json("", status: 500) }
         let healthy = TestHTTPServer { _, _ in .json(#"{"value": 1}"#) }
-        defer { broken.stop(); healthy.stop() }
+        defer {
+            broken.stop()
+            healthy.stop()
+        }
         let http = client([broken, healthy], retry: .init(maxAttempts: 2, initialDelay: .milliseconds(10)))
         for _ in 0..<6 { #expect(await http.get("x", as: Echo.self) == .success(Echo(value: 1))) }
         #expect(broken.requests.count == 3)
@@ -161,23 +177,27 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
 }
 
 private let chatAnswer = #"""
-{"id": "chatcmpl-1", "object": "chat.completion", "created": 1747000000, "model": "Simulation_LLM_google_14B_V2",
- "choices": [{"index": 0, "message": {"role": "assistant", "content": "Doc 1: Paris is the capital of France.\nDoc 2: …", "tool_calls": null},
-              "logprobs": null, "finish_reason": "stop", "matched_stop": 151645}],
- "usage": {"prompt_tokens": 96, "total_tokens": 130, "completion_tokens": 34}}
-"""#
+    {"id": "chatcmpl-1", "object": "chat.completion", "created": 1747000000, "model": "Simulation_LLM_google_14B_V2",
+     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Doc 1: Paris is the capital of France.\nDoc 2: …", "tool_calls": null},
+                  "logprobs": null, "finish_reason": "stop", "matched_stop": 151645}],
+     "usage": {"prompt_tokens": 96, "total_tokens": 130, "completion_tokens": 34}}
+    """#
 
 @Suite struct OpenAIChatClientTests {
     private func chat(_ servers: [TestHTTPServer], concurrency: Int = 10, apiKey: String? = nil) -> OpenAIChatClient {
-        OpenAIChatClient(.init(servers: servers.map(\.url), apiKey: apiKey, concurrency: concurrency,
-                               timeout: .seconds(5), retry: quick))
+        OpenAIChatClient(
+            .init(
+                servers: servers.map(\.url), apiKey: apiKey, concurrency: concurrency,
+                timeout: .seconds(5), retry: quick))
     }
 
     @Test func sendsThePublishedRequestAndReadsTheFirstChoice() async throws {
         let server = TestHTTPServer { _, _ in .json(chatAnswer) }
         defer { server.stop() }
-        let client = OpenAIChatClient(.init(servers: [server.url.appendingPathComponent("v1")], apiKey: "EMPTY",
-                                            timeout: .seconds(5), retry: quick))
+        let client = OpenAIChatClient(
+            .init(
+                servers: [server.url.appendingPathComponent("v1")], apiKey: "EMPTY",
+                timeout: .seconds(5), retry: quick))
         let results = await client.complete(["Query: capital of France\nUseful Output:\n"])
         #expect(try results[0].get() == "Doc 1: Paris is the capital of France.\nDoc 2: …")
         let request = try #require(server.requests.first)
@@ -187,8 +207,11 @@ private let chatAnswer = #"""
         #expect(body["max_tokens"] as? Int == 600)
         #expect(body["temperature"] as? Double == 0.8)
         let messages = try #require(body["messages"] as? [[String: String]])
-        #expect(messages == [["role": "system", "content": ""],
-                             ["role": "user", "content": "Query: capital of France\nUseful Output:\n"]])
+        #expect(
+            messages == [
+                ["role": "system", "content": ""],
+                ["role": "user", "content": "Query: capital of France\nUseful Output:\n"],
+            ])
     }
 
     @Test func aMissingContentIsAFailure() async throws {
@@ -197,7 +220,9 @@ private let chatAnswer = #"""
         }
         defer { server.stop() }
         let result = await chat([server]).complete(["q"])[0]
-        #expect(result.failure?.description == "http://127.0.0.1:\(server.port): malformed answer: choices.0.message.content is null after 3 attempts")
+        #expect(
+            result.failure?.description
+                == "http://127.0.0.1:\(server.port): malformed answer: choices.0.message.content is null after 3 attempts")
         #expect(server.requests.first?.headers["authorization"] == nil)
     }
 
@@ -240,8 +265,10 @@ private func searchR1Answer(for request: TestHTTPServer.Request, scores: Bool = 
 
 @Suite struct RetrieverEngineTests {
     private func engine(_ server: TestHTTPServer, api: RetrieverEngine.API = .searchR1, batchSize: Int = 256) -> RetrieverEngine {
-        RetrieverEngine(.init(servers: [server.url], api: api, topK: 2, batchSize: batchSize,
-                              timeout: .seconds(5), retry: quick))
+        RetrieverEngine(
+            .init(
+                servers: [server.url], api: api, topK: 2, batchSize: batchSize,
+                timeout: .seconds(5), retry: quick))
     }
 
     @Test(arguments: [false, true])
@@ -249,9 +276,11 @@ private func searchR1Answer(for request: TestHTTPServer.Request, scores: Bool = 
         let server = TestHTTPServer { request, _ in .json(searchR1Answer(for: request, scores: scores)) }
         defer { server.stop() }
         let results = await engine(server, batchSize: 2).search(["alpha", "beta", "gamma"].map { SearchRequest(query: $0) })
-        #expect(results.map(\.text) == ["alpha", "beta", "gamma"].map {
-            "Doc 1(Title: \"\($0) 1\") passage 1 about \($0)\nsecond line\nDoc 2(Title: \"\($0) 2\") passage 2 about \($0)\nsecond line"
-        })
+        #expect(
+            results.map(\.text)
+                == ["alpha", "beta", "gamma"].map {
+                    "Doc 1(Title: \"\($0) 1\") passage 1 about \($0)\nsecond line\nDoc 2(Title: \"\($0) 2\") passage 2 about \($0)\nsecond line"
+                })
         #expect(server.requests.count == 2)
         let body = try #require(server.requests.first { ($0.json?["queries"] as? [String])?.count == 2 }?.json)
         #expect(body["topk"] as? Int == 2)
@@ -263,7 +292,8 @@ private func searchR1Answer(for request: TestHTTPServer.Request, scores: Bool = 
         let server = TestHTTPServer { _, _ in .json(#"{"result": [[]]}"#) }
         defer { server.stop() }
         let results = await engine(server).search([SearchRequest(query: "a"), SearchRequest(query: "b")])
-        #expect(results.allSatisfy { $0.text == "No information available" && $0.failure?.contains("1 result lists for 2 queries") == true })
+        #expect(
+            results.allSatisfy { $0.text == "No information available" && $0.failure?.contains("1 result lists for 2 queries") == true })
     }
 
     @Test func zeroSearchFormSendsOneQueryPerCall() async throws {
@@ -295,25 +325,25 @@ private func searchR1Answer(for request: TestHTTPServer.Request, scores: Bool = 
 /// A SerpAPI `engine=google` answer in its published layout, trimmed to the
 /// fields around the ones read.
 private let serpAnswer = #"""
-{
-  "search_metadata": {"id": "6650a1", "status": "Success", "json_endpoint": "https://serpapi.com/searches/6650a1.json",
-                      "created_at": "2025-05-01 10:00:00 UTC", "total_time_taken": 1.12},
-  "search_parameters": {"engine": "google", "q": "capital of france", "google_domain": "google.com", "num": "3", "device": "desktop"},
-  "search_information": {"query_displayed": "capital of france", "total_results": 1250000000, "time_taken_displayed": 0.41},
-  "answer_box": {"type": "organic_result", "title": "Paris", "snippet": "Paris is the capital of France."},
-  "organic_results": [
-    {"position": 1, "title": "Paris - Wikipedia", "link": "https://en.wikipedia.org/wiki/Paris",
-     "displayed_link": "https://en.wikipedia.org › wiki › Paris", "favicon": "https://serpapi.com/f.png",
-     "snippet": "Paris is the capital and largest city of France.", "snippet_highlighted_words": ["capital"], "source": "Wikipedia"},
-    {"position": 2, "title": "Paris | Definition, Map, Population", "link": "https://www.britannica.com/place/Paris",
-     "snippet": "Paris, city and capital of France, located along the Seine River.", "source": "Britannica"},
-    {"position": 3, "title": "Paris Travel Guide", "link": "https://example.com/paris"},
-    {"position": 4, "title": "Fourth", "link": "https://example.com/4", "snippet": "Not asked for."}
-  ],
-  "related_searches": [{"query": "capital of germany", "link": "https://www.google.com/search?q=capital+of+germany"}],
-  "pagination": {"current": 1, "next": "https://www.google.com/search?q=capital+of+france&start=10"}
-}
-"""#
+    {
+      "search_metadata": {"id": "6650a1", "status": "Success", "json_endpoint": "https://serpapi.com/searches/6650a1.json",
+                          "created_at": "2025-05-01 10:00:00 UTC", "total_time_taken": 1.12},
+      "search_parameters": {"engine": "google", "q": "capital of france", "google_domain": "google.com", "num": "3", "device": "desktop"},
+      "search_information": {"query_displayed": "capital of france", "total_results": 1250000000, "time_taken_displayed": 0.41},
+      "answer_box": {"type": "organic_result", "title": "Paris", "snippet": "Paris is the capital of France."},
+      "organic_results": [
+        {"position": 1, "title": "Paris - Wikipedia", "link": "https://en.wikipedia.org/wiki/Paris",
+         "displayed_link": "https://en.wikipedia.org › wiki › Paris", "favicon": "https://serpapi.com/f.png",
+         "snippet": "Paris is the capital and largest city of France.", "snippet_highlighted_words": ["capital"], "source": "Wikipedia"},
+        {"position": 2, "title": "Paris | Definition, Map, Population", "link": "https://www.britannica.com/place/Paris",
+         "snippet": "Paris, city and capital of France, located along the Seine River.", "source": "Britannica"},
+        {"position": 3, "title": "Paris Travel Guide", "link": "https://example.com/paris"},
+        {"position": 4, "title": "Fourth", "link": "https://example.com/4", "snippet": "Not asked for."}
+      ],
+      "related_searches": [{"query": "capital of germany", "link": "https://www.google.com/search?q=capital+of+germany"}],
+      "pagination": {"current": 1, "next": "https://www.google.com/search?q=capital+of+france&start=10"}
+    }
+    """#
 
 @Suite struct GoogleEngineTests {
     private func google(_ server: TestHTTPServer, topK: Int = 3) throws -> GoogleEngine {
@@ -324,11 +354,15 @@ private let serpAnswer = #"""
         let server = TestHTTPServer { _, _ in .json(serpAnswer) }
         defer { server.stop() }
         let results = try await google(server).search([SearchRequest(query: "capital of france?", question: "q", goldAnswers: ["Paris"])])
-        #expect(results == [SearchResult(text: """
-            Doc 1: Paris - WikipediaParis is the capital and largest city of France.
-            Doc 2: Paris | Definition, Map, PopulationParis, city and capital of France, located along the Seine River.
-            Doc 3: Paris Travel Guide
-            """)])
+        #expect(
+            results == [
+                SearchResult(
+                    text: """
+                        Doc 1: Paris - WikipediaParis is the capital and largest city of France.
+                        Doc 2: Paris | Definition, Map, PopulationParis, city and capital of France, located along the Seine River.
+                        Doc 3: Paris Travel Guide
+                        """)
+            ])
         let request = try #require(server.requests.first)
         #expect((request.method, request.path) == ("GET", "/search.json"))
         #expect(request.query == ["engine": "google", "q": "capital of france?", "api_key": "secret-key", "num": "3"])
@@ -345,7 +379,10 @@ private let serpAnswer = #"""
         let results = await engine.search([SearchRequest(query: "nothing"), SearchRequest(query: "anything")])
         #expect(results.map(\.text) == ["No information available", "No information available"])
         #expect(results[0].failure == "google:http://127.0.0.1:\(server.port): Google hasn't returned any results for this query.")
-        #expect(results[1].failure?.hasSuffix("HTTP 401 ({\"error\": \"Invalid API key. Your API key should be here: https://serpapi.com/manage-api-key\"}) after 1 attempt") == true)
+        #expect(
+            results[1].failure?.hasSuffix(
+                "HTTP 401 ({\"error\": \"Invalid API key. Your API key should be here: https://serpapi.com/manage-api-key\"}) after 1 attempt"
+            ) == true)
         #expect(results.allSatisfy { $0.failure?.contains("secret-key") == false })
         #expect((engine.metrics.calls, engine.metrics.failures, engine.metrics.retries) == (2, 1, 0))
     }

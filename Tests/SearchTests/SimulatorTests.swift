@@ -17,33 +17,39 @@ final class ScriptedCompleter: TextCompleter {
 }
 
 @Suite struct SimulatorTests {
-    let request = SearchRequest(query: "bridge opening", question: "When did the bridge open?",
-                                goldAnswers: ["1931", "October 25, 1931"], kind: .useful)
+    let request = SearchRequest(
+        query: "bridge opening", question: "When did the bridge open?",
+        goldAnswers: ["1931", "October 25, 1931"], kind: .useful)
 
     @Test func sftPromptIsThePublishedTemplateWithEveryGoldAnswer() {
-        #expect(SimulatorPrompt.render(request, mode: .sft) == """
-            You are the Google search engine.
-            Given a query, you need to generate five useful documents for the query.
+        #expect(
+            SimulatorPrompt.render(request, mode: .sft) == """
+                You are the Google search engine.
+                Given a query, you need to generate five useful documents for the query.
 
-            The user is trying to answer the question: "When did the bridge open?" whose answer is 1931 or October 25, 1931.
-            Each document should contain about 30 words, and these documents should contain useful information.
+                The user is trying to answer the question: "When did the bridge open?" whose answer is 1931 or October 25, 1931.
+                Each document should contain about 30 words, and these documents should contain useful information.
 
-            Query: bridge opening
-            Useful Output:
+                Query: bridge opening
+                Useful Output:
 
-            """)
+                """)
         var noisy = request
         noisy.kind = .noisy
         let text = SimulatorPrompt.render(noisy, mode: .sft)
-        #expect(text.contains("generate five noisy documents") && text.contains("should contain noisy information.")
+        #expect(
+            text.contains("generate five noisy documents") && text.contains("should contain noisy information.")
                 && text.hasSuffix("Query: bridge opening\nNoisy Output:\n"))
     }
 
     @Test func promptModeShowsTheDemoAndOnlyTheUsefulVariantSeesTheAnswer() {
         let useful = SimulatorPrompt.render(request, mode: .prompt)
         #expect(useful.hasPrefix("You are the Google search engine.\nGiven a query, you need to imitate the style"))
-        #expect(useful.contains("Query: George Washington Bridge opening year\nUseful Output:\nDoc 1: The George Washington Bridge, an iconic"))
-        #expect(useful.contains("whose answer is 1931 or October 25, 1931.\nYou should generate documents that can help the user find the answer.\n"))
+        #expect(
+            useful.contains("Query: George Washington Bridge opening year\nUseful Output:\nDoc 1: The George Washington Bridge, an iconic"))
+        #expect(
+            useful.contains(
+                "whose answer is 1931 or October 25, 1931.\nYou should generate documents that can help the user find the answer.\n"))
         #expect(useful.hasSuffix("not output any other texts.\n\nQuery: bridge opening\nUseful Output:\n"))
         var noisyRequest = request
         noisyRequest.kind = .noisy

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A small HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that answers each
@@ -123,7 +124,8 @@ public final class TestHTTPServer: Sendable {
     }
 
     private func head(status: Int, length: Int) -> [UInt8] {
-        Array("HTTP/1.1 \(status) Scripted\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
+        Array(
+            "HTTP/1.1 \(status) Scripted\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
     }
 
     private func write(_ connection: Int32, _ bytes: [UInt8]) {
@@ -177,7 +179,8 @@ public final class TestHTTPServer: Sendable {
             let field = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             query[field[0]] = field.count > 1 ? field[1] : ""
         }
-        return Request(method: String(start[0]), path: String(parts[0]), query: query, headers: headers,
-                       body: Data(buffer[bodyStart..<(bodyStart + length)]))
+        return Request(
+            method: String(start[0]), path: String(parts[0]), query: query, headers: headers,
+            body: Data(buffer[bodyStart..<(bodyStart + length)]))
     }
 }

@@ -17,8 +17,10 @@ let characterForByte: [Character] = {
 
 /// A tokenizer.json with one token per byte (ids 0-255, in byte order), for
 /// tests that need exact control over the file.
-func byteTokenizerJSON(merges: [String] = [], extraVocabulary: [String: Int] = [:],
-                       addedTokens: [[String: Any]] = [], preTokenizer: [String: Any]? = nil) -> Data {
+func byteTokenizerJSON(
+    merges: [String] = [], extraVocabulary: [String: Int] = [:],
+    addedTokens: [[String: Any]] = [], preTokenizer: [String: Any]? = nil
+) -> Data {
     var vocabulary: [String: Any] = [:]
     for byte in 0...255 { vocabulary[String(characterForByte[byte])] = byte }
     vocabulary.merge(extraVocabulary) { $1 }
@@ -35,7 +37,8 @@ func byteTokenizerJSON(merges: [String] = [], extraVocabulary: [String: Int] = [
 @Suite struct AddedTokenTests {
     @Test func specialTokensInsideText() throws {
         let qwen = try TestData.qwen()
-        let start = try #require(qwen.id(for: "<|im_start|>")), end = try #require(qwen.id(for: "<|im_end|>"))
+        let start = try #require(qwen.id(for: "<|im_start|>"))
+        let end = try #require(qwen.id(for: "<|im_end|>"))
         let think = try #require(qwen.id(for: "<think>"))
         let ids = qwen.encode("<|im_start|>user\nhi<|im_end|>")
         #expect(ids == [start] + qwen.encode("user\nhi") + [end])
@@ -67,7 +70,8 @@ func byteTokenizerJSON(merges: [String] = [], extraVocabulary: [String: Int] = [
         // around the match, a normalized token matches its NFC form: golden
         // cases check the ids, these the visible effects.
         let tokenizer = try TestData.synthetic("gpt2")
-        let mask = try #require(tokenizer.id(for: "[MASK]")), hello = try #require(tokenizer.id(for: "hello"))
+        let mask = try #require(tokenizer.id(for: "[MASK]"))
+        let hello = try #require(tokenizer.id(for: "hello"))
         let cafe = try #require(tokenizer.id(for: "café"))
         #expect(tokenizer.encode("a [MASK] b", addSpecialTokens: false).contains(mask))
         #expect(tokenizer.decode(tokenizer.encode("a [MASK] b", addSpecialTokens: false)) == " a[MASK] b")

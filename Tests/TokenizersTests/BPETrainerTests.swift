@@ -7,8 +7,10 @@ import Tokenizers
 /// from Hugging Face `tokenizers` (whose own BpeTrainer learns the same merges).
 @Suite struct BPETrainerTests {
     static let specialTokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    static let addedTokens = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>",
-                              "<think>", "</think>"]
+    static let addedTokens = [
+        "<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>",
+        "<think>", "</think>",
+    ]
 
     struct GoldenFile: Decodable {
         struct Case: Decodable {
@@ -27,8 +29,9 @@ import Tokenizers
     }
 
     static func trainer(vocabularySize: Int = 600, minimumPairFrequency: Int = 2) -> BPETrainer {
-        BPETrainer(vocabularySize: vocabularySize, minimumPairFrequency: minimumPairFrequency,
-                   specialTokens: specialTokens, addedTokens: addedTokens, eosToken: "<|im_end|>")
+        BPETrainer(
+            vocabularySize: vocabularySize, minimumPairFrequency: minimumPairFrequency,
+            specialTokens: specialTokens, addedTokens: addedTokens, eosToken: "<|im_end|>")
     }
 
     /// Trained once: several tests look at the same result.
@@ -42,8 +45,9 @@ import Tokenizers
         #expect(trained.merges.map { [$0.left, $0.right] } == golden.merges)
         #expect(trained.tokenizer.vocabularySize == golden.vocab_size)
         let files = try trained.huggingFaceFiles()
-        let reloaded = try BPETokenizer(tokenizerJSON: try #require(files["tokenizer.json"]),
-                                        tokenizerConfig: files["tokenizer_config.json"])
+        let reloaded = try BPETokenizer(
+            tokenizerJSON: try #require(files["tokenizer.json"]),
+            tokenizerConfig: files["tokenizer_config.json"])
         #expect(reloaded.eosTokenID == trained.tokenizer.id(for: "<|im_end|>"))
         for example in golden.cases {
             #expect(trained.tokenizer.encode(example.text, addSpecialTokens: false) == example.ids, "\(example.text.debugDescription)")
@@ -78,9 +82,11 @@ import Tokenizers
         var generator = SplitMix(seed: 1)
         let pool = Array("aé東🙂👩‍👧 \n\t\r<>/|s0'’\u{0}\u{301}\u{10FFFF}ßЖ".unicodeScalars)
         let random = (0..<200).map { _ in
-            String(String.UnicodeScalarView((0..<Int.random(in: 0...24, using: &generator)).map { _ in
-                pool.randomElement(using: &generator)!
-            }))
+            String(
+                String.UnicodeScalarView(
+                    (0..<Int.random(in: 0...24, using: &generator)).map { _ in
+                        pool.randomElement(using: &generator)!
+                    }))
         }
         for text in try Self.corpus() + random + ["", "🇳🇴🇳🇴", "<search", "<|im_start|<|im_end|>>"] {
             #expect(tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false)) == text, "\(text.debugDescription)")
@@ -88,7 +94,8 @@ import Tokenizers
     }
 
     @Test func addedTokensStayWhole() throws {
-        let trained = try Self.trained(), tokenizer = trained.tokenizer
+        let trained = try Self.trained()
+        let tokenizer = trained.tokenizer
         for (index, content) in (Self.specialTokens + Self.addedTokens).enumerated() {
             #expect(tokenizer.id(for: content) == Int32(index))
             #expect(tokenizer.encode("a\(content)b", addSpecialTokens: false).contains(Int32(index)))

@@ -8,13 +8,15 @@ import Tokenizers
 @Suite struct ExportTests {
     func exported(_ metadata: [String: GGUFValue]) throws -> BPETokenizer {
         let files = try BPETokenizer.huggingFaceFiles(ggufMetadata: metadata)
-        let json = try #require(files["tokenizer.json"]), config = try #require(files["tokenizer_config.json"])
+        let json = try #require(files["tokenizer.json"])
+        let config = try #require(files["tokenizer_config.json"])
         return try BPETokenizer(tokenizerJSON: json, tokenizerConfig: config)
     }
 
     @Test func smolLM2() throws {
         let metadata = try TestData.smolLM2Metadata()
-        let tokenizer = try exported(metadata), golden = try Golden.load("smollm2")
+        let tokenizer = try exported(metadata)
+        let golden = try Golden.load("smollm2")
         golden.expectEncodings(of: tokenizer)
         #expect(tokenizer.bosTokenID == golden.bos_id && tokenizer.eosTokenID == golden.eos_id)
         #expect(tokenizer.chatTemplateSource != nil)
@@ -36,7 +38,8 @@ import Tokenizers
     func matchesGGUFLoader(pre: String) throws {
         var metadata = try Self.syntheticLlama3(pre: pre)
         metadata["tokenizer.ggml.add_eos_token"] = .bool(true)
-        let gguf = try BPETokenizer(ggufMetadata: metadata), tokenizer = try exported(metadata)
+        let gguf = try BPETokenizer(ggufMetadata: metadata)
+        let tokenizer = try exported(metadata)
         for example in try Golden.load("synthetic_llama3").cases {
             #expect(tokenizer.preTokenize(example.text) == gguf.preTokenize(example.text), "\(example.text.debugDescription)")
             #expect(tokenizer.encode(example.text) == gguf.encode(example.text), "\(example.text.debugDescription)")

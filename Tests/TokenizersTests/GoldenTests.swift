@@ -22,17 +22,20 @@ import Tokenizers
 
     @Test(arguments: tokenizers)
     func decodesLikeHuggingFace(name: String) throws {
-        let tokenizer = try load(name), golden = try Golden.load(name)
+        let tokenizer = try load(name)
+        let golden = try Golden.load(name)
         for example in golden.cases {
             #expect(tokenizer.decode(example.ids_with_special) == example.decoded, "\(example.text.debugDescription)")
-            #expect(tokenizer.decode(example.ids_with_special, skipSpecialTokens: true)
+            #expect(
+                tokenizer.decode(example.ids_with_special, skipSpecialTokens: true)
                     == example.decoded_skipping_special, "\(example.text.debugDescription)")
         }
         // Single ids and slices that cut characters apart: U+FFFD where HF has it.
         for example in golden.decode_cases {
             #expect(tokenizer.decode(example.ids) == example.decoded, "\(example.ids)")
-            #expect(tokenizer.decode(example.ids, skipSpecialTokens: true) == example.decoded_skipping_special,
-                    "\(example.ids)")
+            #expect(
+                tokenizer.decode(example.ids, skipSpecialTokens: true) == example.decoded_skipping_special,
+                "\(example.ids)")
         }
     }
 
@@ -40,17 +43,20 @@ import Tokenizers
     /// text, in NFC where the tokenizer normalizes.
     @Test(arguments: ["qwen", "smollm2", "synthetic_llama3", "synthetic_digits"])
     func roundTrips(name: String) throws {
-        let tokenizer = try load(name), golden = try Golden.load(name)
+        let tokenizer = try load(name)
+        let golden = try Golden.load(name)
         for example in golden.cases {
             let expected = name == "qwen" ? String(decoding: example.text._nfcCodeUnits, as: UTF8.self) : example.text
-            #expect(tokenizer.decode(tokenizer.encode(example.text, addSpecialTokens: false)) == expected,
-                    "\(example.text.debugDescription)")
+            #expect(
+                tokenizer.decode(tokenizer.encode(example.text, addSpecialTokens: false)) == expected,
+                "\(example.text.debugDescription)")
         }
     }
 
     @Test(arguments: tokenizers)
     func vocabularyMatches(name: String) throws {
-        let tokenizer = try load(name), golden = try Golden.load(name)
+        let tokenizer = try load(name)
+        let golden = try Golden.load(name)
         #expect(tokenizer.vocabularySize == golden.vocab_size)
         #expect(tokenizer.eosTokenID == golden.eos_id)
         #expect(tokenizer.bosTokenID == golden.bos_id)

@@ -4,8 +4,10 @@ import Tokenizers
 /// The hand-written splitters against pieces from Hugging Face's
 /// `pre_tokenizers.Split(Regex(pattern), behavior="isolated")` (Oniguruma).
 @Suite struct PreTokenizerTests {
-    static let llama3Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-    static let qwen2Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let llama3Regex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let qwen2Regex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     static var byteLevel: [String: Any] { ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true] }
     static let gpt2 = tokenizer(byteLevel)
     static let llama3 = tokenizer(split(llama3Regex))
@@ -13,10 +15,13 @@ import Tokenizers
 
     /// Split with `regex`, as Llama-3 and Qwen2 files write it.
     static func split(_ regex: String) -> [String: Any] {
-        ["type": "Sequence", "pretokenizers": [
-            ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false],
-            ["type": "ByteLevel", "add_prefix_space": false, "use_regex": false],
-        ]]
+        [
+            "type": "Sequence",
+            "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false],
+                ["type": "ByteLevel", "add_prefix_space": false, "use_regex": false],
+            ],
+        ]
     }
 
     static func tokenizer(_ preTokenizer: [String: Any]) -> BPETokenizer {
@@ -73,13 +78,21 @@ import Tokenizers
 
     /// SmolLM: each digit (any N* scalar) alone, then the GPT-2 pattern.
     @Test func digitsBeforeGPT2() {
-        let smolLM = Self.tokenizer(["type": "Sequence", "pretokenizers": [
-            ["type": "Digits", "individual_digits": true], Self.byteLevel]])
+        let smolLM = Self.tokenizer([
+            "type": "Sequence",
+            "pretokenizers": [
+                ["type": "Digits", "individual_digits": true], Self.byteLevel,
+            ],
+        ])
         #expect(smolLM.preTokenize("x 12345 y") == ["x", " ", "1", "2", "3", "4", "5", " y"])
         #expect(smolLM.preTokenize("a1b22") == ["a", "1", "b", "2", "2"])
         #expect(smolLM.preTokenize(" ½ ٣x") == [" ", "½", " ", "٣", "x"])
-        let runs = Self.tokenizer(["type": "Sequence", "pretokenizers": [
-            ["type": "Digits", "individual_digits": false], Self.byteLevel]])
+        let runs = Self.tokenizer([
+            "type": "Sequence",
+            "pretokenizers": [
+                ["type": "Digits", "individual_digits": false], Self.byteLevel,
+            ],
+        ])
         #expect(runs.preTokenize("a1b22") == ["a", "1", "b", "22"])
     }
 

@@ -7,7 +7,8 @@ import Tokenizers
 /// `scripts/setup-test-data.sh` puts them here.
 enum TestData {
     static var directory: URL {
-        let cache = ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"]
+        let cache =
+            ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"]
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/zerosearch").path
         return URL(fileURLWithPath: cache).appendingPathComponent("test-data")
     }
@@ -15,8 +16,9 @@ enum TestData {
     static func file(_ name: String) throws -> URL {
         let url = directory.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw TokenizerError("test data \(url.path) is missing: run scripts/setup-test-data.sh "
-                                 + "(set ZEROSEARCH_CACHE to use another cache folder)")
+            throw TokenizerError(
+                "test data \(url.path) is missing: run scripts/setup-test-data.sh "
+                    + "(set ZEROSEARCH_CACHE to use another cache folder)")
         }
         return url
     }
@@ -33,8 +35,9 @@ enum TestData {
     static func smolLM2Metadata() throws -> [String: GGUFValue] { try smolLM2MetadataResult.get() }
 
     static func fixture(_ name: String) throws -> URL {
-        try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
-                     "fixture \(name) is missing")
+        try #require(
+            Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
+            "fixture \(name) is missing")
     }
 
     static func synthetic(_ name: String) throws -> BPETokenizer {
@@ -73,10 +76,12 @@ struct Golden: Decodable {
     /// Every case encodes to Hugging Face's ids, with and without special tokens.
     func expectEncodings(of tokenizer: some Tokenizer, sourceLocation: SourceLocation = #_sourceLocation) {
         for example in cases {
-            #expect(tokenizer.encode(example.text, addSpecialTokens: false) == example.ids,
-                    "\(example.text.debugDescription)", sourceLocation: sourceLocation)
-            #expect(tokenizer.encode(example.text, addSpecialTokens: true) == example.ids_with_special,
-                    "\(example.text.debugDescription)", sourceLocation: sourceLocation)
+            #expect(
+                tokenizer.encode(example.text, addSpecialTokens: false) == example.ids,
+                "\(example.text.debugDescription)", sourceLocation: sourceLocation)
+            #expect(
+                tokenizer.encode(example.text, addSpecialTokens: true) == example.ids_with_special,
+                "\(example.text.debugDescription)", sourceLocation: sourceLocation)
         }
     }
 }

@@ -15,14 +15,16 @@ import Training
         config.trainer.outputDir = output.path
         config.curriculum.end = 0.5  // noise draws must resume too
         let policy = try Models.Decoder(config: TinySearchTask.config, weights: LearningTests.pretrained.mapValues { $0.copy() })
-        return try RLTrainer(config: config, policy: policy, tokenizer: task.tokenizer, chatTemplate: ChatTemplate(format: .raw),
-                             stopTokens: [task.tokenizer.eosTokenID!], engine: TinySearchEngine(), rows: task.rows)
+        return try RLTrainer(
+            config: config, policy: policy, tokenizer: task.tokenizer, chatTemplate: ChatTemplate(format: .raw),
+            stopTokens: [task.tokenizer.eosTokenID!], engine: TinySearchEngine(), rows: task.rows)
     }
 
     func weights(_ trainer: RLTrainer) -> [String: [Float]] {
-        Dictionary(uniqueKeysWithValues: trainer.policy.parameters.map {
-            ($0.name, Array(UnsafeBufferPointer(start: $0.value.pointer, count: $0.value.count)))
-        })
+        Dictionary(
+            uniqueKeysWithValues: trainer.policy.parameters.map {
+                ($0.name, Array(UnsafeBufferPointer(start: $0.value.pointer, count: $0.value.count)))
+            })
     }
 
     @Test(arguments: [AdvantageEstimator.grpo, .gae]) func resumeIsBitExact(advantage: AdvantageEstimator) async throws {

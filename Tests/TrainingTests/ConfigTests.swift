@@ -16,9 +16,12 @@ import Training
     }
 
     @Test func commandLineOverridesWin() throws {
-        let config = try TrainConfig.load(yaml: "actor:\n  lr: 1.0e-6\n",
-                                          overrides: ["actor.lr=3e-5", "rollout.group_size=4", "algorithm.kl_loss=false",
-                                                      "engine.spec=sim+http://10.0.0.1:6001"])
+        let config = try TrainConfig.load(
+            yaml: "actor:\n  lr: 1.0e-6\n",
+            overrides: [
+                "actor.lr=3e-5", "rollout.group_size=4", "algorithm.kl_loss=false",
+                "engine.spec=sim+http://10.0.0.1:6001",
+            ])
         #expect(config.actor.lr == 3e-5)
         #expect(config.rollout.groupSize == 4)
         #expect(!config.algorithm.klLoss)
@@ -27,7 +30,10 @@ import Training
 
     @Test func mistakesAreNamed() {
         func message(_ yaml: String, _ overrides: [String] = []) -> String {
-            do { _ = try TrainConfig.load(yaml: yaml, overrides: overrides); return "" } catch { return "\(error)" }
+            do {
+                _ = try TrainConfig.load(yaml: yaml, overrides: overrides)
+                return ""
+            } catch { return "\(error)" }
         }
         #expect(message("actor:\n  lrr: 1\n") == "actor.lrr: unknown setting (did you mean actor.lr?)")
         #expect(message("", ["rollout.groupsize=3"]).contains("did you mean rollout.group_size?"))
@@ -49,10 +55,14 @@ import Training
     /// silently ignore is refused, naming the estimators that read it.
     @Test func settingsAnEstimatorIgnoresAreRefused() {
         func message(_ overrides: [String]) -> String {
-            do { _ = try TrainConfig.load(yaml: "", overrides: overrides); return "" } catch { return "\(error)" }
+            do {
+                _ = try TrainConfig.load(yaml: "", overrides: overrides)
+                return ""
+            } catch { return "\(error)" }
         }
-        #expect(message(["algorithm.advantage=dr_grpo", "algorithm.grpo_epsilon=1e-4"])
-            == "algorithm.grpo_epsilon: dr_grpo does not use it (it applies to grpo); remove it")
+        #expect(
+            message(["algorithm.advantage=dr_grpo", "algorithm.grpo_epsilon=1e-4"])
+                == "algorithm.grpo_epsilon: dr_grpo does not use it (it applies to grpo); remove it")
         #expect(message(["algorithm.kl_in_reward=true"]).hasPrefix("algorithm.kl_in_reward: reinforce does not use it"))
         #expect(message(["algorithm.advantage=grpo", "algorithm.gamma=0.9"]).hasPrefix("algorithm.gamma: grpo does not use it"))
         #expect(message(["algorithm.advantage=dr_grpo", "algorithm.grpo_singleton=zero"]) == "")
@@ -110,13 +120,14 @@ import Training
         #expect(undocumented.isEmpty && unknown.isEmpty, "undocumented: \(undocumented); not in the code: \(unknown)")
         for (key, value) in inCode {
             guard let cell = documented[key], key != "rollout.template" else { continue }
-            let matches: Bool = switch value {
-            case .null: cell == "null"
-            case .bool(let flag): cell == String(flag)
-            case .string(let text): cell == (text.isEmpty ? "\"\"" : text)
-            case .list(let items): cell == "[" + items.compactMap(\.string).joined(separator: ", ") + "]"
-            default: Double(cell) == value.number
-            }
+            let matches: Bool =
+                switch value {
+                case .null: cell == "null"
+                case .bool(let flag): cell == String(flag)
+                case .string(let text): cell == (text.isEmpty ? "\"\"" : text)
+                case .list(let items): cell == "[" + items.compactMap(\.string).joined(separator: ", ") + "]"
+                default: Double(cell) == value.number
+                }
             #expect(matches, "\(key): documented \(cell), code \(value)")
         }
     }
@@ -127,7 +138,9 @@ import Training
         #expect(try TrainConfig.load(yaml: "").policy.lora == nil)
         let config = try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 4\n    alpha: 8\n    targets: [q_proj]\n")
         #expect(config.policy.lora?.rank == 4 && config.policy.lora?.targets == ["q_proj"])
-        #expect(throws: (any Error).self) { try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 0\n    alpha: 8\n    targets: [q_proj]\n") }
+        #expect(throws: (any Error).self) {
+            try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 0\n    alpha: 8\n    targets: [q_proj]\n")
+        }
         let partial = try TrainConfig.load(yaml: "policy:\n  lora:\n    rank: 16\n")
         #expect(partial.policy.lora == LoRAConfig(rank: 16))
     }

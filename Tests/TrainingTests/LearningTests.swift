@@ -42,7 +42,9 @@ import Training
         return config
     }
 
-    func learn(_ advantage: AdvantageEstimator, steps: Int = 50, lora: LoRAConfig? = nil, sharedCritic: Bool = false) async throws -> [Double] {
+    func learn(_ advantage: AdvantageEstimator, steps: Int = 50, lora: LoRAConfig? = nil, sharedCritic: Bool = false) async throws
+        -> [Double]
+    {
         let task = Self.task
         let policy = try Models.Decoder(config: TinySearchTask.config, weights: Self.pretrained.mapValues { $0.copy() })
         var config = Self.config(advantage)
@@ -51,26 +53,31 @@ import Training
             config.policy.lora = lora
             config.actor.lr = 3e-3
         }
-        let trainer = try RLTrainer(config: config, policy: policy, tokenizer: task.tokenizer,
-                                    chatTemplate: ChatTemplate(format: .raw), stopTokens: [task.tokenizer.eosTokenID!],
-                                    engine: TinySearchEngine(), rows: task.rows)
+        let trainer = try RLTrainer(
+            config: config, policy: policy, tokenizer: task.tokenizer,
+            chatTemplate: ChatTemplate(format: .raw), stopTokens: [task.tokenizer.eosTokenID!],
+            engine: TinySearchEngine(), rows: task.rows)
         let held = Array(try TinySearchTask(rows: 32, seed: 99).rows)
         func evaluate() async throws -> [String: Double] {
-            try await evaluationMetrics(held, policy: try await trainer.greedyAgent(), engine: TinySearchEngine(),
-                                        rollout: config.rolloutConfig, revealGoldAnswers: true)
+            try await evaluationMetrics(
+                held, policy: try await trainer.greedyAgent(), engine: TinySearchEngine(),
+                rollout: config.rolloutConfig, revealGoldAnswers: true)
         }
         let before = try await evaluate()
         var rewards: [Double] = []
         for _ in 0..<steps { rewards.append(try await trainer.step().metrics["reward_mean"]!) }
         let after = try await evaluate()
-        print("\(advantage.rawValue) greedy evaluation: F1 \(before["eval_f1"]!) → \(after["eval_f1"]!), searches \(before["eval_searches_per_trajectory"]!) → \(after["eval_searches_per_trajectory"]!)")
+        print(
+            "\(advantage.rawValue) greedy evaluation: F1 \(before["eval_f1"]!) → \(after["eval_f1"]!), searches \(before["eval_searches_per_trajectory"]!) → \(after["eval_searches_per_trajectory"]!)"
+        )
         #expect(after["eval_f1"]! > before["eval_f1"]! + 0.3, "held-out greedy F1")
         print("\(advantage.rawValue):", rewards.map { String(format: "%.2f", $0) }.joined(separator: " "))
         return rewards
     }
 
     func expectLearned(_ rewards: [Double]) {
-        let first = rewards.prefix(4).reduce(0, +) / 4, last = rewards.suffix(5).reduce(0, +) / 5
+        let first = rewards.prefix(4).reduce(0, +) / 4
+        let last = rewards.suffix(5).reduce(0, +) / 5
         #expect(first < 0.4, "the pretrained policy should not know the answers: \(first)")
         #expect(last > first + 0.3, "mean reward went from \(first) to \(last)")
     }

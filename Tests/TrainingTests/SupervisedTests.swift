@@ -8,8 +8,9 @@ import Training
     /// prompt's first token (always 1) is never a target, so the loss falls to
     /// near zero only on the completion tokens.
     @Test func learnsTheCompletionsAndOnlyThem() throws {
-        let config = DecoderConfig(vocabSize: 32, hiddenSize: 32, intermediateSize: 64, layers: 1, heads: 2, kvHeads: 1,
-                                   ropeTheta: 100, maxPositions: 64)
+        let config = DecoderConfig(
+            vocabSize: 32, hiddenSize: 32, intermediateSize: 64, layers: 1, heads: 2, kvHeads: 1,
+            ropeTheta: 100, maxPositions: 64)
         let model = try Decoder(config: config, seed: 4)
         var rng = RandomGenerator(seed: 2)
         let examples = (0..<256).map { _ -> SupervisedExample in
@@ -25,7 +26,8 @@ import Training
     /// long ones: no batch's lengths overlap another's.
     @Test func lengthGroupingKeepsTheDrawAndSeparatesLengths() {
         let examples = (1...64).map { SupervisedExample(prompt: [1], completion: Array(repeating: 2, count: $0)) }
-        var drawing = RandomGenerator(seed: 9), grouping = RandomGenerator(seed: 9)
+        var drawing = RandomGenerator(seed: 9)
+        var grouping = RandomGenerator(seed: 9)
         let plain = lengthGroupedBatches(of: examples, steps: 1, batchSize: 32, rng: &drawing)
         let grouped = lengthGroupedBatches(of: examples, steps: 8, batchSize: 4, rng: &grouping)
         #expect(plain.count == 1 && grouped.count == 8 && grouped.allSatisfy { $0.count == 4 })
@@ -36,7 +38,8 @@ import Training
     }
 
     @Test func refusesEmptyInput() throws {
-        let model = try Decoder(config: DecoderConfig(vocabSize: 8, hiddenSize: 16, intermediateSize: 16, layers: 1, heads: 1, kvHeads: 1), seed: 0)
+        let model = try Decoder(
+            config: DecoderConfig(vocabSize: 8, hiddenSize: 16, intermediateSize: 16, layers: 1, heads: 1, kvHeads: 1), seed: 0)
         #expect(throws: (any Error).self) { try supervisedFineTune(model, on: [], config: SupervisedConfig()) }
         #expect(throws: (any Error).self) {
             try supervisedFineTune(model, on: [SupervisedExample(prompt: [1], completion: [])], config: SupervisedConfig())

@@ -23,8 +23,9 @@ struct TinySearchTask {
         var rng = RandomGenerator(seed: seed)
         let (questions, answers) = (self.questions, self.answers)
         rows = (0..<count).map { _ in
-            RolloutRow(question: questions[Int(rng.next() % UInt64(Self.size))],
-                       goldAnswers: [answers[Int(rng.next() % UInt64(Self.size))]])
+            RolloutRow(
+                question: questions[Int(rng.next() % UInt64(Self.size))],
+                goldAnswers: [answers[Int(rng.next() % UInt64(Self.size))]])
         }
         tokenizer = try Self.makeTokenizer()
     }
@@ -34,13 +35,16 @@ struct TinySearchTask {
     static func makeTokenizer() throws -> BPETokenizer {
         var vocab: [String: Int] = [:]
         for (i, byte) in (0..<256).enumerated() { vocab[byteLevelCharacter(UInt8(byte))] = i }
-        let words = ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>"]
+        let words =
+            ["<search>", "</search>", "<answer>", "</answer>", "<information>", "</information>"]
             + (0..<size).map { "Q\($0)" } + (0..<size).map { "A\($0)" }
         var added: [[String: Any]] = words.enumerated().map { i, word in
             ["id": 256 + i, "content": word, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false]
         }
-        added.append(["id": 256 + words.count, "content": "<eos>", "single_word": false, "lstrip": false, "rstrip": false,
-                      "normalized": false, "special": true])
+        added.append([
+            "id": 256 + words.count, "content": "<eos>", "single_word": false, "lstrip": false, "rstrip": false,
+            "normalized": false, "special": true,
+        ])
         let json: [String: Any] = [
             "version": "1.0", "added_tokens": added,
             "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
@@ -61,8 +65,9 @@ struct TinySearchTask {
 
     /// Big enough, with a short RoPE wavelength, to learn to copy a token
     /// from a fixed distance back within a few hundred steps.
-    static let config = DecoderConfig(vocabSize: 288, hiddenSize: 128, intermediateSize: 256, layers: 2, heads: 4, kvHeads: 2,
-                                      ropeTheta: 100, maxPositions: 256)
+    static let config = DecoderConfig(
+        vocabSize: 288, hiddenSize: 128, intermediateSize: 256, layers: 2, heads: 4, kvHeads: 2,
+        ropeTheta: 100, maxPositions: 256)
 
     func prompt(_ question: String) -> String { PolicyPrompt(template: template).render(question: question) }
 
@@ -86,8 +91,9 @@ struct TinySearchTask {
                     answer = truth
                 }
                 completion += "<answer>\(answer)</answer><eos>"
-                return SupervisedExample(prompt: tokenizer.encode(prompt(question), addSpecialTokens: false),
-                                         completion: tokenizer.encode(completion, addSpecialTokens: false))
+                return SupervisedExample(
+                    prompt: tokenizer.encode(prompt(question), addSpecialTokens: false),
+                    completion: tokenizer.encode(completion, addSpecialTokens: false))
             }
         }
         var config = SupervisedConfig(steps: 100, batchSize: 16, lr: 1e-3, seed: seed)
@@ -105,9 +111,10 @@ struct TinySearchTask {
     func readingAccuracy(_ model: Models.Decoder) throws -> Double {
         let trajectories = rows.prefix(32).map { row in
             let (question, answer) = (row.question, row.goldAnswers[0])
-            var trajectory = Trajectory(prompt: tokenizer.encode(
-                prompt(question) + "<search>\(question)</search>\n\n<information>Doc 1: \(answer)</information>\n\n<answer>",
-                addSpecialTokens: false))
+            var trajectory = Trajectory(
+                prompt: tokenizer.encode(
+                    prompt(question) + "<search>\(question)</search>\n\n<information>Doc 1: \(answer)</information>\n\n<answer>",
+                    addSpecialTokens: false))
             trajectory.appendGenerated(tokenizer.encode(answer, addSpecialTokens: false), logProbs: [0], turn: 0)
             return trajectory
         }

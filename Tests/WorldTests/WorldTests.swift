@@ -70,7 +70,8 @@ import World
         let twoHop = (world.train + world.test).filter { $0.kind == .twoHop }
         #expect(!twoHop.isEmpty)
         for question in twoHop {
-            let first = question.hops[0], second = question.hops[1]
+            let first = question.hops[0]
+            let second = question.hops[1]
             #expect(world.entities[first.entity].value(first.attribute) == .entity(second.entity))
             // The bridge is named in the first passage, the answer read from the second.
             #expect(World.mentions(world.passages[first.entity].text, world.entities[second.entity].name))

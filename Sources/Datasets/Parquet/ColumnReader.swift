@@ -26,8 +26,9 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
     guard chunk.start <= file.count, chunk.compressedSize <= file.count - chunk.start else {
         throw .corrupt("column \(name): chunk bytes \(chunk.start)+\(chunk.compressedSize) lie outside the \(file.count)-byte file")
     }
-    var cursor = ParquetCursor(UnsafeRawBufferPointer(rebasing: file[chunk.start..<chunk.start + chunk.compressedSize]),
-                               what: "column \(name)")
+    var cursor = ParquetCursor(
+        UnsafeRawBufferPointer(rebasing: file[chunk.start..<chunk.start + chunk.compressedSize]),
+        what: "column \(name)")
     var result = ColumnTriplets()
     var dictionary: [JSONValue]?
     while result.definition.count < chunk.valueCount {
@@ -63,8 +64,10 @@ func readColumnChunk(_ file: UnsafeRawBufferPointer, _ chunk: ColumnChunkMeta, _
     return result
 }
 
-private func readDataPage(_ body: UnsafeRawBufferPointer, _ header: PageHeader, _ codec: CompressionCodec, _ leaf: LeafColumn,
-                          _ dictionary: [JSONValue]?, into result: inout ColumnTriplets) throws(ParquetError) {
+private func readDataPage(
+    _ body: UnsafeRawBufferPointer, _ header: PageHeader, _ codec: CompressionCodec, _ leaf: LeafColumn,
+    _ dictionary: [JSONValue]?, into result: inout ColumnTriplets
+) throws(ParquetError) {
     let name = leaf.path.joined(separator: ".")
     let n = header.valueCount
     let repetition: [UInt32]
@@ -73,18 +76,23 @@ private func readDataPage(_ body: UnsafeRawBufferPointer, _ header: PageHeader, 
     if header.type == .dataPageV2 {
         // V2 keeps the levels uncompressed and unprefixed in front of the values.
         var levels = ParquetCursor(body, what: "levels of \(name)")
-        var repCursor = ParquetCursor(try levels.take(header.repetitionLevelsSize, "repetition levels"), what: "repetition levels of \(name)")
-        var defCursor = ParquetCursor(try levels.take(header.definitionLevelsSize, "definition levels"), what: "definition levels of \(name)")
+        var repCursor = ParquetCursor(
+            try levels.take(header.repetitionLevelsSize, "repetition levels"), what: "repetition levels of \(name)")
+        var defCursor = ParquetCursor(
+            try levels.take(header.definitionLevelsSize, "definition levels"), what: "definition levels of \(name)")
         repetition = leaf.maxRepetition == 0 ? [] : try decodeHybrid(&repCursor, bitWidth: bitWidth(leaf.maxRepetition), count: n)
         definition = leaf.maxDefinition == 0 ? [] : try decodeHybrid(&defCursor, bitWidth: bitWidth(leaf.maxDefinition), count: n)
         let rest = UnsafeRawBufferPointer(rebasing: body[levels.offset...])
         let size = header.uncompressedSize - levels.offset
         guard size >= 0 else { throw .corrupt("column \(name): DATA_PAGE_V2 levels are larger than the page") }
-        values = header.valuesCompressed ? try decompress(rest, codec: codec, size: size, in: name)
-                                         : try decompress(rest, codec: .uncompressed, size: size, in: name)
+        values =
+            header.valuesCompressed
+            ? try decompress(rest, codec: codec, size: size, in: name)
+            : try decompress(rest, codec: .uncompressed, size: size, in: name)
     } else {
         if (leaf.maxRepetition > 0 && header.repetitionLevelEncoding == .bitPacked)
-            || (leaf.maxDefinition > 0 && header.definitionLevelEncoding == .bitPacked) {
+            || (leaf.maxDefinition > 0 && header.definitionLevelEncoding == .bitPacked)
+        {
             throw .unsupported("column \(name): deprecated BIT_PACKED level encoding")
         }
         let page = try decompress(body, codec: codec, size: header.uncompressedSize, in: name)

@@ -13,7 +13,7 @@ enum CompressionCodec: Int {
 
 enum Encoding: Int {
     case plain = 0, groupVarInt, plainDictionary, rle, bitPacked, deltaBinaryPacked, deltaLengthByteArray,
-         deltaByteArray, rleDictionary, byteStreamSplit
+        deltaByteArray, rleDictionary, byteStreamSplit
 }
 
 enum PageType: Int {
@@ -169,7 +169,8 @@ struct PageHeader {
             repetitionLevelsSize = try body.requiredInt32(6, "repetition_levels_byte_length")
             valuesCompressed = body.bool(7) ?? true
             guard definitionLevelsSize >= 0, repetitionLevelsSize >= 0,
-                  definitionLevelsSize + repetitionLevelsSize <= compressedSize else {
+                definitionLevelsSize + repetitionLevelsSize <= compressedSize
+            else {
                 throw .corrupt("DATA_PAGE_V2 level lengths do not fit in the page")
             }
         }

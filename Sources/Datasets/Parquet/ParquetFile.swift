@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Foundation
+import Support
 
 /// A parquet file, memory-mapped: opening reads only the footer, and rows are
 /// decoded one row group at a time, so a 356 MB training file costs the memory
@@ -29,8 +29,10 @@ public struct ParquetFile: Sendable {
             throw .corrupt("footer length \(footerLength) exceeds the \(bytes.count)-byte file")
         }
         let footerStart = bytes.count - 8 - footerLength
-        var reader = ThriftCompactReader(ParquetCursor(UnsafeRawBufferPointer(rebasing: bytes[footerStart..<bytes.count - 8]),
-                                                       what: "footer"))
+        var reader = ThriftCompactReader(
+            ParquetCursor(
+                UnsafeRawBufferPointer(rebasing: bytes[footerStart..<bytes.count - 8]),
+                what: "footer"))
         let metadata = try FileMetadata(reader.readStruct(named: "FileMetaData"))
         schema = try ParquetSchema(metadata.schema)
         rowGroups = metadata.rowGroups
@@ -40,7 +42,9 @@ public struct ParquetFile: Sendable {
                 throw .corrupt("row group \(g) has \(group.columns.count) column chunks for \(schema.leaves.count) columns")
             }
             for (chunk, leaf) in zip(group.columns, schema.leaves) where chunk.path != leaf.path || chunk.type != leaf.type {
-                throw .corrupt("row group \(g) column \(chunk.path.joined(separator: ".")) does not match the schema's \(leaf.path.joined(separator: "."))")
+                throw .corrupt(
+                    "row group \(g) column \(chunk.path.joined(separator: ".")) does not match the schema's \(leaf.path.joined(separator: "."))"
+                )
             }
         }
         guard rowGroups.reduce(0, { $0 + $1.rowCount }) == rowCount else {

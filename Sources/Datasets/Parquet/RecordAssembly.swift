@@ -36,9 +36,11 @@ struct RecordAssembler {
         rows.reserveCapacity(count)
         for r in 0..<count {
             let ranges = starts.map { $0.isEmpty ? 0..<0 : $0[r]..<$0[r + 1] }
-            rows.append(Row(fields: try selected.map { column throws(ParquetError) in
-                JSONValue.Member(column.element.name, try field(column, ranges))
-            }))
+            rows.append(
+                Row(
+                    fields: try selected.map { column throws(ParquetError) in
+                        JSONValue.Member(column.element.name, try field(column, ranges))
+                    }))
         }
         return rows
     }
@@ -77,11 +79,13 @@ struct RecordAssembler {
             let items = try elements(of: repeated, ranges)
             // Modern 3-level lists wrap each element in a one-field group; legacy 2-level
             // lists (and maps) use the repeated node itself as the element.
-            let threeLevel = node.element.isList && repeated.children.count == 1
+            let threeLevel =
+                node.element.isList && repeated.children.count == 1
                 && repeated.element.name != "array" && repeated.element.name != node.element.name + "_tuple"
-            return .list(try items.map { item throws(ParquetError) in
-                threeLevel ? try field(repeated.children[0], item) : try instance(repeated, item)
-            })
+            return .list(
+                try items.map { item throws(ParquetError) in
+                    threeLevel ? try field(repeated.children[0], item) : try instance(repeated, item)
+                })
         }
         return .object(try members(of: node, ranges))
     }

@@ -30,8 +30,10 @@ public struct ParquetSchema: Sendable, CustomStringConvertible {
         self.leaves = leaves
     }
 
-    private static func build(_ elements: [SchemaElement], _ index: inout Int, parent: SchemaNode?, path: [String],
-                              leaves: inout [LeafColumn]) throws(ParquetError) -> SchemaNode {
+    private static func build(
+        _ elements: [SchemaElement], _ index: inout Int, parent: SchemaNode?, path: [String],
+        leaves: inout [LeafColumn]
+    ) throws(ParquetError) -> SchemaNode {
         guard index < elements.count else { throw .corrupt("the schema tree names more children than it has elements") }
         guard path.count <= maxDepth else { throw .corrupt("the schema nests deeper than \(maxDepth)") }
         let element = elements[index]
@@ -40,8 +42,9 @@ public struct ParquetSchema: Sendable, CustomStringConvertible {
         let definition = (parent?.definitionLevel ?? 0) + (isRoot || element.repetition == .required ? 0 : 1)
         let repetition = (parent?.repetitionLevel ?? 0) + (!isRoot && element.repetition == .repeated ? 1 : 0)
         let fullPath = isRoot ? [] : path + [element.name]
-        var node = SchemaNode(element: element, children: [], definitionLevel: definition, repetitionLevel: repetition,
-                              leaves: leaves.count..<leaves.count)
+        var node = SchemaNode(
+            element: element, children: [], definitionLevel: definition, repetitionLevel: repetition,
+            leaves: leaves.count..<leaves.count)
         if element.childCount == 0 {
             guard let type = element.type, !isRoot else { throw .corrupt("schema element \(element.name) has neither type nor children") }
             leaves.append(LeafColumn(path: fullPath, type: type, maxDefinition: definition, maxRepetition: repetition))

@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 /// A metadata value of a GGUF file. Integers keep their sign class, floats
 /// are widened to Double; arrays hold values of one type.
@@ -79,7 +79,8 @@ public final class GGUFFile: @unchecked Sendable {
         let metadataCount = try reader.read(UInt64.self, "metadata count")
         // Each entry needs at least a few bytes, which bounds what a corrupted count can ask for.
         guard tensorCount <= UInt64(file.bytes.count / 24), metadataCount <= UInt64(file.bytes.count / 12) else {
-            throw TensorError.invalidArgument(op: op, detail: "\(tensorCount) tensors / \(metadataCount) metadata entries cannot fit in \(file.bytes.count) bytes")
+            throw TensorError.invalidArgument(
+                op: op, detail: "\(tensorCount) tensors / \(metadataCount) metadata entries cannot fit in \(file.bytes.count) bytes")
         }
         var metadata: [String: GGUFValue] = [:]
         for _ in 0..<metadataCount {
@@ -94,7 +95,9 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<tensorCount {
             let name = try Self.readString(&reader, "tensor name")
             let rank = try reader.read(UInt32.self, "rank of \(name)")
-            guard (1...4).contains(rank) else { throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has rank \(rank) (1 to 4 allowed)") }
+            guard (1...4).contains(rank) else {
+                throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has rank \(rank) (1 to 4 allowed)")
+            }
             var dimensions: [Int] = []
             var elements = 1
             for _ in 0..<rank {
@@ -107,13 +110,18 @@ public final class GGUFFile: @unchecked Sendable {
             }
             let rawType = try reader.read(UInt32.self, "type of \(name)")
             guard let type = GGMLType(rawValue: rawType) else {
-                throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has ggml type \(rawType), which is not supported (\(GGMLType.supportedNames))")
+                throw TensorError.invalidArgument(
+                    op: op, detail: "tensor \(name) has ggml type \(rawType), which is not supported (\(GGMLType.supportedNames))")
             }
             guard dimensions[0] % type.blockSize == 0 else {
-                throw TensorError.invalidArgument(op: op, detail: "tensor \(name): row length \(dimensions[0]) is not a multiple of the \(type) block size \(type.blockSize)")
+                throw TensorError.invalidArgument(
+                    op: op,
+                    detail: "tensor \(name): row length \(dimensions[0]) is not a multiple of the \(type) block size \(type.blockSize)")
             }
             let offset = try reader.read(UInt64.self, "offset of \(name)")
-            guard let start = Int(exactly: offset) else { throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has offset \(offset)") }
+            guard let start = Int(exactly: offset) else {
+                throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has offset \(offset)")
+            }
             guard index[name] == nil else { throw TensorError.invalidArgument(op: op, detail: "tensor \(name) appears twice") }
             index[name] = infos.count
             infos.append(GGUFTensorInfo(name: name, dimensions: dimensions, type: type, offset: start))
@@ -126,7 +134,11 @@ public final class GGUFFile: @unchecked Sendable {
         for info in infos {
             let end = info.offset.addingReportingOverflow(info.byteCount)
             guard !end.overflow, dataStart + end.partialValue <= file.bytes.count else {
-                throw TensorError.invalidArgument(op: op, detail: "tensor \(info.name) (\(info.byteCount) bytes at data offset \(info.offset)) runs past the end of the file (\(file.bytes.count) bytes): the file is truncated")
+                throw TensorError.invalidArgument(
+                    op: op,
+                    detail:
+                        "tensor \(info.name) (\(info.byteCount) bytes at data offset \(info.offset)) runs past the end of the file (\(file.bytes.count) bytes): the file is truncated"
+                )
             }
         }
         tensorInfos = infos
@@ -172,7 +184,9 @@ public final class GGUFFile: @unchecked Sendable {
             return .bool(byte == 1)
         case 8: return .string(try readString(&reader, key))
         case 9:
-            guard depth == 0 else { throw TensorError.invalidArgument(op: reader.context, detail: "\(key): nested arrays are not supported") }
+            guard depth == 0 else {
+                throw TensorError.invalidArgument(op: reader.context, detail: "\(key): nested arrays are not supported")
+            }
             let elementType = try reader.read(UInt32.self, "element type of \(key)")
             let count = try reader.read(UInt64.self, "length of \(key)")
             guard count <= UInt64(reader.bytes.count - reader.offset) else { throw reader.truncated("array \(key) of \(count) elements") }

@@ -1,5 +1,5 @@
-import Support
 import Foundation
+import Support
 
 /// A set of named tensors plus string metadata in the safetensors layout (an
 /// 8-byte little-endian header length, a JSON header, raw data), so anything
@@ -56,13 +56,17 @@ public struct TensorArchive {
                 continue
             }
             guard let info = entry as? [String: Any], let dtypeName = info["dtype"] as? String,
-                  let dtype = DType(rawValue: dtypeName), let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2,
-                  shape.allSatisfy({ $0 >= 0 }) else {
-                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) has a malformed entry or an unsupported dtype (F32, F16, BF16 are read)")
+                let dtype = DType(rawValue: dtypeName), let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
+                offsets.count == 2,
+                shape.allSatisfy({ $0 >= 0 })
+            else {
+                throw TensorError.invalidArgument(
+                    op: op, detail: "\(url.path): tensor \(name) has a malformed entry or an unsupported dtype (F32, F16, BF16 are read)")
             }
             let count = shape.reduce(1, *)
             guard offsets[0] >= 0, offsets[1] - offsets[0] == count * dtype.byteSize, dataStart + offsets[1] <= data.count else {
-                throw TensorError.invalidArgument(op: op, detail: "\(url.path): tensor \(name) \(describe(shape)) has offsets \(offsets) outside the file")
+                throw TensorError.invalidArgument(
+                    op: op, detail: "\(url.path): tensor \(name) \(describe(shape)) has offsets \(offsets) outside the file")
             }
             tensors[name] = data.withUnsafeBytes { raw in
                 Tensor(converting: raw.baseAddress! + dataStart + offsets[0], dtype: dtype, shape: shape)

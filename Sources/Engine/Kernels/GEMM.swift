@@ -50,13 +50,15 @@ public func sgemm(
     }
     let source = PanelSource.unpacked(b, ldb: ldb, transB: transB)
     if !parallel {
-        blockedGEMM(rows: 0..<m, cols: 0..<n, k: k, alpha: alpha,
-                    a: a, lda: lda, transA: transA, b: source, beta: beta, c: c, ldc: ldc)
+        blockedGEMM(
+            rows: 0..<m, cols: 0..<n, k: k, alpha: alpha,
+            a: a, lda: lda, transA: transA, b: source, beta: beta, c: c, ldc: ldc)
         return
     }
     splitAcrossCores(m: m, n: n, k: k) { rows, cols in
-        blockedGEMM(rows: rows, cols: cols, k: k, alpha: alpha,
-                    a: a, lda: lda, transA: transA, b: source, beta: beta, c: c, ldc: ldc)
+        blockedGEMM(
+            rows: rows, cols: cols, k: k, alpha: alpha,
+            a: a, lda: lda, transA: transA, b: source, beta: beta, c: c, ldc: ldc)
     }
 }
 
@@ -79,8 +81,9 @@ public struct PackedMatrix: @unchecked Sendable {
         let ld = ldw ?? k
         Parallel.forRanges(panelCount, minChunk: 8) { range in
             for p in range {
-                packB(transB: true, b: w, ldb: ld, k0: 0, kc: k, j0: p * GEMM.nr, jc: min(GEMM.nr, n - p * GEMM.nr),
-                      into: dst + p * k * GEMM.nr)
+                packB(
+                    transB: true, b: w, ldb: ld, k0: 0, kc: k, j0: p * GEMM.nr, jc: min(GEMM.nr, n - p * GEMM.nr),
+                    into: dst + p * k * GEMM.nr)
             }
         }
     }
@@ -92,8 +95,10 @@ public struct PackedMatrix: @unchecked Sendable {
 }
 
 /// `C = alpha · A · Wᵀ + beta · C` with `W` pre-packed.
-public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, packed: PackedMatrix,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func sgemm(
+    m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, packed: PackedMatrix,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if m == 0 || packed.n == 0 { return }
     if m <= 4 {
         skinnyPackedGEMM(m: m, alpha: alpha, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc)
@@ -101,8 +106,9 @@ public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, p
     }
     let source = PanelSource.packed(packed.panels.pointer, k: packed.k)
     splitAcrossCores(m: m, n: packed.n, k: packed.k) { rows, cols in
-        blockedGEMM(rows: rows, cols: cols, k: packed.k, alpha: alpha,
-                    a: a, lda: lda, transA: false, b: source, beta: beta, c: c, ldc: ldc)
+        blockedGEMM(
+            rows: rows, cols: cols, k: packed.k, alpha: alpha,
+            a: a, lda: lda, transA: false, b: source, beta: beta, c: c, ldc: ldc)
     }
 }
 
@@ -121,14 +127,16 @@ func splitAcrossCores(m: Int, n: Int, k: Int, _ body: (Range<Int>, Range<Int>) -
         body(0..<m, 0..<n)
         return
     }
-    let tilesM = (m + GEMM.mr - 1) / GEMM.mr, tilesN = (n + GEMM.nr - 1) / GEMM.nr
+    let tilesM = (m + GEMM.mr - 1) / GEMM.mr
+    let tilesN = (n + GEMM.nr - 1) / GEMM.nr
     // Each core packs all of the operand it does not split, so split the side
     // whose other operand is smaller: rows when B (K×N) is the smaller to pack twice.
     let splitRows = tilesN < threads || (n <= m && tilesM >= threads)
     let tiles = splitRows ? tilesM : tilesN
     let parts = min(threads, tiles)
     Parallel.forEach(parts) { t in
-        let lo = tiles * t / parts, hi = tiles * (t + 1) / parts
+        let lo = tiles * t / parts
+        let hi = tiles * (t + 1) / parts
         if splitRows {
             body(min(lo * GEMM.mr, m)..<min(hi * GEMM.mr, m), 0..<n)
         } else {
@@ -139,58 +147,65 @@ func splitAcrossCores(m: Int, n: Int, k: Int, _ body: (Range<Int>, Range<Int>) -
 
 /// One core's share of the product: the classic five loops around the
 /// microkernel.
-func blockedGEMM(rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
-                 a: UnsafePointer<Float>, lda: Int, transA: Bool, b: PanelSource,
-                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func blockedGEMM(
+    rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, transA: Bool, b: PanelSource,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if rows.isEmpty || cols.isEmpty { return }
-    let mr = GEMM.mr, nr = GEMM.nr
+    let mr = GEMM.mr
+    let nr = GEMM.nr
     let kcMax = min(GEMM.kc, k)
     let ncMax = min(GEMM.nc, (cols.count + nr - 1) / nr * nr)
     let mcMax = min(GEMM.mc, (rows.count + mr - 1) / mr * mr)
     withScratch(kcMax * ncMax) { bPack in
-    withScratch(kcMax * mcMax) { aPack in
-    withScratch(mr * nr) { edge in
-        for j0 in stride(from: cols.lowerBound, to: cols.upperBound, by: GEMM.nc) {
-            let jc = min(GEMM.nc, cols.upperBound - j0)
-            let panelCount = (jc + nr - 1) / nr
-            for p0 in stride(from: 0, to: k, by: GEMM.kc) {
-                let kc = min(GEMM.kc, k - p0)
-                // Later K blocks add onto what the first one wrote.
-                let blockBeta: Float = p0 == 0 ? beta : 1
-                var panelStride = kc * nr
-                let bBase: UnsafePointer<Float>
-                switch b {
-                case let .unpacked(ptr, ldb, transB):
-                    for p in 0..<panelCount {
-                        packB(transB: transB, b: ptr, ldb: ldb, k0: p0, kc: kc, j0: j0 + p * nr,
-                              jc: min(nr, j0 + jc - (j0 + p * nr)), into: bPack + p * kc * nr)
-                    }
-                    bBase = UnsafePointer(bPack)
-                case let .packed(ptr, fullK):
-                    // Pre-packed panels hold the full K; step to this K block.
-                    panelStride = fullK * nr
-                    bBase = ptr + (j0 / nr) * fullK * nr + p0 * nr
-                }
-                for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: GEMM.mc) {
-                    let mc = min(GEMM.mc, rows.upperBound - i0)
-                    packA(transA: transA, a: a, lda: lda, i0: i0, mc: mc, k0: p0, kc: kc, into: aPack)
-                    for p in 0..<panelCount {
-                        let jj = j0 + p * nr
-                        let width = min(nr, j0 + jc - jj)
-                        let bPanel = bBase + p * panelStride
-                        for ii in stride(from: 0, to: mc, by: mr) {
-                            let height = min(mr, mc - ii)
-                            let cTile = c + (i0 + ii) * ldc + jj
-                            if width == nr {
-                                microkernel(kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta, rows: height,
+        withScratch(kcMax * mcMax) { aPack in
+            withScratch(mr * nr) { edge in
+                for j0 in stride(from: cols.lowerBound, to: cols.upperBound, by: GEMM.nc) {
+                    let jc = min(GEMM.nc, cols.upperBound - j0)
+                    let panelCount = (jc + nr - 1) / nr
+                    for p0 in stride(from: 0, to: k, by: GEMM.kc) {
+                        let kc = min(GEMM.kc, k - p0)
+                        // Later K blocks add onto what the first one wrote.
+                        let blockBeta: Float = p0 == 0 ? beta : 1
+                        var panelStride = kc * nr
+                        let bBase: UnsafePointer<Float>
+                        switch b {
+                        case let .unpacked(ptr, ldb, transB):
+                            for p in 0..<panelCount {
+                                packB(
+                                    transB: transB, b: ptr, ldb: ldb, k0: p0, kc: kc, j0: j0 + p * nr,
+                                    jc: min(nr, j0 + jc - (j0 + p * nr)), into: bPack + p * kc * nr)
+                            }
+                            bBase = UnsafePointer(bPack)
+                        case let .packed(ptr, fullK):
+                            // Pre-packed panels hold the full K; step to this K block.
+                            panelStride = fullK * nr
+                            bBase = ptr + (j0 / nr) * fullK * nr + p0 * nr
+                        }
+                        for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: GEMM.mc) {
+                            let mc = min(GEMM.mc, rows.upperBound - i0)
+                            packA(transA: transA, a: a, lda: lda, i0: i0, mc: mc, k0: p0, kc: kc, into: aPack)
+                            for p in 0..<panelCount {
+                                let jj = j0 + p * nr
+                                let width = min(nr, j0 + jc - jj)
+                                let bPanel = bBase + p * panelStride
+                                for ii in stride(from: 0, to: mc, by: mr) {
+                                    let height = min(mr, mc - ii)
+                                    let cTile = c + (i0 + ii) * ldc + jj
+                                    if width == nr {
+                                        microkernel(
+                                            kc, aPack + ii * kc, bPanel, cTile, ldc, alpha, blockBeta, rows: height,
                                             prefetch: bPanel + panelStride)
-                            } else {
-                                // Narrow edge tiles go through a full scratch tile.
-                                microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0, rows: mr, prefetch: bPanel)
-                                for r in 0..<height {
-                                    for s in 0..<width {
-                                        let dst = cTile + r * ldc + s
-                                        dst.pointee = edge[r * nr + s] + (blockBeta == 0 ? 0 : blockBeta * dst.pointee)
+                                    } else {
+                                        // Narrow edge tiles go through a full scratch tile.
+                                        microkernel(kc, aPack + ii * kc, bPanel, edge, nr, alpha, 0, rows: mr, prefetch: bPanel)
+                                        for r in 0..<height {
+                                            for s in 0..<width {
+                                                let dst = cTile + r * ldc + s
+                                                dst.pointee = edge[r * nr + s] + (blockBeta == 0 ? 0 : blockBeta * dst.pointee)
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -200,15 +215,15 @@ func blockedGEMM(rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
             }
         }
     }
-    }
-    }
 }
 
 /// Packs op(A)[i0..<i0+mc, k0..<k0+kc] into MR-tall panels: panel `r` holds,
 /// for each k, its MR row values contiguously (zero beyond the last row).
 @inline(__always)
-func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, mc: Int, k0: Int, kc: Int,
-           into dst: UnsafeMutablePointer<Float>) {
+func packA(
+    transA: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, mc: Int, k0: Int, kc: Int,
+    into dst: UnsafeMutablePointer<Float>
+) {
     let mr = GEMM.mr
     for r0 in stride(from: 0, to: mc, by: mr) {
         let height = min(mr, mc - r0)
@@ -235,8 +250,10 @@ func packA(transA: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, mc: Int, k0
 
 /// Packs op(B)[k0..<k0+kc, j0..<j0+jc] (jc ≤ NR) into one NR-wide panel.
 @inline(__always)
-func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0: Int, jc: Int,
-           into dst: UnsafeMutablePointer<Float>) {
+func packB(
+    transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0: Int, jc: Int,
+    into dst: UnsafeMutablePointer<Float>
+) {
     let nr = GEMM.nr
     if transB {
         // op(B)[p, j] = B[j, p]: each weight row becomes one column of the panel.
@@ -271,16 +288,21 @@ func packB(transB: Bool, b: UnsafePointer<Float>, ldb: Int, k0: Int, kc: Int, j0
 /// only briefly, and without this the first pass over each panel of a large
 /// weight (the 113 MB output head) waits on DRAM.
 @inline(never)
-func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float, rows: Int,
-                 prefetch: UnsafePointer<Float>) {
+func microkernel(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float, rows: Int,
+    prefetch: UnsafePointer<Float>
+) {
     var acc = InlineArray<24, Vec16>(repeating: Vec16())
-    var ap = a, bp = b, next = prefetch
+    var ap = a
+    var bp = b
+    var next = prefetch
     for _ in 0..<kc {
         zerosearch_prefetch(next)
         zerosearch_prefetch(next + 16)
         next += 32
-        let b0 = load16(bp), b1 = load16(bp + 16)
+        let b0 = load16(bp)
+        let b1 = load16(bp + 16)
         for i in 0..<12 {
             let x = Vec16(repeating: ap[i])
             acc[2 * i] = acc[2 * i].addingProduct(x, b0)
@@ -291,7 +313,8 @@ func microkernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>
     }
     for i in 0..<12 where i < rows {
         let row = c + i * ldc
-        var lo = acc[2 * i] * alpha, hi = acc[2 * i + 1] * alpha
+        var lo = acc[2 * i] * alpha
+        var hi = acc[2 * i + 1] * alpha
         if beta != 0 {
             lo = lo.addingProduct(load16(row), Vec16(repeating: beta))
             hi = hi.addingProduct(load16(row + 16), Vec16(repeating: beta))

@@ -3,8 +3,10 @@
 /// row of A. Decoding is bound by the memory traffic of W (about 33 GB/s per
 /// core here), so this path streams W at full bandwidth and splits N across
 /// cores instead of packing.
-func skinnyGEMM(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                w: UnsafePointer<Float>, ldw: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func skinnyGEMM(
+    m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    w: UnsafePointer<Float>, ldw: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     // Below ~256K multiply-adds a second thread costs more than it saves.
     let minRows = max(4, (1 << 18) / max(k * m, 1))
     Parallel.forRanges(n, minChunk: minRows) { range in
@@ -26,8 +28,14 @@ func skinnyGEMM(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, l
 /// Dot products of `x` with up to four consecutive rows of `w`.
 @inline(__always)
 func dot4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ ldw: Int, _ rows: Int, _ k: Int) -> SIMD4<Float> {
-    var s0 = Vec16(), s1 = Vec16(), s2 = Vec16(), s3 = Vec16()
-    let w0 = w, w1 = w + (rows > 1 ? ldw : 0), w2 = w + (rows > 2 ? 2 * ldw : 0), w3 = w + (rows > 3 ? 3 * ldw : 0)
+    var s0 = Vec16()
+    var s1 = Vec16()
+    var s2 = Vec16()
+    var s3 = Vec16()
+    let w0 = w
+    let w1 = w + (rows > 1 ? ldw : 0)
+    let w2 = w + (rows > 2 ? 2 * ldw : 0)
+    let w3 = w + (rows > 3 ? 3 * ldw : 0)
     var p = 0
     while p + 16 <= k {
         let xv = load16(x + p)
@@ -48,9 +56,13 @@ func dot4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ ldw: Int, _ ro
 /// The skinny product on pre-packed weights: each 32-wide panel is a
 /// contiguous `[K][32]` block, so one row of A times a panel is a stream of
 /// broadcast-FMAs at memory speed.
-func skinnyPackedGEMM(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, packed: PackedMatrix,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let nr = GEMM.nr, k = packed.k, n = packed.n
+func skinnyPackedGEMM(
+    m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, packed: PackedMatrix,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let nr = GEMM.nr
+    let k = packed.k
+    let n = packed.n
     let panels = packed.panels.pointer
     let panelCount = (n + nr - 1) / nr
     let minPanels = max(1, (1 << 18) / max(k * nr * m, 1))
@@ -60,11 +72,15 @@ func skinnyPackedGEMM(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, p
             let width = min(nr, n - p * nr)
             for i in 0..<m {
                 let x = a + i * lda
-                var lo0 = Vec16(), hi0 = Vec16(), lo1 = Vec16(), hi1 = Vec16()
+                var lo0 = Vec16()
+                var hi0 = Vec16()
+                var lo1 = Vec16()
+                var hi1 = Vec16()
                 var q = 0
                 // Two k steps per iteration: four independent FMA chains hide latency.
                 while q + 2 <= k {
-                    let x0 = Vec16(repeating: x[q]), x1 = Vec16(repeating: x[q + 1])
+                    let x0 = Vec16(repeating: x[q])
+                    let x1 = Vec16(repeating: x[q + 1])
                     lo0 = lo0.addingProduct(x0, load16(panel + q * nr))
                     hi0 = hi0.addingProduct(x0, load16(panel + q * nr + 16))
                     lo1 = lo1.addingProduct(x1, load16(panel + (q + 1) * nr))
@@ -76,7 +92,8 @@ func skinnyPackedGEMM(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, p
                     lo0 = lo0.addingProduct(x0, load16(panel + q * nr))
                     hi0 = hi0.addingProduct(x0, load16(panel + q * nr + 16))
                 }
-                let lo = (lo0 + lo1) * alpha, hi = (hi0 + hi1) * alpha
+                let lo = (lo0 + lo1) * alpha
+                let hi = (hi0 + hi1) * alpha
                 let row = c + i * ldc + p * nr
                 for s in 0..<width {
                     let v = s < 16 ? lo[s] : hi[s - 16]

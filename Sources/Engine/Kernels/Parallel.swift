@@ -39,7 +39,8 @@ public enum Parallel {
             return
         }
         forEach(chunks) { c in
-            let lo = total * c / chunks, hi = total * (c + 1) / chunks
+            let lo = total * c / chunks
+            let hi = total * (c + 1) / chunks
             if lo < hi { body(lo..<hi) }
         }
     }

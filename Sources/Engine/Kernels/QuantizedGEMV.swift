@@ -1,8 +1,10 @@
 /// `C[m, N] = alpha · A[m, K] · Wᵀ + beta · C` with `W` held as codes
 /// (`QuantizedMatrix`), for decoding and small batches: up to eight rows of
 /// A share each decoded weight. Activations and sums stay f32.
-public func sgemm(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, quantized w: QuantizedMatrix,
-                  beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func sgemm(
+    m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, quantized w: QuantizedMatrix,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if w.codeBits == 4 {
         quantizedProduct(FourBitCodes.self, m: m, alpha: alpha, a: a, lda: lda, w: w, beta: beta, c: c, ldc: ldc)
     } else {
@@ -16,17 +18,23 @@ protocol CodeWidth { static var bits: Int { get } }
 enum FourBitCodes: CodeWidth { static var bits: Int { 4 } }
 enum EightBitCodes: CodeWidth { static var bits: Int { 8 } }
 
-func quantizedProduct<Width: CodeWidth>(_ width: Width.Type, m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                                        w: QuantizedMatrix, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func quantizedProduct<Width: CodeWidth>(
+    _ width: Width.Type, m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    w: QuantizedMatrix, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if m == 0 || w.n == 0 { return }
-    let groups = w.groups, blocks = w.blocks, groupBytes = w.groupBytes, n = w.n
+    let groups = w.groups
+    let blocks = w.blocks
+    let groupBytes = w.groupBytes
+    let n = w.n
     let base = UncheckedSendable(UnsafeRawPointer(w.base))
     // Below ~64K weights a second thread costs more than it saves.
     let minGroups = max(1, (1 << 16) / max(QuantizedMatrix.groupRows * w.k, 1))
     Parallel.forRanges(groups, minChunk: minGroups) { range in
         for g in range {
             let group = base.value + g * groupBytes
-            let row0 = g * QuantizedMatrix.groupRows, lanes = min(QuantizedMatrix.groupRows, n - row0)
+            let row0 = g * QuantizedMatrix.groupRows
+            let lanes = min(QuantizedMatrix.groupRows, n - row0)
             // Row passes inside the group loop, so a group's codes (7 KB for
             // K = 576) come from DRAM once and from L1 for later passes.
             for i0 in stride(from: 0, to: m, by: quantizedRowsPerPass) {
@@ -80,12 +88,16 @@ let quantizedRowsPerPass = 8
 /// chains hide the latency). A separate function, as the GEMM microkernel
 /// is, so its loop keeps the accumulators in registers.
 @inline(never)
-func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int, _ group: UnsafeRawPointer,
-                                                   _ x: InlineArray<M, UnsafePointer<Float>>) -> InlineArray<M, Vec16> {
-    let bits = Width.bits, codesPerWord = 32 / bits
+func quantizedKernel<Width: CodeWidth, let M: Int>(
+    _: Width.Type, _ blocks: Int, _ group: UnsafeRawPointer,
+    _ x: InlineArray<M, UnsafePointer<Float>>
+) -> InlineArray<M, Vec16> {
+    let bits = Width.bits
+    let codesPerWord = 32 / bits
     // Codes at bits 0, bits, 2·bits, … below bit 23 are read in place; the
     // rest are shifted down by `highShift` onto the same positions.
-    let inPlace = (23 - bits) / bits + 1, highShift = UInt32(bits * inPlace)
+    let inPlace = (23 - bits) / bits + 1
+    let highShift = UInt32(bits * inPlace)
     // Four FMA chains in flight hide the FMA latency: four accumulators for
     // one row of A, fewer when several rows already give independent chains.
     let chains = max(1, 4 / M)
@@ -95,9 +107,11 @@ func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int,
     for _ in 0..<blocks {
         let words = block.assumingMemoryBound(to: SIMD16<UInt32>.self)
         let scales = (block + bits * 64).assumingMemoryBound(to: Vec16.self)
-        let d = scales[0], m = scales[1]
+        let d = scales[0]
+        let m = scales[1]
         for word in 0..<bits {
-            let packed = words[word], high = packed &>> highShift
+            let packed = words[word]
+            let high = packed &>> highShift
             let first = column + word * codesPerWord
             for field in 0..<inPlace {
                 accumulate(&acc, packed, bits: bits, slot: field, d: d, m: m, x: x, column: first + field, chain: field % chains)
@@ -117,8 +131,10 @@ func quantizedKernel<Width: CodeWidth, let M: Int>(_: Width.Type, _ blocks: Int,
 /// One column of a block: the 16 rows' codes at `slot` of `words` to
 /// weights, times column `column` of each row of A.
 @inline(__always)
-func accumulate<let M: Int>(_ acc: inout InlineArray<M, InlineArray<4, Vec16>>, _ words: SIMD16<UInt32>, bits: Int, slot: Int,
-                            d: Vec16, m: Vec16, x: InlineArray<M, UnsafePointer<Float>>, column: Int, chain: Int) {
+func accumulate<let M: Int>(
+    _ acc: inout InlineArray<M, InlineArray<4, Vec16>>, _ words: SIMD16<UInt32>, bits: Int, slot: Int,
+    d: Vec16, m: Vec16, x: InlineArray<M, UnsafePointer<Float>>, column: Int, chain: Int
+) {
     let mask = SIMD16<UInt32>(repeating: (UInt32(1) << UInt32(bits) - 1) << UInt32(bits * slot))
     let scaled = unsafeBitCast(words & mask | 0x4B00_0000, to: Vec16.self) - 8_388_608
     let weight = m.addingProduct(scaled, d * (1 / Float(1 << (bits * slot))))

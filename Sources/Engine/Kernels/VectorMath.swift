@@ -38,35 +38,62 @@ public enum VectorMath {
     /// `exp` over a buffer, in place.
     public static func exp(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
-        while i + 16 <= n { store16(exp(load16(x + i)), x + i); i += 16 }
-        while i < n { x[i] = Foundation.exp(x[i]); i += 1 }
+        while i + 16 <= n {
+            store16(exp(load16(x + i)), x + i)
+            i += 16
+        }
+        while i < n {
+            x[i] = Foundation.exp(x[i])
+            i += 1
+        }
     }
 
     /// Sum and max of a buffer, vectorised.
     @inlinable @inline(__always)
     public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = Vec16(), i = 0
-        while i + 16 <= n { acc += load16(x + i); i += 16 }
+        var acc = Vec16()
+        var i = 0
+        while i + 16 <= n {
+            acc += load16(x + i)
+            i += 16
+        }
         var s = acc.sum()
-        while i < n { s += x[i]; i += 1 }
+        while i < n {
+            s += x[i]
+            i += 1
+        }
         return s
     }
 
     @inlinable @inline(__always)
     public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = Vec16(repeating: -.infinity), i = 0
-        while i + 16 <= n { acc = pointwiseMax(acc, load16(x + i)); i += 16 }
+        var acc = Vec16(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= n {
+            acc = pointwiseMax(acc, load16(x + i))
+            i += 16
+        }
         var m = acc.max()
-        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        while i < n {
+            m = Swift.max(m, x[i])
+            i += 1
+        }
         return m
     }
 
     @inlinable @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = Vec16(), i = 0
-        while i + 16 <= n { acc = acc.addingProduct(load16(x + i), load16(y + i)); i += 16 }
+        var acc = Vec16()
+        var i = 0
+        while i + 16 <= n {
+            acc = acc.addingProduct(load16(x + i), load16(y + i))
+            i += 16
+        }
         var s = acc.sum()
-        while i < n { s += x[i] * y[i]; i += 1 }
+        while i < n {
+            s += x[i] * y[i]
+            i += 1
+        }
         return s
     }
 
@@ -75,13 +102,20 @@ public enum VectorMath {
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         let a = Vec16(repeating: alpha)
         var i = 0
-        while i + 16 <= n { store16(load16(y + i).addingProduct(a, load16(x + i)), y + i); i += 16 }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
+        while i + 16 <= n {
+            store16(load16(y + i).addingProduct(a, load16(x + i)), y + i)
+            i += 16
+        }
+        while i < n {
+            y[i] += alpha * x[i]
+            i += 1
+        }
     }
 
     /// `out = silu(gate) ⊙ up = gate·σ(gate)·up` over `count` elements.
     @inlinable @inline(__always)
-    public static func siluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+    public static func siluMul(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int)
+    {
         var i = 0
         while i < count {
             let width = Swift.min(16, count - i)
@@ -117,6 +151,9 @@ func load16(_ p: UnsafePointer<Float>, width: Int) -> Vec16 {
 
 @usableFromInline @inline(__always)
 func store16(_ v: Vec16, _ p: UnsafeMutablePointer<Float>, width: Int) {
-    if width == 16 { store16(v, p); return }
+    if width == 16 {
+        store16(v, p)
+        return
+    }
     for i in 0..<width { p[i] = v[i] }
 }

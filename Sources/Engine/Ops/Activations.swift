@@ -6,15 +6,19 @@ extension Tape {
     /// Backward: `d gate = dy⊙up⊙σ(g)(1 + g(1−σ(g)))`, `d up = dy⊙silu(g)`.
     public func siluMul(_ gate: Variable, _ up: Variable) throws -> Variable {
         try check(gate.shape == up.shape, "siluMul", "gate \(describe(gate.shape)) and up \(describe(up.shape)) differ")
-        let g = gate.value, u = up.value, y = Tensor(uninitialized: gate.shape)
+        let g = gate.value
+        let u = up.value
+        let y = Tensor(uninitialized: gate.shape)
         Parallel.forRanges(g.count, minChunk: 1 << 16) { range in
             let lo = range.lowerBound
             VectorMath.siluMul(g.pointer + lo, u.pointer + lo, into: y.pointer + lo, count: range.count)
         }
         return output(y, inputs: [gate, up]) { dy in
-            let dGate = Tensor(zeros: gate.shape), dUp = Tensor(zeros: up.shape)
+            let dGate = Tensor(zeros: gate.shape)
+            let dUp = Tensor(zeros: up.shape)
             VectorMath.map(g.count) { i, w in
-                let x = load16(g.pointer + i, width: w), s = VectorMath.sigmoid(x)
+                let x = load16(g.pointer + i, width: w)
+                let s = VectorMath.sigmoid(x)
                 let d = load16(dy.pointer + i, width: w)
                 store16(d * load16(u.pointer + i, width: w) * s * (1 + x * (1 - s)), dGate.pointer + i, width: w)
                 store16(d * x * s, dUp.pointer + i, width: w)
@@ -33,7 +37,8 @@ extension Tape {
             let dx = Tensor(zeros: x.shape)
             forEachRow(dx, n) { row in
                 let offset = row - dx.pointer
-                let p = y.pointer + offset, g = dy.pointer + offset
+                let p = y.pointer + offset
+                let g = dy.pointer + offset
                 let dot = VectorMath.dot(p, g, n)
                 for j in 0..<n { row[j] = p[j] * (g[j] - dot) }
             }
@@ -53,7 +58,8 @@ extension Tape {
             let dx = Tensor(zeros: x.shape)
             forEachRow(dx, n) { row in
                 let offset = row - dx.pointer
-                let logp = y.pointer + offset, g = dy.pointer + offset
+                let logp = y.pointer + offset
+                let g = dy.pointer + offset
                 let total = VectorMath.sum(g, n)
                 for j in 0..<n { row[j] = g[j] - Foundation.exp(logp[j]) * total }
             }
@@ -95,21 +101,38 @@ func forEachRow(_ t: Tensor, _ n: Int, _ body: (UnsafeMutablePointer<Float>) -> 
 public func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     let m = VectorMath.max(x, n)
     if m == -.infinity { return -.infinity }
-    var acc = Vec16(), j = 0
+    var acc = Vec16()
+    var j = 0
     let mv = Vec16(repeating: m)
-    while j + 16 <= n { acc += VectorMath.exp(load16(x + j) - mv); j += 16 }
+    while j + 16 <= n {
+        acc += VectorMath.exp(load16(x + j) - mv)
+        j += 16
+    }
     var s = acc.sum()
-    while j < n { s += Foundation.exp(x[j] - m); j += 1 }
+    while j < n {
+        s += Foundation.exp(x[j] - m)
+        j += 1
+    }
     return m + Foundation.log(s)
 }
 
 public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
     let m = VectorMath.max(x, n)
     let mv = Vec16(repeating: m)
-    var acc = Vec16(), j = 0
-    while j + 16 <= n { let e = VectorMath.exp(load16(x + j) - mv); store16(e, x + j); acc += e; j += 16 }
+    var acc = Vec16()
+    var j = 0
+    while j + 16 <= n {
+        let e = VectorMath.exp(load16(x + j) - mv)
+        store16(e, x + j)
+        acc += e
+        j += 16
+    }
     var s = acc.sum()
-    while j < n { x[j] = Foundation.exp(x[j] - m); s += x[j]; j += 1 }
+    while j < n {
+        x[j] = Foundation.exp(x[j] - m)
+        s += x[j]
+        j += 1
+    }
     let inv = 1 / s
     for j in 0..<n { x[j] *= inv }
 }

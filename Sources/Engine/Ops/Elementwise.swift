@@ -18,16 +18,18 @@ extension Tape {
 
     /// Elementwise minimum; where equal, the gradient goes to `a`.
     public func minimum(_ a: Variable, _ b: Variable) throws -> Variable {
-        try binary("minimum", a, b, { pointwiseMin($0, $1) },
-                   da: { a, b, g in g.replacing(with: 0, where: a .> b) },
-                   db: { a, b, g in g.replacing(with: 0, where: a .<= b) })
+        try binary(
+            "minimum", a, b, { pointwiseMin($0, $1) },
+            da: { a, b, g in g.replacing(with: 0, where: a .> b) },
+            db: { a, b, g in g.replacing(with: 0, where: a .<= b) })
     }
 
     /// Elementwise maximum; where equal, the gradient goes to `a`.
     public func maximum(_ a: Variable, _ b: Variable) throws -> Variable {
-        try binary("maximum", a, b, { pointwiseMax($0, $1) },
-                   da: { a, b, g in g.replacing(with: 0, where: a .< b) },
-                   db: { a, b, g in g.replacing(with: 0, where: a .>= b) })
+        try binary(
+            "maximum", a, b, { pointwiseMax($0, $1) },
+            da: { a, b, g in g.replacing(with: 0, where: a .< b) },
+            db: { a, b, g in g.replacing(with: 0, where: a .>= b) })
     }
 
     public func scale(_ a: Variable, _ s: Float) throws -> Variable {
@@ -49,8 +51,9 @@ extension Tape {
     /// Clamps into `[lower, upper]`; the gradient is zero where clamped (as torch).
     public func clamp(_ a: Variable, min lower: Float, max upper: Float) throws -> Variable {
         try require(lower <= upper, "clamp", "min \(lower) > max \(upper)")
-        return unary(a, { $0.clamped(lowerBound: Vec16(repeating: lower), upperBound: Vec16(repeating: upper)) },
-                     derivative: { x, _, g in g.replacing(with: 0, where: (x .< lower) .| (x .> upper)) })
+        return unary(
+            a, { $0.clamped(lowerBound: Vec16(repeating: lower), upperBound: Vec16(repeating: upper)) },
+            derivative: { x, _, g in g.replacing(with: 0, where: (x .< lower) .| (x .> upper)) })
     }
 
     /// A copy that stops gradients (`detach()` in PyTorch).
@@ -71,7 +74,8 @@ extension Tape {
     /// Sums over the last axis: `[..., n] → [...]`.
     public func sumLastAxis(_ a: Variable) throws -> Variable {
         try check(a.value.rank >= 1, "sumLastAxis", "needs rank >= 1, got \(describe(a.shape))")
-        let n = a.shape.last!, rows = a.value.count / max(n, 1)
+        let n = a.shape.last!
+        let rows = a.value.count / max(n, 1)
         let out = Tensor(zeros: Array(a.shape.dropLast()))
         for r in 0..<rows { out.pointer[r] = VectorMath.sum(a.value.pointer + r * n, n) }
         return output(out, inputs: [a]) { g in
@@ -96,25 +100,34 @@ extension Tape {
     // MARK: - Elementwise machinery
 
     @inline(__always)
-    func unary(_ a: Variable, _ f: @escaping (Vec16) -> Vec16,
-               derivative: @escaping (_ x: Vec16, _ y: Vec16, _ g: Vec16) -> Vec16) -> Variable {
-        let x = a.value, y = Tensor(zeros: a.shape)
+    func unary(
+        _ a: Variable, _ f: @escaping (Vec16) -> Vec16,
+        derivative: @escaping (_ x: Vec16, _ y: Vec16, _ g: Vec16) -> Vec16
+    ) -> Variable {
+        let x = a.value
+        let y = Tensor(zeros: a.shape)
         VectorMath.map(x.count) { i, w in store16(f(load16(x.pointer + i, width: w)), y.pointer + i, width: w) }
         return output(y, inputs: [a]) { g in
             let dx = Tensor(zeros: a.shape)
             VectorMath.map(x.count) { i, w in
-                store16(derivative(load16(x.pointer + i, width: w), load16(y.pointer + i, width: w),
-                                   load16(g.pointer + i, width: w)), dx.pointer + i, width: w)
+                store16(
+                    derivative(
+                        load16(x.pointer + i, width: w), load16(y.pointer + i, width: w),
+                        load16(g.pointer + i, width: w)), dx.pointer + i, width: w)
             }
             a.accumulate(dx)
         }
     }
 
     @inline(__always)
-    func binary(_ op: String, _ a: Variable, _ b: Variable, _ f: @escaping (Vec16, Vec16) -> Vec16,
-                da: @escaping (Vec16, Vec16, Vec16) -> Vec16, db: @escaping (Vec16, Vec16, Vec16) -> Vec16) throws -> Variable {
+    func binary(
+        _ op: String, _ a: Variable, _ b: Variable, _ f: @escaping (Vec16, Vec16) -> Vec16,
+        da: @escaping (Vec16, Vec16, Vec16) -> Vec16, db: @escaping (Vec16, Vec16, Vec16) -> Vec16
+    ) throws -> Variable {
         try check(a.shape == b.shape, op, "operands \(describe(a.shape)) and \(describe(b.shape)) differ")
-        let x = a.value, z = b.value, y = Tensor(zeros: a.shape)
+        let x = a.value
+        let z = b.value
+        let y = Tensor(zeros: a.shape)
         VectorMath.map(x.count) { i, w in
             store16(f(load16(x.pointer + i, width: w), load16(z.pointer + i, width: w)), y.pointer + i, width: w)
         }
@@ -122,8 +135,10 @@ extension Tape {
             for (input, rule) in [(a, da), (b, db)] where input.requiresGrad {
                 let d = Tensor(zeros: input.shape)
                 VectorMath.map(x.count) { i, w in
-                    store16(rule(load16(x.pointer + i, width: w), load16(z.pointer + i, width: w),
-                                 load16(g.pointer + i, width: w)), d.pointer + i, width: w)
+                    store16(
+                        rule(
+                            load16(x.pointer + i, width: w), load16(z.pointer + i, width: w),
+                            load16(g.pointer + i, width: w)), d.pointer + i, width: w)
                 }
                 input.accumulate(d)
             }

@@ -4,7 +4,8 @@ extension Tape {
     public func embedding(_ table: Variable, ids: [Int32]) throws -> Variable {
         let op = "embedding"
         try check(table.value.rank == 2, op, "table must be [vocab, dim], got \(describe(table.shape))")
-        let vocab = table.shape[0], dim = table.shape[1]
+        let vocab = table.shape[0]
+        let dim = table.shape[1]
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocab }) {
             throw TensorError.invalidArgument(op: op, detail: "token id \(bad) outside vocabulary of \(vocab)")
         }

@@ -6,28 +6,33 @@
 extension Tape {
     public func linear(_ x: Variable, _ weight: Variable, bias: Variable? = nil) throws -> Variable {
         let op = "linear"
-        try check(weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
-                  "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
-        let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+        try check(
+            weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
+            "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
+        let outFeatures = weight.shape[0]
+        let inFeatures = weight.shape[1]
         if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
         let rows = x.value.count / max(inFeatures, 1)
         let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
-        sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-              a: x.value.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
+        sgemm(
+            transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+            a: x.value.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
         if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
 
         return output(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { dy in
             if x.requiresGrad {
                 let dx = Tensor(uninitialized: x.shape)
-                sgemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
-                      a: dy.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
+                sgemm(
+                    transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
+                    a: dy.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
                 x.accumulate(dx)
             }
             if weight.requiresGrad {
                 let dW = weight.isLeaf ? weight.gradBuffer() : Tensor(zeros: weight.shape)
-                sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
-                      a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures,
-                      beta: weight.isLeaf ? 1 : 0, c: dW.pointer, ldc: inFeatures)
+                sgemm(
+                    transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
+                    a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures,
+                    beta: weight.isLeaf ? 1 : 0, c: dW.pointer, ldc: inFeatures)
                 if !weight.isLeaf { weight.accumulate(dW) }
             }
             if let bias, bias.requiresGrad {
@@ -42,27 +47,37 @@ extension Tape {
     /// rank-3 tensors: the attention products and any small batched algebra.
     public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) throws -> Variable {
         let op = "matmul"
-        try check(a.value.rank == 3 && b.value.rank == 3 && a.shape[0] == b.shape[0], op,
-                  "expected [batch, m, k] and [batch, k, n], got \(describe(a.shape)) and \(describe(b.shape))")
+        try check(
+            a.value.rank == 3 && b.value.rank == 3 && a.shape[0] == b.shape[0], op,
+            "expected [batch, m, k] and [batch, k, n], got \(describe(a.shape)) and \(describe(b.shape))")
         let batch = a.shape[0]
         let (m, k) = transposeA ? (a.shape[2], a.shape[1]) : (a.shape[1], a.shape[2])
         let (kb, n) = transposeB ? (b.shape[2], b.shape[1]) : (b.shape[1], b.shape[2])
-        try check(k == kb, op, "inner dimensions differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
+        try check(
+            k == kb, op,
+            "inner dimensions differ: \(describe(a.shape))\(transposeA ? "ᵀ" : "") · \(describe(b.shape))\(transposeB ? "ᵀ" : "")")
         let c = Tensor(zeros: [batch, m, n])
-        let aRows = a.shape[1], lda = a.shape[2], bRows = b.shape[1], ldb = b.shape[2]
-        let aStride = aRows * lda, bStride = bRows * ldb
-        batchedGEMM(batch, transposeA, transposeB, m: m, n: n, k: k,
-                    a: a.value.pointer, aStride, lda, b: b.value.pointer, bStride, ldb, c: c.pointer, m * n, n)
+        let aRows = a.shape[1]
+        let lda = a.shape[2]
+        let bRows = b.shape[1]
+        let ldb = b.shape[2]
+        let aStride = aRows * lda
+        let bStride = bRows * ldb
+        batchedGEMM(
+            batch, transposeA, transposeB, m: m, n: n, k: k,
+            a: a.value.pointer, aStride, lda, b: b.value.pointer, bStride, ldb, c: c.pointer, m * n, n)
         return output(c, inputs: [a, b]) { dc in
             if a.requiresGrad {
                 // dA = dC · op(B)ᵀ, written in A's stored layout: (op(B) · dCᵀ) when A is stored transposed.
                 let da = Tensor(zeros: a.shape)
                 if transposeA {
-                    batchedGEMM(batch, transposeB, true, m: k, n: m, k: n,
-                                a: b.value.pointer, bStride, ldb, b: dc.pointer, m * n, n, c: da.pointer, aStride, lda)
+                    batchedGEMM(
+                        batch, transposeB, true, m: k, n: m, k: n,
+                        a: b.value.pointer, bStride, ldb, b: dc.pointer, m * n, n, c: da.pointer, aStride, lda)
                 } else {
-                    batchedGEMM(batch, false, !transposeB, m: m, n: k, k: n,
-                                a: dc.pointer, m * n, n, b: b.value.pointer, bStride, ldb, c: da.pointer, aStride, lda)
+                    batchedGEMM(
+                        batch, false, !transposeB, m: m, n: k, k: n,
+                        a: dc.pointer, m * n, n, b: b.value.pointer, bStride, ldb, c: da.pointer, aStride, lda)
                 }
                 a.accumulate(da)
             }
@@ -70,11 +85,13 @@ extension Tape {
                 // dB = op(A)ᵀ · dC, written in B's stored layout.
                 let db = Tensor(zeros: b.shape)
                 if transposeB {
-                    batchedGEMM(batch, true, transposeA, m: n, n: k, k: m,
-                                a: dc.pointer, m * n, n, b: a.value.pointer, aStride, lda, c: db.pointer, bStride, ldb)
+                    batchedGEMM(
+                        batch, true, transposeA, m: n, n: k, k: m,
+                        a: dc.pointer, m * n, n, b: a.value.pointer, aStride, lda, c: db.pointer, bStride, ldb)
                 } else {
-                    batchedGEMM(batch, !transposeA, false, m: k, n: n, k: m,
-                                a: a.value.pointer, aStride, lda, b: dc.pointer, m * n, n, c: db.pointer, bStride, ldb)
+                    batchedGEMM(
+                        batch, !transposeA, false, m: k, n: n, k: m,
+                        a: a.value.pointer, aStride, lda, b: dc.pointer, m * n, n, c: db.pointer, bStride, ldb)
                 }
                 b.accumulate(db)
             }
@@ -83,12 +100,15 @@ extension Tape {
 }
 
 /// `C[i] = op(A[i]) · op(B[i])` for `batch` matrices laid out `stride` apart.
-func batchedGEMM(_ batch: Int, _ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
-                 a: UnsafePointer<Float>, _ aStride: Int, _ lda: Int, b: UnsafePointer<Float>, _ bStride: Int, _ ldb: Int,
-                 c: UnsafeMutablePointer<Float>, _ cStride: Int, _ ldc: Int) {
+func batchedGEMM(
+    _ batch: Int, _ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, _ aStride: Int, _ lda: Int, b: UnsafePointer<Float>, _ bStride: Int, _ ldb: Int,
+    c: UnsafeMutablePointer<Float>, _ cStride: Int, _ ldc: Int
+) {
     for i in 0..<batch {
-        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * aStride, lda: lda,
-              b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
+        sgemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * aStride, lda: lda,
+            b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
     }
 }
 

@@ -13,7 +13,8 @@ extension Tape {
         let rows = x.value.count / max(n, 1)
         let y = Tensor(uninitialized: x.shape)
         let inverseRMS = Tensor(uninitialized: [rows])
-        let xs = x.value.pointer, w = weight.value.pointer
+        let xs = x.value.pointer
+        let w = weight.value.pointer
         rmsNormRows(xs, weight: w, into: y.pointer, rows: rows, width: n, eps: eps, inverseRMS: inverseRMS.pointer)
         return output(y, inputs: [x, weight]) { dy in
             let dx = Tensor(zeros: x.shape)
@@ -24,7 +25,9 @@ extension Tape {
                 let slot = range.lowerBound * Parallel.threadCount / max(rows, 1)
                 let dwPart = partials.pointer + slot * n
                 for r in range {
-                    let row = xs + r * n, g = dy.pointer + r * n, out = dx.pointer + r * n
+                    let row = xs + r * n
+                    let g = dy.pointer + r * n
+                    let out = dx.pointer + r * n
                     let inv = inverseRMS.pointer[r]
                     var dot: Float = 0
                     for j in 0..<n { dot += w[j] * g[j] * row[j] }
@@ -44,12 +47,16 @@ extension Tape {
 
 /// `out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ w` for `rows` rows of `width`,
 /// optionally keeping each row's `1/rms` (backward needs it).
-public func rmsNormRows(_ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                        rows: Int, width n: Int, eps: Float, inverseRMS: UnsafeMutablePointer<Float>? = nil) {
-    let destination = UncheckedSendable(out), saved = UncheckedSendable(inverseRMS)
+public func rmsNormRows(
+    _ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+    rows: Int, width n: Int, eps: Float, inverseRMS: UnsafeMutablePointer<Float>? = nil
+) {
+    let destination = UncheckedSendable(out)
+    let saved = UncheckedSendable(inverseRMS)
     Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
         for r in range {
-            let row = x + r * n, y = destination.value + r * n
+            let row = x + r * n
+            let y = destination.value + r * n
             let inv = 1 / (VectorMath.dot(row, row, n) / Float(n) + eps).squareRoot()
             saved.value?[r] = inv
             for j in 0..<n { y[j] = row[j] * inv * w[j] }

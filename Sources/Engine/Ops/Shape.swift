@@ -11,7 +11,8 @@ extension Tape {
     public func selectRows(_ x: Variable, _ indices: [Int]) throws -> Variable {
         let op = "selectRows"
         try check(x.value.rank == 2, op, "expected [rows, n], got \(describe(x.shape))")
-        let rows = x.shape[0], n = x.shape[1]
+        let rows = x.shape[0]
+        let n = x.shape[1]
         if let bad = indices.first(where: { $0 < 0 || $0 >= rows }) {
             throw TensorError.invalidArgument(op: op, detail: "row \(bad) outside 0..<\(rows)")
         }

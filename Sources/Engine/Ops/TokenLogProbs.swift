@@ -20,26 +20,33 @@ public struct TokenLogProbs {
 extension Tape {
     public func tokenLogProbs(hidden: Variable, weight: Variable, targets: [Int32], temperature: Float = 1) throws -> TokenLogProbs {
         let op = "tokenLogProbs"
-        try check(hidden.value.rank == 2 && weight.value.rank == 2 && hidden.shape[1] == weight.shape[1], op,
-                  "hidden \(describe(hidden.shape)) and weight \(describe(weight.shape)) must be [N, d] and [vocab, d]")
-        let n = hidden.shape[0], dim = hidden.shape[1], vocab = weight.shape[0]
+        try check(
+            hidden.value.rank == 2 && weight.value.rank == 2 && hidden.shape[1] == weight.shape[1], op,
+            "hidden \(describe(hidden.shape)) and weight \(describe(weight.shape)) must be [N, d] and [vocab, d]")
+        let n = hidden.shape[0]
+        let dim = hidden.shape[1]
+        let vocab = weight.shape[0]
         try check(targets.count == n, op, "\(targets.count) targets for \(n) positions")
         try require(temperature > 0, op, "temperature must be positive, got \(temperature)")
         if let bad = targets.first(where: { $0 < 0 || Int($0) >= vocab }) {
             throw TensorError.invalidArgument(op: op, detail: "target id \(bad) outside vocabulary of \(vocab)")
         }
         let head = LMHeadChunks(n: n, dim: dim, vocab: vocab, inverseTemperature: 1 / temperature)
-        let logProbs = Tensor(zeros: [n]), entropy = Tensor(zeros: [n])
-        let logZ = Tensor(zeros: [n]), meanLogit = Tensor(zeros: [n])
-        head.forward(hidden: hidden.value, weight: weight.value, targets: targets,
-                     logProbs: logProbs, entropy: entropy, logZ: logZ, meanLogit: meanLogit)
+        let logProbs = Tensor(zeros: [n])
+        let entropy = Tensor(zeros: [n])
+        let logZ = Tensor(zeros: [n])
+        let meanLogit = Tensor(zeros: [n])
+        head.forward(
+            hidden: hidden.value, weight: weight.value, targets: targets,
+            logProbs: logProbs, entropy: entropy, logZ: logZ, meanLogit: meanLogit)
 
         // One computation, two outputs: the entropy's entry (unwound first)
         // parks its gradient; the log-prob's entry runs the shared backward.
         let parked = GradientSlot()
         let lp = output(logProbs, inputs: [hidden, weight]) { gLogProbs in
-            head.backward(hidden: hidden, weight: weight, targets: targets, logZ: logZ, meanLogit: meanLogit,
-                          gLogProbs: gLogProbs, gEntropy: parked.value)
+            head.backward(
+                hidden: hidden, weight: weight, targets: targets, logZ: logZ, meanLogit: meanLogit,
+                gLogProbs: gLogProbs, gEntropy: parked.value)
         }
         let h = output(entropy, inputs: [hidden, weight]) { gEntropy in
             parked.value = gEntropy
@@ -69,34 +76,49 @@ struct LMHeadChunks {
     let rowBlock = 1024
     let vocabChunk = 4096
 
-    func forward(hidden: Tensor, weight: Tensor, targets: [Int32],
-                 logProbs: Tensor, entropy: Tensor, logZ: Tensor, meanLogit: Tensor) {
+    func forward(
+        hidden: Tensor, weight: Tensor, targets: [Int32],
+        logProbs: Tensor, entropy: Tensor, logZ: Tensor, meanLogit: Tensor
+    ) {
         withScratch(min(rowBlock, n) * min(vocabChunk, vocab)) { logits in
             for r0 in stride(from: 0, to: n, by: rowBlock) {
                 let rows = min(rowBlock, n - r0)
                 // Online log-sum-exp state per position: max m, Σe^{z−m}, Σe^{z−m}·z, target logit.
                 let runMax = Tensor(repeating: -.infinity, shape: [rows])
-                let runSum = Tensor(zeros: [rows]), runDot = Tensor(zeros: [rows]), targetLogit = Tensor(zeros: [rows])
+                let runSum = Tensor(zeros: [rows])
+                let runDot = Tensor(zeros: [rows])
+                let targetLogit = Tensor(zeros: [rows])
                 for v0 in stride(from: 0, to: vocab, by: vocabChunk) {
                     let cols = min(vocabChunk, vocab - v0)
                     chunkLogits(hidden, weight, r0, rows, v0, cols, into: logits)
                     let box = UncheckedSendable(logits)
                     Parallel.forRanges(rows, minChunk: 16) { range in
-                        let mx = runMax.pointer, sm = runSum.pointer, dt = runDot.pointer
+                        let mx = runMax.pointer
+                        let sm = runSum.pointer
+                        let dt = runDot.pointer
                         for r in range {
                             let z = box.value + r * cols
                             let newMax = max(mx[r], VectorMath.max(z, cols))
                             let rescale = mx[r] == -.infinity ? 0 : Foundation.exp(mx[r] - newMax)
-                            var s = Vec16(), u = Vec16(), j = 0
+                            var s = Vec16()
+                            var u = Vec16()
+                            var j = 0
                             let m = Vec16(repeating: newMax)
                             while j + 16 <= cols {
-                                let zv = load16(z + j), e = VectorMath.exp(zv - m)
+                                let zv = load16(z + j)
+                                let e = VectorMath.exp(zv - m)
                                 s += e
                                 u = u.addingProduct(e, zv)
                                 j += 16
                             }
-                            var sTail = s.sum(), uTail = u.sum()
-                            while j < cols { let e = Foundation.exp(z[j] - newMax); sTail += e; uTail += e * z[j]; j += 1 }
+                            var sTail = s.sum()
+                            var uTail = u.sum()
+                            while j < cols {
+                                let e = Foundation.exp(z[j] - newMax)
+                                sTail += e
+                                uTail += e * z[j]
+                                j += 1
+                            }
                             sm[r] = sm[r] * rescale + sTail
                             dt[r] = dt[r] * rescale + uTail
                             mx[r] = newMax
@@ -117,8 +139,10 @@ struct LMHeadChunks {
         }
     }
 
-    func backward(hidden: Variable, weight: Variable, targets: [Int32], logZ: Tensor, meanLogit: Tensor,
-                  gLogProbs: Tensor, gEntropy: Tensor?) {
+    func backward(
+        hidden: Variable, weight: Variable, targets: [Int32], logZ: Tensor, meanLogit: Tensor,
+        gLogProbs: Tensor, gEntropy: Tensor?
+    ) {
         let dHidden = hidden.requiresGrad ? Tensor(zeros: hidden.shape) : nil
         let dWeight = weight.requiresGrad ? (weight.isLeaf ? weight.gradBuffer() : Tensor(zeros: weight.shape)) : nil
         withScratch(min(rowBlock, n) * min(vocabChunk, vocab)) { logits in
@@ -132,12 +156,15 @@ struct LMHeadChunks {
                     Parallel.forRanges(rows, minChunk: 16) { range in
                         for r in range {
                             let z = box.value + r * cols
-                            let gl = gLogProbs.pointer[r0 + r], gh = gEntropy?.pointer[r0 + r] ?? 0
-                            let lz = Vec16(repeating: logZ.pointer[r0 + r]), ez = Vec16(repeating: meanLogit.pointer[r0 + r])
+                            let gl = gLogProbs.pointer[r0 + r]
+                            let gh = gEntropy?.pointer[r0 + r] ?? 0
+                            let lz = Vec16(repeating: logZ.pointer[r0 + r])
+                            let ez = Vec16(repeating: meanLogit.pointer[r0 + r])
                             var j = 0
                             while j < cols {
                                 let w = min(16, cols - j)
-                                let zv = load16(z + j, width: w), p = VectorMath.exp(zv - lz)
+                                let zv = load16(z + j, width: w)
+                                let p = VectorMath.exp(zv - lz)
                                 store16(-(p * gl) - p * (zv - ez) * gh, z + j, width: w)
                                 j += w
                             }
@@ -146,14 +173,16 @@ struct LMHeadChunks {
                         }
                     }
                     if let dHidden {
-                        sgemm(transA: false, transB: false, m: rows, n: dim, k: cols, alpha: inverseTemperature,
-                              a: logits, lda: cols, b: weight.value.pointer + v0 * dim, ldb: dim,
-                              beta: 1, c: dHidden.pointer + r0 * dim, ldc: dim)
+                        sgemm(
+                            transA: false, transB: false, m: rows, n: dim, k: cols, alpha: inverseTemperature,
+                            a: logits, lda: cols, b: weight.value.pointer + v0 * dim, ldb: dim,
+                            beta: 1, c: dHidden.pointer + r0 * dim, ldc: dim)
                     }
                     if let dWeight {
-                        sgemm(transA: true, transB: false, m: cols, n: dim, k: rows, alpha: inverseTemperature,
-                              a: logits, lda: cols, b: hidden.value.pointer + r0 * dim, ldb: dim,
-                              beta: 1, c: dWeight.pointer + v0 * dim, ldc: dim)
+                        sgemm(
+                            transA: true, transB: false, m: cols, n: dim, k: rows, alpha: inverseTemperature,
+                            a: logits, lda: cols, b: hidden.value.pointer + r0 * dim, ldb: dim,
+                            beta: 1, c: dWeight.pointer + v0 * dim, ldc: dim)
                     }
                 }
             }
@@ -162,9 +191,12 @@ struct LMHeadChunks {
         if let dWeight, !weight.isLeaf { weight.accumulate(dWeight) }
     }
 
-    func chunkLogits(_ hidden: Tensor, _ weight: Tensor, _ r0: Int, _ rows: Int, _ v0: Int, _ cols: Int,
-                     into logits: UnsafeMutablePointer<Float>) {
-        sgemm(transA: false, transB: true, m: rows, n: cols, k: dim, alpha: inverseTemperature,
-              a: hidden.pointer + r0 * dim, lda: dim, b: weight.pointer + v0 * dim, ldb: dim, c: logits, ldc: cols)
+    func chunkLogits(
+        _ hidden: Tensor, _ weight: Tensor, _ r0: Int, _ rows: Int, _ v0: Int, _ cols: Int,
+        into logits: UnsafeMutablePointer<Float>
+    ) {
+        sgemm(
+            transA: false, transB: true, m: rows, n: cols, k: dim, alpha: inverseTemperature,
+            a: hidden.pointer + r0 * dim, lda: dim, b: weight.pointer + v0 * dim, ldb: dim, c: logits, ldc: cols)
     }
 }

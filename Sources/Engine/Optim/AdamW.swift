@@ -51,11 +51,16 @@ public final class AdamW {
             guard let g = p.grad else { continue }
             let state = moments[ObjectIdentifier(p)] ?? (Tensor(zeros: p.shape), Tensor(zeros: p.shape))
             moments[ObjectIdentifier(p)] = state
-            let theta = p.value.pointer, grad = g.pointer, m = state.m.pointer, v = state.v.pointer
+            let theta = p.value.pointer
+            let grad = g.pointer
+            let m = state.m.pointer
+            let v = state.v.pointer
             let decay = Vec16(repeating: 1 - lr * h.weightDecay)
-            let b1 = Vec16(repeating: h.beta1), b2 = Vec16(repeating: h.beta2)
+            let b1 = Vec16(repeating: h.beta1)
+            let b2 = Vec16(repeating: h.beta2)
             let stepSize = Vec16(repeating: lr / correction1)
-            let rootCorrection2 = Vec16(repeating: correction2.squareRoot()), eps = Vec16(repeating: h.eps)
+            let rootCorrection2 = Vec16(repeating: correction2.squareRoot())
+            let eps = Vec16(repeating: h.eps)
             VectorMath.map(p.value.count) { i, w in
                 let gv = load16(grad + i, width: w)
                 let mv = b1 * load16(m + i, width: w) + (1 - b1) * gv
@@ -90,15 +95,17 @@ public final class AdamW {
     public func load(from url: URL) throws {
         let archive = try TensorArchive(contentsOf: url)
         guard let stepText = archive.metadata["step"], let savedStep = Int(stepText),
-              let hyper = archive.metadata["hyperparameters"] else {
+            let hyper = archive.metadata["hyperparameters"]
+        else {
             throw TensorError.invalidArgument(op: "AdamW.load", detail: "\(url.path) has no optimiser metadata")
         }
         hyperparameters = try JSONDecoder().decode(Hyperparameters.self, from: Data(hyper.utf8))
         var restored: [ObjectIdentifier: (m: Tensor, v: Tensor)] = [:]
         for p in parameters {
             guard let m = archive.tensors["\(p.name).exp_avg"], let v = archive.tensors["\(p.name).exp_avg_sq"] else { continue }
-            try check(m.shape == p.shape && v.shape == p.shape, "AdamW.load",
-                      "state for \(p.name) is \(describe(m.shape)), parameter is \(describe(p.shape))")
+            try check(
+                m.shape == p.shape && v.shape == p.shape, "AdamW.load",
+                "state for \(p.name) is \(describe(m.shape)), parameter is \(describe(p.shape))")
             restored[ObjectIdentifier(p)] = (m, v)
         }
         moments = restored
@@ -119,7 +126,9 @@ public func clipGradNorm(_ parameters: [Variable], maxNorm: Float) -> Float {
     let coefficient = maxNorm / (norm + 1e-6)
     if coefficient < 1 {
         for p in parameters where p.requiresGrad {
-            if let g = p.grad { VectorMath.map(g.count) { i, w in store16(load16(g.pointer + i, width: w) * coefficient, g.pointer + i, width: w) } }
+            if let g = p.grad {
+                VectorMath.map(g.count) { i, w in store16(load16(g.pointer + i, width: w) * coefficient, g.pointer + i, width: w) }
+            }
         }
     }
     return norm

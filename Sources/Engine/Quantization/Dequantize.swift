@@ -54,10 +54,12 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
 public func dequantize(_ bytes: UnsafeRawBufferPointer, type: GGMLType, count: Int, into out: UnsafeMutablePointer<Float>) throws {
     try require(count % type.blockSize == 0, "dequantize", "\(count) values do not fill whole \(type) blocks of \(type.blockSize)")
     let blocks = count / type.blockSize
-    try require(bytes.count >= blocks * type.bytesPerBlock, "dequantize",
-                "\(bytes.count) bytes hold fewer than \(blocks) \(type) blocks")
+    try require(
+        bytes.count >= blocks * type.bytesPerBlock, "dequantize",
+        "\(bytes.count) bytes hold fewer than \(blocks) \(type) blocks")
     guard blocks > 0, let base = bytes.baseAddress else { return }
-    let source = UncheckedSendable(base), destination = UncheckedSendable(out)
+    let source = UncheckedSendable(base)
+    let destination = UncheckedSendable(out)
     Parallel.forRanges(blocks, minChunk: max(1, 65536 / type.blockSize)) { range in
         for block in range {
             let src = source.value + block * type.bytesPerBlock
@@ -82,13 +84,16 @@ private func decodeBlock(_ type: GGMLType, _ p: UnsafeRawPointer, _ y: UnsafeMut
     case .bf16:
         y[0] = Float(bitPattern: UInt32(p.loadUnaligned(as: UInt16.self).littleEndian) << 16)
     case .q4_0:
-        let d = half(p, 0), qs = q + 2
+        let d = half(p, 0)
+        let qs = q + 2
         for j in 0..<16 {
             y[j] = Float(Int(qs[j] & 0xF) - 8) * d
             y[j + 16] = Float(Int(qs[j] >> 4) - 8) * d
         }
     case .q4_1:
-        let d = half(p, 0), m = half(p, 2), qs = q + 4
+        let d = half(p, 0)
+        let m = half(p, 2)
+        let qs = q + 4
         for j in 0..<16 {
             y[j] = Float(qs[j] & 0xF) * d + m
             y[j + 16] = Float(qs[j] >> 4) * d + m
@@ -96,7 +101,8 @@ private func decodeBlock(_ type: GGMLType, _ p: UnsafeRawPointer, _ y: UnsafeMut
     case .q5_0, .q5_1:
         // The fifth bit of value j is bit j of a 32-bit word (values 16...31: bits 16...31).
         let hasMin = type == .q5_1
-        let d = half(p, 0), m: Float = hasMin ? half(p, 2) : 0
+        let d = half(p, 0)
+        let m: Float = hasMin ? half(p, 2) : 0
         let highOffset = hasMin ? 4 : 2
         let qh = p.loadUnaligned(fromByteOffset: highOffset, as: UInt32.self).littleEndian
         let qs = q + highOffset + 4
@@ -111,17 +117,23 @@ private func decodeBlock(_ type: GGMLType, _ p: UnsafeRawPointer, _ y: UnsafeMut
         let d = half(p, 0)
         for j in 0..<32 { y[j] = Float(Int8(bitPattern: q[2 + j])) * d }
     case .q4_K, .q5_K:
-        let d = half(p, 0), dmin = half(p, 2)
+        let d = half(p, 0)
+        let dmin = half(p, 2)
         let scales = q + 4
         let isQ5 = type == .q5_K
-        let qh = q + 16, qs = isQ5 ? q + 48 : q + 16
+        let qh = q + 16
+        let qs = isQ5 ? q + 48 : q + 16
         var ql = qs
         for group in 0..<4 {  // 64 values per group: two sub-blocks sharing one byte of nibbles
             let (s1, m1) = scaleAndMin(scales, 2 * group)
             let (s2, m2) = scaleAndMin(scales, 2 * group + 1)
-            let d1 = d * Float(s1), d2 = d * Float(s2), min1 = dmin * Float(m1), min2 = dmin * Float(m2)
+            let d1 = d * Float(s1)
+            let d2 = d * Float(s2)
+            let min1 = dmin * Float(m1)
+            let min2 = dmin * Float(m2)
             let out = y + group * 64
-            let bit1 = UInt8(1) << UInt8(2 * group), bit2 = UInt8(2) << UInt8(2 * group)
+            let bit1 = UInt8(1) << UInt8(2 * group)
+            let bit2 = UInt8(2) << UInt8(2 * group)
             for l in 0..<32 {
                 let high1: Float = isQ5 && qh[l] & bit1 != 0 ? 16 : 0
                 let high2: Float = isQ5 && qh[l] & bit2 != 0 ? 16 : 0
@@ -132,7 +144,8 @@ private func decodeBlock(_ type: GGMLType, _ p: UnsafeRawPointer, _ y: UnsafeMut
         }
     case .q6_K:
         let d = half(p, 208)
-        var ql = q, qh = q + 128
+        var ql = q
+        var qh = q + 128
         var sc = UnsafeRawPointer(q + 192).assumingMemoryBound(to: Int8.self)
         for half in 0..<2 {  // 128 values per half
             let out = y + half * 128

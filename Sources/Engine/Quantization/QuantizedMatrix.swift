@@ -9,10 +9,12 @@ public struct QuantizedBlocks: Sendable {
     public let bytes: [UInt8]
 
     public init(type: GGMLType, rows: Int, columns: Int, bytes: [UInt8]) throws {
-        try require(rows >= 0 && columns >= 0 && columns % type.blockSize == 0, "QuantizedBlocks",
-                    "\(rows)×\(columns) is not whole \(type) blocks of \(type.blockSize)")
-        try require(bytes.count == rows * columns / type.blockSize * type.bytesPerBlock, "QuantizedBlocks",
-                    "\(bytes.count) bytes for \(rows)×\(columns) \(type) values")
+        try require(
+            rows >= 0 && columns >= 0 && columns % type.blockSize == 0, "QuantizedBlocks",
+            "\(rows)×\(columns) is not whole \(type) blocks of \(type.blockSize)")
+        try require(
+            bytes.count == rows * columns / type.blockSize * type.bytesPerBlock, "QuantizedBlocks",
+            "\(bytes.count) bytes for \(rows)×\(columns) \(type) values")
         self.type = type
         self.rows = rows
         self.columns = columns
@@ -27,7 +29,8 @@ public struct QuantizedBlocks: Sendable {
     /// inference uses the blocks only while they still reproduce its weights.
     public func reproduces(_ w: UnsafePointer<Float>) -> Bool {
         guard QuantizedMatrix.canRead(type) else { return false }
-        let blocksPerRow = columns / type.blockSize, type = self.type
+        let blocksPerRow = columns / type.blockSize
+        let type = self.type
         let weights = UncheckedSendable(w)
         let mismatches = Atomic<Int>(0)
         bytes.withUnsafeBytes { raw in
@@ -111,7 +114,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
         n = parts.reduce(0) { $0 + $1.rows }
         codeBits = parts.allSatisfy { $0.type != .q8_0 } ? 4 : 8
         storage = TensorStorage(count: (n + Self.groupRows - 1) / Self.groupRows * k / Self.blockColumns * (codeBits * 64 + 2 * 64) / 4)
-        let blocks = self.blocks, blockBytes = bytesPerBlock, groupBytes = self.groupBytes, wordsPerBlock = self.wordsPerBlock
+        let blocks = self.blocks
+        let blockBytes = bytesPerBlock
+        let groupBytes = self.groupBytes
+        let wordsPerBlock = self.wordsPerBlock
         // Each output row's bytes and type; a group may straddle two parts.
         var all = [UInt8]()
         all.reserveCapacity(parts.reduce(0) { $0 + $1.bytes.count })
@@ -120,7 +126,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
             rowSources += (0..<part.rows).map { (all.count + $0 * part.bytesPerRow, part.type) }
             all += part.bytes
         }
-        let destination = UncheckedSendable(base), codeBits = self.codeBits, codesPerWord = 32 / codeBits, n = self.n
+        let destination = UncheckedSendable(base)
+        let codeBits = self.codeBits
+        let codesPerWord = 32 / codeBits
+        let n = self.n
         all.withUnsafeBytes { bytes in
             let source = UncheckedSendable(bytes.baseAddress!)
             Parallel.forRanges(groups, minChunk: 16) { range in
@@ -134,7 +143,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
                                 let out = destination.value + g * groupBytes + b * blockBytes
                                 let words = out.assumingMemoryBound(to: UInt32.self)
                                 for column in 0..<Self.blockColumns {
-                                    let word = column / codesPerWord, shift = codeBits * (column % codesPerWord)
+                                    let word = column / codesPerWord
+                                    let shift = codeBits * (column % codesPerWord)
                                     words[word * 16 + lane] |= UInt32(codes[column]) << UInt32(shift)
                                 }
                                 let scales = (out + wordsPerBlock * 64).assumingMemoryBound(to: Float.self)

@@ -13,7 +13,8 @@ extension Tensor {
     /// Widens `count` little-endian elements of `dtype` at `raw` into a new tensor.
     public init(converting raw: UnsafeRawPointer, dtype: DType, shape: [Int]) {
         self.init(zeros: shape)
-        let n = count, out = pointer
+        let n = count
+        let out = pointer
         switch dtype {
         case .f32:
             UnsafeMutableRawPointer(out).copyMemory(from: raw, byteCount: n * 4)

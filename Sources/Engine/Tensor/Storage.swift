@@ -4,16 +4,17 @@
 /// Keeping them in the heap (up to glibc's 32 MiB mmap ceiling) avoids that.
 let heapTuning: Void = {
     #if os(Linux)
-    let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD in <malloc.h>
-    _ = glibcMallopt(mmapThreshold, 32 << 20)
-    _ = glibcMallopt(trimThreshold, 1 << 30)
+        let mmapThreshold: Int32 = -3
+        let trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD in <malloc.h>
+        _ = glibcMallopt(mmapThreshold, 32 << 20)
+        _ = glibcMallopt(trimThreshold, 1 << 30)
     #endif
 }()
 
 #if os(Linux)
-// <malloc.h> is not part of Swift's Glibc module.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+    // <malloc.h> is not part of Swift's Glibc module.
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
 /// A 64-byte aligned, zero-initialised block of Float32s.

@@ -35,8 +35,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     public init(shape: [Int], values: [Float]) throws {
-        try check(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count, "Tensor.init",
-                  "\(values.count) values cannot fill shape \(describe(shape))")
+        try check(
+            shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count, "Tensor.init",
+            "\(values.count) values cannot fill shape \(describe(shape))")
         self.init(zeros: shape)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
@@ -70,8 +71,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Rows `range` along the first axis, sharing storage.
     public func slice(_ range: Range<Int>) throws -> Tensor {
-        try require(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0], "slice",
-                    "range \(range) out of bounds for shape \(describe(shape))")
+        try require(
+            rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0], "slice",
+            "range \(range) out of bounds for shape \(describe(shape))")
         let rowSize = shape.dropFirst().reduce(1, *)
         return Tensor(shape: [range.count] + shape.dropFirst(), storage: storage, offset: offset + range.lowerBound * rowSize)
     }
@@ -93,14 +95,17 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Swaps the last two axes (a copy: the engine keeps every tensor contiguous).
     public func transposed() throws -> Tensor {
         try require(rank >= 2, "transposed", "needs rank >= 2, got \(describe(shape))")
-        let rows = shape[rank - 2], cols = shape[rank - 1]
+        let rows = shape[rank - 2]
+        let cols = shape[rank - 1]
         let batch = count / max(rows * cols, 1)
         var outShape = shape
         outShape.swapAt(rank - 2, rank - 1)
         let result = Tensor(zeros: outShape)
-        let src = pointer, dst = result.pointer
+        let src = pointer
+        let dst = result.pointer
         for b in 0..<batch {
-            let s = src + b * rows * cols, d = dst + b * rows * cols
+            let s = src + b * rows * cols
+            let d = dst + b * rows * cols
             // 32x32 blocks keep both sides in L1.
             for i0 in stride(from: 0, to: rows, by: 32) {
                 for j0 in stride(from: 0, to: cols, by: 32) {
@@ -114,7 +119,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let preview = count <= 8 ? scalars.map { "\($0)" }.joined(separator: ", ")
+        let preview =
+            count <= 8
+            ? scalars.map { "\($0)" }.joined(separator: ", ")
             : (scalars.prefix(4).map { "\($0)" } + ["…"] + scalars.suffix(2).map { "\($0)" }).joined(separator: ", ")
         return "Tensor\(describe(shape))(\(preview))"
     }

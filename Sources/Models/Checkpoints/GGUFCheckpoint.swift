@@ -53,14 +53,16 @@ extension Decoder {
         for info in gguf.tensorInfos {
             guard let name = huggingFaceName(ofGGUFTensor: info.name) else { continue }
             var tensor = try gguf.tensor(info.name)
-            var blocks = QuantizedMatrix.canRead(info.type) && info.shape.count == 2
+            var blocks =
+                QuantizedMatrix.canRead(info.type) && info.shape.count == 2
                 ? try QuantizedBlocks(type: info.type, rows: info.shape[0], columns: info.shape[1], bytes: Array(gguf.rawBytes(info)))
                 : nil
             // llama.cpp's converter interleaves the two rotary halves of each
             // Llama q/k head (it rotates adjacent pairs); undo it so the rows
             // are in the "rotate_half" order Hugging Face and this engine use.
             if config.architecture == .llama, name.hasSuffix("q_proj.weight") || name.hasSuffix("k_proj.weight") {
-                let order = try rotaryRowOrder(rows: tensor.shape[0], heads: name.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads)
+                let order = try rotaryRowOrder(
+                    rows: tensor.shape[0], heads: name.hasSuffix("q_proj.weight") ? config.heads : config.kvHeads)
                 tensor = permutingRows(tensor, order)
                 blocks = try blocks?.permutingRows(order)
             }
@@ -97,9 +99,12 @@ func huggingFaceName(ofGGUFTensor name: String) -> String? {
 /// `h`, head size `d`).
 func rotaryRowOrder(rows: Int, heads: Int) throws -> [Int] {
     try require(heads > 0 && rows % (2 * heads) == 0, "rotaryRowOrder", "\(rows) rows do not split into \(heads) heads of pairs")
-    let headSize = rows / heads, half = headSize / 2
+    let headSize = rows / heads
+    let half = headSize / 2
     return (0..<rows).map { row in
-        let h = row / headSize, j = row % headSize / half, i = row % half
+        let h = row / headSize
+        let j = row % headSize / half
+        let i = row % half
         return h * headSize + 2 * i + j
     }
 }

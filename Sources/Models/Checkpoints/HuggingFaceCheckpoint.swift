@@ -12,7 +12,8 @@ extension DecoderConfig {
             throw TensorError.invalidArgument(op: source, detail: "not a JSON object")
         }
         guard let type = json["model_type"] as? String, let architecture = Architecture(rawValue: type) else {
-            throw TensorError.invalidArgument(op: source, detail: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
+            throw TensorError.invalidArgument(
+                op: source, detail: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
         }
         func integer(_ key: String, default value: Int? = nil) throws -> Int {
             if let found = json[key] as? Int { return found }
@@ -36,16 +37,20 @@ extension DecoderConfig {
             attentionBias: architecture == .qwen2 || (json["attention_bias"] as? Bool) ?? false,
             architecture: architecture)
         if let headDim = json["head_dim"] as? Int, headDim != self.headDim {
-            throw TensorError.invalidArgument(op: source, detail: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
+            throw TensorError.invalidArgument(
+                op: source,
+                detail: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
         }
         if let scaling = (json["rope_scaling"] as? [String: Any]) ?? rope,
-           let kind = (scaling["rope_type"] ?? scaling["type"]) as? String, kind != "default" {
+            let kind = (scaling["rope_type"] ?? scaling["type"]) as? String, kind != "default"
+        {
             guard kind == "llama3", let factor = scaling["factor"] as? Double else {
                 throw TensorError.invalidArgument(op: source, detail: "rope scaling \(kind) is not supported (llama3 is)")
             }
-            ropeScaling = .llama3(factor: factor, lowFrequencyFactor: (scaling["low_freq_factor"] as? Double) ?? 1,
-                                  highFrequencyFactor: (scaling["high_freq_factor"] as? Double) ?? 4,
-                                  originalMaxPositions: (scaling["original_max_position_embeddings"] as? Int) ?? 8192)
+            ropeScaling = .llama3(
+                factor: factor, lowFrequencyFactor: (scaling["low_freq_factor"] as? Double) ?? 1,
+                highFrequencyFactor: (scaling["high_freq_factor"] as? Double) ?? 4,
+                originalMaxPositions: (scaling["original_max_position_embeddings"] as? Int) ?? 8192)
         }
         try validate()
     }
@@ -70,10 +75,13 @@ extension DecoderConfig {
         switch ropeScaling {
         case nil: break
         case let .llama3(factor, low, high, original):
-            json["rope_scaling"] = ["rope_type": "llama3", "factor": factor, "low_freq_factor": low,
-                                    "high_freq_factor": high, "original_max_position_embeddings": original]
+            json["rope_scaling"] = [
+                "rope_type": "llama3", "factor": factor, "low_freq_factor": low,
+                "high_freq_factor": high, "original_max_position_embeddings": original,
+            ]
         case .frequencyDivisors:
-            throw TensorError.invalidArgument(op: "config.json", detail: "GGUF rope_freqs divisors have no config.json form; write the llama3 parameters instead")
+            throw TensorError.invalidArgument(
+                op: "config.json", detail: "GGUF rope_freqs divisors have no config.json form; write the llama3 parameters instead")
         }
         return try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
     }
@@ -102,8 +110,10 @@ extension Decoder {
     /// Writes `config.json` and `model.safetensors` (plus `extraFiles`, such as
     /// the tokenizer's) into `folder`, replacing it atomically: everything is
     /// written to a sibling temporary folder that is renamed into place last.
-    public func saveHuggingFace(to folder: URL, storage: DType = .f32, bosTokenID: Int32? = nil, eosTokenID: Int32? = nil,
-                                extraFiles: [String: Data] = [:]) throws {
+    public func saveHuggingFace(
+        to folder: URL, storage: DType = .f32, bosTokenID: Int32? = nil, eosTokenID: Int32? = nil,
+        extraFiles: [String: Data] = [:]
+    ) throws {
         var archive = TensorArchive(storage: storage)
         archive.metadata = ["format": "pt"]
         for parameter in parameters { archive.tensors[parameter.name] = parameter.value }
@@ -127,15 +137,19 @@ func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
     if FileManager.default.fileExists(atPath: single.path) { return try TensorArchive(contentsOf: single).tensors }
     let indexURL = folder.appendingPathComponent("model.safetensors.index.json")
     guard let indexData = try? Data(contentsOf: indexURL) else {
-        throw TensorError.invalidArgument(op: "Decoder", detail: "\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
+        throw TensorError.invalidArgument(
+            op: "Decoder", detail: "\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
     }
     guard let index = try? JSONSerialization.jsonObject(with: indexData) as? [String: Any],
-          let map = index["weight_map"] as? [String: String] else {
+        let map = index["weight_map"] as? [String: String]
+    else {
         throw TensorError.invalidArgument(op: indexURL.path, detail: "no weight_map object")
     }
     var weights: [String: Tensor] = [:]
     for shard in Set(map.values).sorted() {
-        guard !shard.contains("/") else { throw TensorError.invalidArgument(op: indexURL.path, detail: "shard name \(shard) leaves the folder") }
+        guard !shard.contains("/") else {
+            throw TensorError.invalidArgument(op: indexURL.path, detail: "shard name \(shard) leaves the folder")
+        }
         let tensors = try TensorArchive(contentsOf: folder.appendingPathComponent(shard)).tensors
         for (name, file) in map where file == shard {
             guard let tensor = tensors[name] else {
@@ -161,7 +175,8 @@ public func makeStagingDirectory(for target: URL) throws -> URL {
 /// removed only after the new folder is in place.
 public func replaceDirectory(_ target: URL, with staging: URL) throws {
     let fm = FileManager.default
-    let backup = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+    let backup = target.deletingLastPathComponent().appendingPathComponent(
+        ".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
     let hadTarget = fm.fileExists(atPath: target.path)
     if hadTarget { try fm.moveItem(at: target, to: backup) }
     do { try fm.moveItem(at: staging, to: target) } catch {

@@ -32,9 +32,10 @@ extension Decoder {
         let op = "loadLoRAAdapter \(folder.path)"
         let configURL = folder.appendingPathComponent("adapter_config.json")
         guard let data = try? Data(contentsOf: configURL),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rank = object["r"] as? Int, let alpha = (object["lora_alpha"] as? NSNumber)?.doubleValue,
-              let targets = object["target_modules"] as? [String] else {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let rank = object["r"] as? Int, let alpha = (object["lora_alpha"] as? NSNumber)?.doubleValue,
+            let targets = object["target_modules"] as? [String]
+        else {
             throw TensorError.invalidArgument(op: op, detail: "adapter_config.json is missing or lacks r, lora_alpha, target_modules")
         }
         try attachLoRA(LoRAConfig(rank: rank, alpha: alpha, targets: targets), seed: 0)
@@ -43,8 +44,9 @@ extension Decoder {
             guard let tensor = archive.tensors[Self.peftPrefix + parameter.name] else {
                 throw TensorError.invalidArgument(op: op, detail: "no tensor \(Self.peftPrefix + parameter.name)")
             }
-            try check(tensor.shape == parameter.shape, op,
-                      "\(parameter.name) is \(describe(tensor.shape)), rank \(rank) needs \(describe(parameter.shape))")
+            try check(
+                tensor.shape == parameter.shape, op,
+                "\(parameter.name) is \(describe(tensor.shape)), rank \(rank) needs \(describe(parameter.shape))")
             parameter.value.pointer.update(from: tensor.pointer, count: tensor.count)
         }
     }

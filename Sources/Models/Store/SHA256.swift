@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Foundation
+import Support
 
 /// SHA-256 (FIPS 180-4), to check downloaded files against the digests
 /// their index publishes. Foundation on Linux has no hash functions.

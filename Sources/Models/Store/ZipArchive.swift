@@ -1,7 +1,7 @@
-import Support
 import CZlib
 import Engine
 import Foundation
+import Support
 
 /// Reads entries of a zip file (a Python wheel is one): the central
 /// directory at the end names every entry with its offset and sizes; an entry
@@ -30,10 +30,15 @@ public struct ZipArchive {
         var end = -1
         var position = bytes.count - 22
         while position >= max(0, bytes.count - 65_557) {
-            if bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian == 0x0605_4B50 { end = position; break }
+            if bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian == 0x0605_4B50 {
+                end = position
+                break
+            }
             position -= 1
         }
-        guard end >= 0 else { throw TensorError.invalidArgument(op: op, detail: "no end of central directory: not a zip file or truncated") }
+        guard end >= 0 else {
+            throw TensorError.invalidArgument(op: op, detail: "no end of central directory: not a zip file or truncated")
+        }
         var reader = ByteReader(bytes, offset: end + 10, context: op)
         let count = Int(try reader.read(UInt16.self, "entry count"))
         _ = try reader.read(UInt32.self, "directory size")
@@ -69,7 +74,8 @@ public struct ZipArchive {
             throw TensorError.invalidArgument(op: op, detail: "corrupted local header")
         }
         _ = try header.readBytes(22, "local header fields")
-        let nameLength = Int(try header.read(UInt16.self, "name length")), extraLength = Int(try header.read(UInt16.self, "extra length"))
+        let nameLength = Int(try header.read(UInt16.self, "name length"))
+        let extraLength = Int(try header.read(UInt16.self, "extra length"))
         _ = try header.readBytes(nameLength + extraLength, "local name")
         let compressed = try header.readBytes(entry.compressedSize, "compressed data")
         var output = Data(count: entry.size)
@@ -101,6 +107,7 @@ func inflateRaw(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBuffe
     stream.avail_out = uInt(out.count)
     let status = CZlib.inflate(&stream, Z_FINISH)
     guard status == Z_STREAM_END, stream.total_out == out.count else {
-        throw TensorError.invalidArgument(op: op, detail: "corrupted deflate data (zlib status \(status), \(stream.total_out) of \(out.count) bytes)")
+        throw TensorError.invalidArgument(
+            op: op, detail: "corrupted deflate data (zlib status \(status), \(stream.total_out) of \(out.count) bytes)")
     }
 }

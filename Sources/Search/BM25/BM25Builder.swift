@@ -67,8 +67,9 @@ public struct BM25Builder {
         var rank = [Int](repeating: 0, count: keys.count)
         for (position, old) in order.enumerated() { rank[old] = position }
 
-        let layout = BM25IndexLayout(documents: documentCount, terms: keys.count, postings: forwardTerms.count,
-                                     termBytes: keys.reduce(0) { $0 + $1.count }, passageBytes: passageBytes.count)
+        let layout = BM25IndexLayout(
+            documents: documentCount, terms: keys.count, postings: forwardTerms.count,
+            termBytes: keys.reduce(0) { $0 + $1.count }, passageBytes: passageBytes.count)
         let image = UnsafeMutableRawBufferPointer.allocate(byteCount: layout.size, alignment: 16)
         image.initializeMemory(as: UInt8.self, repeating: 0)
         func section<T>(_ offset: Int, _ count: Int, _: T.Type) -> UnsafeMutableBufferPointer<T> {
@@ -84,7 +85,8 @@ public struct BM25Builder {
         let tfs = section(layout.postingTFs, forwardTerms.count, UInt32.self)
         for document in 0..<documentCount {
             for i in forwardStarts[document]..<forwardStarts[document + 1] {
-                let term = rank[Int(forwardTerms[i])], j = Int(cursor[term])
+                let term = rank[Int(forwardTerms[i])]
+                let j = Int(cursor[term])
                 docs[j] = UInt32(document)
                 tfs[j] = forwardCounts[i]
                 cursor[term] += 1

@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Foundation
+import Support
 
 /// BM25 as Lucene scores it: `idf = ln(1 + (N − df + 0.5)/(df + 0.5))`,
 /// `score = Σ idf · tf·(k1+1) / (tf + k1·(1 − b + b·dl/avgdl))` over the
@@ -67,7 +67,9 @@ public struct BM25Index: Sendable {
     public func write(to url: URL) throws {
         let bytes = storage.bytes
         let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: bytes.count, deallocator: .none)
-        do { try data.write(to: url, options: .atomic) } catch { throw BM25Error.io(path: url.path, reason: "cannot write the index: \(error)") }
+        do { try data.write(to: url, options: .atomic) } catch {
+            throw BM25Error.io(path: url.path, reason: "cannot write the index: \(error)")
+        }
     }
 
     public func passage(_ document: Int) -> Passage {
@@ -93,7 +95,7 @@ public struct BM25Index: Sendable {
             let out = results
             Parallel.forEach(chunks) { c in
                 var scores = [Float](repeating: 0, count: documentCount)
-                for q in queries.count * c / chunks ..< queries.count * (c + 1) / chunks {
+                for q in queries.count * c / chunks..<queries.count * (c + 1) / chunks {
                     out[q] = search(termIDs: termIDs(queries[q]), topK: topK, scores: &scores)
                 }
             }
@@ -106,7 +108,9 @@ public struct BM25Index: Sendable {
     /// Higher score first; equal scores in corpus order.
     func search(termIDs: [Int], topK: Int, scores: inout [Float]) -> [BM25Hit] {
         guard topK > 0, !termIDs.isEmpty else { return [] }
-        let starts = storage.postingStarts, docs = storage.postingDocs, impacts = storage.impacts
+        let starts = storage.postingStarts
+        let docs = storage.postingDocs
+        let impacts = storage.impacts
         var touched = 0
         scores.withUnsafeMutableBufferPointer { scores in
             for term in termIDs {
@@ -142,7 +146,8 @@ enum TopK {
         var heap = MinHeap(capacity: count)
         scores.withUnsafeBufferPointer { scores in
             let base = UnsafeRawPointer(scores.baseAddress!)
-            var threshold = heap.threshold, i = 0
+            var threshold = heap.threshold
+            var i = 0
             func consider(_ j: Int) {
                 guard scores[j] > threshold else { return }
                 heap.offer(BM25Hit(document: j, score: scores[j]))
@@ -195,7 +200,8 @@ enum TopK {
             items[0] = hit
             var parent = 0
             while true {
-                let left = 2 * parent + 1, right = left + 1
+                let left = 2 * parent + 1
+                let right = left + 1
                 var smallest = parent
                 if left < items.count, Self.worse(items[left], items[smallest]) { smallest = left }
                 if right < items.count, Self.worse(items[right], items[smallest]) { smallest = right }

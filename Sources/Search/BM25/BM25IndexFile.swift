@@ -1,6 +1,6 @@
-import Support
 import Engine
 import Foundation
+import Support
 
 /// The index file, little-endian, every section 8-byte aligned so that it can
 /// be used in place from a memory map:
@@ -114,11 +114,14 @@ extension BM25Index {
             guard bytes.count >= BM25IndexLayout.headerSize else {
                 throw bad("file is too short (\(bytes.count) bytes, the header alone is \(BM25IndexLayout.headerSize))")
             }
-            guard try Array(header.readBytes(8, "magic")) == BM25IndexLayout.magic else { throw bad("wrong magic (not a zerosearch BM25 index)") }
+            guard try Array(header.readBytes(8, "magic")) == BM25IndexLayout.magic else {
+                throw bad("wrong magic (not a zerosearch BM25 index)")
+            }
             let version = try header.read(UInt32.self, "version")
             guard version == BM25IndexLayout.version else { throw bad("version \(version), this build reads \(BM25IndexLayout.version)") }
             guard try header.read(UInt32.self, "header size") == UInt32(BM25IndexLayout.headerSize) else { throw bad("wrong header size") }
-            let k1 = Double(bitPattern: try header.read(UInt64.self, "k1")), b = Double(bitPattern: try header.read(UInt64.self, "b"))
+            let k1 = Double(bitPattern: try header.read(UInt64.self, "k1"))
+            let b = Double(bitPattern: try header.read(UInt64.self, "b"))
             guard k1.isFinite, k1 >= 0, b.isFinite, (0...1).contains(b) else { throw bad("bad BM25 parameters k1=\(k1) b=\(b)") }
             parameters = BM25Parameters(k1: k1, b: b)
             // Every count is at most the file size (each item takes at least a
@@ -126,13 +129,18 @@ extension BM25Index {
             var counts: [Int] = []
             for name in ["documents", "terms", "postings", "term bytes", "passage bytes", "total terms"] {
                 let value = try header.read(UInt64.self, name)
-                guard value <= UInt64(bytes.count) || name == "total terms" else { throw bad("\(name) count \(value) exceeds the file size") }
+                guard value <= UInt64(bytes.count) || name == "total terms" else {
+                    throw bad("\(name) count \(value) exceeds the file size")
+                }
                 counts.append(Int(truncatingIfNeeded: value))
             }
-            let checksum = try header.read(UInt64.self, "checksum"), recordedSize = try header.read(UInt64.self, "file size")
-            let layout = BM25IndexLayout(documents: counts[0], terms: counts[1], postings: counts[2], termBytes: counts[3], passageBytes: counts[4])
+            let checksum = try header.read(UInt64.self, "checksum")
+            let recordedSize = try header.read(UInt64.self, "file size")
+            let layout = BM25IndexLayout(
+                documents: counts[0], terms: counts[1], postings: counts[2], termBytes: counts[3], passageBytes: counts[4])
             guard recordedSize == UInt64(layout.size), bytes.count == layout.size else {
-                throw bad("file is \(bytes.count) bytes, its header describes \(layout.size) (recorded \(recordedSize)): truncated or corrupted")
+                throw bad(
+                    "file is \(bytes.count) bytes, its header describes \(layout.size) (recorded \(recordedSize)): truncated or corrupted")
             }
             guard BM25IndexLayout.checksum(UnsafeRawBufferPointer(rebasing: bytes[BM25IndexLayout.headerSize...])) == checksum else {
                 throw bad("checksum mismatch: the file is corrupted")
@@ -154,8 +162,10 @@ extension BM25Index {
             termText = raw(layout.termText, layout.termBytes)
             fieldStarts = typed(layout.fieldStarts, 3 * documentCount + 1, UInt64.self)
             passageText = raw(layout.passageText, layout.passageBytes)
-            for (name, starts, total) in [("posting", postingStarts, postingCount), ("term", termStarts, layout.termBytes),
-                                          ("field", fieldStarts, layout.passageBytes)] {
+            for (name, starts, total) in [
+                ("posting", postingStarts, postingCount), ("term", termStarts, layout.termBytes),
+                ("field", fieldStarts, layout.passageBytes),
+            ] {
                 guard starts.first == 0, starts.last == UInt64(total), zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                     throw bad("\(name) offsets are not increasing from 0 to \(total)")
                 }
@@ -163,8 +173,9 @@ extension BM25Index {
             let totalTerms = lengths.reduce(0) { $0 + Int($1) }
             guard totalTerms == counts[5] else { throw bad("document lengths sum to \(totalTerms), header says \(counts[5])") }
             averageLength = documentCount == 0 ? 0 : Double(totalTerms) / Double(documentCount)
-            impacts = try Self.impacts(parameters: parameters, averageLength: averageLength, lengths: lengths,
-                                       starts: postingStarts, docs: postingDocs, tfs: tfs, bad: bad)
+            impacts = try Self.impacts(
+                parameters: parameters, averageLength: averageLength, lengths: lengths,
+                starts: postingStarts, docs: postingDocs, tfs: tfs, bad: bad)
         }
 
         deinit {
@@ -172,17 +183,22 @@ extension BM25Index {
         }
 
         /// Also validates every posting, since this touches each one anyway.
-        private static func impacts(parameters: BM25Parameters, averageLength: Double, lengths: UnsafeBufferPointer<UInt32>,
-                                    starts: UnsafeBufferPointer<UInt64>, docs: UnsafeBufferPointer<UInt32>,
-                                    tfs: UnsafeBufferPointer<UInt32>, bad: (String) -> BM25Error) throws -> [Float] {
-            let k1 = parameters.k1, b = parameters.b, n = lengths.count
+        private static func impacts(
+            parameters: BM25Parameters, averageLength: Double, lengths: UnsafeBufferPointer<UInt32>,
+            starts: UnsafeBufferPointer<UInt64>, docs: UnsafeBufferPointer<UInt32>,
+            tfs: UnsafeBufferPointer<UInt32>, bad: (String) -> BM25Error
+        ) throws -> [Float] {
+            let k1 = parameters.k1
+            let b = parameters.b
+            let n = lengths.count
             let norms = lengths.map { k1 * (1 - b + b * Double($0) / averageLength) }
             var impacts = [Float](repeating: 0, count: docs.count)
             for term in 0..<starts.count - 1 {
                 let range = Int(starts[term])..<Int(starts[term + 1])
                 let idf = BM25Parameters.idf(documentFrequency: range.count, documentCount: n)
                 for j in range {
-                    let doc = Int(docs[j]), tf = Double(tfs[j])
+                    let doc = Int(docs[j])
+                    let tf = Double(tfs[j])
                     guard doc < n, tf > 0 else { throw bad("posting \(j) names document \(doc) with tf \(tfs[j]) (\(n) documents)") }
                     impacts[j] = Float(idf * tf * (k1 + 1) / (tf + norms[doc]))
                 }
@@ -199,7 +215,8 @@ extension BM25Index {
         func termID(_ term: String) -> Int? {
             var term = term
             return term.withUTF8 { key -> Int? in
-                var low = 0, high = termCount
+                var low = 0
+                var high = termCount
                 while low < high {
                     let mid = (low + high) / 2
                     let candidate = UnsafeRawBufferPointer(rebasing: termText[Int(termStarts[mid])..<Int(termStarts[mid + 1])])

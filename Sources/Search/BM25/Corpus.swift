@@ -43,7 +43,8 @@ public enum JSONLCorpus {
         let decoder = JSONDecoder()
         try forEachLine(in: url) { line, number in
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else { return }
-            let record: Record, data = Data(line)
+            let record: Record
+            let data = Data(line)
             do {
                 record = try decoder.decode(Record.self, from: data)
             } catch {
@@ -59,7 +60,8 @@ public enum JSONLCorpus {
             throw BM25Error.io(path: url.path, reason: "cannot open the corpus")
         }
         defer { try? handle.close() }
-        var pending: [UInt8] = [], number = 0
+        var pending: [UInt8] = []
+        var number = 0
         while true {
             let chunk = try handle.read(upToCount: 4 << 20) ?? Data()
             if chunk.isEmpty { break }

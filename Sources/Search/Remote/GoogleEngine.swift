@@ -22,9 +22,11 @@ public struct GoogleEngine: SearchEngine {
         /// The original: 3 tries, 2 s apart.
         public var retry: RetryPolicy
 
-        public init(apiKey: String? = nil, server: URL = URL(string: "https://serpapi.com")!, topK: Int = 5,
-                    concurrency: Int = 10, timeout: Duration = .seconds(30),
-                    retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: .seconds(2))) {
+        public init(
+            apiKey: String? = nil, server: URL = URL(string: "https://serpapi.com")!, topK: Int = 5,
+            concurrency: Int = 10, timeout: Duration = .seconds(30),
+            retry: RetryPolicy = RetryPolicy(maxAttempts: 3, initialDelay: .seconds(2))
+        ) {
             let environment = ProcessInfo.processInfo.environment
             self.apiKey = apiKey ?? environment["SERPAPI_API_KEY"] ?? environment["SER_API_KEY"]
             self.server = server
@@ -44,9 +46,10 @@ public struct GoogleEngine: SearchEngine {
         guard let key = configuration.apiKey, !key.isEmpty else { throw MissingKey() }
         self.configuration = configuration
         apiKey = key
-        client = JSONHTTPClient(JSONHTTPClient.Configuration(
-            servers: [configuration.server], timeout: configuration.timeout, retry: configuration.retry,
-            maxConcurrentRequests: configuration.concurrency))
+        client = JSONHTTPClient(
+            JSONHTTPClient.Configuration(
+                servers: [configuration.server], timeout: configuration.timeout, retry: configuration.retry,
+                maxConcurrentRequests: configuration.concurrency))
     }
 
     public var name: String { "google:" + JSONHTTPClient.origin(configuration.server) }

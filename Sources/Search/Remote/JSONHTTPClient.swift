@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// JSON over HTTP for every remote engine: one or more servers of one service,
@@ -22,8 +23,10 @@ public struct JSONHTTPClient: Sendable {
         /// Sent with every request (`Authorization`, for one).
         public var headers: [String: String]
 
-        public init(servers: [URL], timeout: Duration = .seconds(60), retry: RetryPolicy = RetryPolicy(),
-                    maxConcurrentRequests: Int = 10, headers: [String: String] = [:]) {
+        public init(
+            servers: [URL], timeout: Duration = .seconds(60), retry: RetryPolicy = RetryPolicy(),
+            maxConcurrentRequests: Int = 10, headers: [String: String] = [:]
+        ) {
             self.servers = servers
             self.timeout = timeout
             self.retry = retry
@@ -42,8 +45,9 @@ public struct JSONHTTPClient: Sendable {
         self.configuration = configuration
         pool = EndpointPool(configuration.servers)
         limiter = AsyncLimiter(limit: configuration.maxConcurrentRequests)
-        transport = Transport(connectionsPerHost: configuration.maxConcurrentRequests,
-                              backstop: configuration.timeout.seconds + 5)
+        transport = Transport(
+            connectionsPerHost: configuration.maxConcurrentRequests,
+            backstop: configuration.timeout.seconds + 5)
     }
 
     public var metrics: RemoteMetrics { recorder.snapshot }

@@ -28,11 +28,13 @@ public struct OpenAIChatClient: Sendable {
         public var timeout: Duration
         public var retry: RetryPolicy
 
-        public init(servers: [URL], model: String = "",
-                    apiKey: String? = nil,
-                    systemPrompt: String? = "", maxTokens: Int = 600, temperature: Double = 0.8, seed: UInt64? = nil,
-                    concurrency: Int = 10, timeout: Duration = .seconds(120),
-                    retry: RetryPolicy = RetryPolicy(maxAttempts: 5)) {
+        public init(
+            servers: [URL], model: String = "",
+            apiKey: String? = nil,
+            systemPrompt: String? = "", maxTokens: Int = 600, temperature: Double = 0.8, seed: UInt64? = nil,
+            concurrency: Int = 10, timeout: Duration = .seconds(120),
+            retry: RetryPolicy = RetryPolicy(maxAttempts: 5)
+        ) {
             self.servers = servers
             self.model = model
             self.apiKey = apiKey
@@ -51,11 +53,12 @@ public struct OpenAIChatClient: Sendable {
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        client = JSONHTTPClient(JSONHTTPClient.Configuration(
-            servers: configuration.servers.map { $0.lastPathComponent == "v1" ? $0.deletingLastPathComponent() : $0 },
-            timeout: configuration.timeout, retry: configuration.retry,
-            maxConcurrentRequests: configuration.concurrency,
-            headers: configuration.apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]))
+        client = JSONHTTPClient(
+            JSONHTTPClient.Configuration(
+                servers: configuration.servers.map { $0.lastPathComponent == "v1" ? $0.deletingLastPathComponent() : $0 },
+                timeout: configuration.timeout, retry: configuration.retry,
+                maxConcurrentRequests: configuration.concurrency,
+                headers: configuration.apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]))
     }
 
     public var metrics: RemoteMetrics { client.metrics }
@@ -68,9 +71,10 @@ public struct OpenAIChatClient: Sendable {
     public func complete(_ prompt: String) async -> Result<String, HTTPFailure> {
         var messages = [Message(role: "user", content: prompt)]
         if let system = configuration.systemPrompt { messages.insert(Message(role: "system", content: system), at: 0) }
-        let request = ChatRequest(model: configuration.model, messages: messages,
-                                  max_tokens: configuration.maxTokens, temperature: configuration.temperature,
-                                  seed: configuration.seed)
+        let request = ChatRequest(
+            model: configuration.model, messages: messages,
+            max_tokens: configuration.maxTokens, temperature: configuration.temperature,
+            seed: configuration.seed)
         return await client.post("v1/chat/completions", json: request, as: ChatResponse.self).map(\.content)
     }
 

@@ -30,9 +30,11 @@ public struct RetrieverEngine: SearchEngine {
         /// The original retried the wiki server 10 times.
         public var retry: RetryPolicy
 
-        public init(servers: [URL], api: API = .searchR1, topK: Int = 3, batchSize: Int = 256,
-                    concurrency: Int = 4, timeout: Duration = .seconds(30),
-                    retry: RetryPolicy = RetryPolicy(maxAttempts: 10)) {
+        public init(
+            servers: [URL], api: API = .searchR1, topK: Int = 3, batchSize: Int = 256,
+            concurrency: Int = 4, timeout: Duration = .seconds(30),
+            retry: RetryPolicy = RetryPolicy(maxAttempts: 10)
+        ) {
             self.servers = servers
             self.api = api
             self.topK = topK
@@ -49,9 +51,10 @@ public struct RetrieverEngine: SearchEngine {
     public init(_ configuration: Configuration) {
         precondition(configuration.batchSize > 0, "batch size must be positive")
         self.configuration = configuration
-        client = JSONHTTPClient(JSONHTTPClient.Configuration(
-            servers: configuration.servers, timeout: configuration.timeout, retry: configuration.retry,
-            maxConcurrentRequests: configuration.concurrency))
+        client = JSONHTTPClient(
+            JSONHTTPClient.Configuration(
+                servers: configuration.servers, timeout: configuration.timeout, retry: configuration.retry,
+                maxConcurrentRequests: configuration.concurrency))
     }
 
     public var name: String {
@@ -83,9 +86,10 @@ public struct RetrieverEngine: SearchEngine {
             return Array(repeating: .failed(reason), count: queries.count)
         case let .success(answer):
             return answer.result.map { passages in
-                SearchResult(text: passages.prefix(configuration.topK).enumerated().map {
-                    "Doc \($0.offset + 1)(Title: \($0.element.title)) \($0.element.text)"
-                }.joined(separator: "\n"))
+                SearchResult(
+                    text: passages.prefix(configuration.topK).enumerated().map {
+                        "Doc \($0.offset + 1)(Title: \($0.element.title)) \($0.element.text)"
+                    }.joined(separator: "\n"))
             }
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Synchronization
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The URLSession behind a client, made once and invalidated with its last
 /// copy, and the per-attempt deadline around it.
@@ -59,14 +60,15 @@ final class Transport: Sendable {
 
     private static func classify(_ data: Data?, _ response: URLResponse?, _ error: Error?) -> Result<Data, HTTPFailure.Reason> {
         if let error {
-            let what = switch (error as? URLError)?.code {
-            case .cannotConnectToHost?: "connection refused"
-            case .networkConnectionLost?: "connection closed before the answer"
-            case .cannotFindHost?, .dnsLookupFailed?: "unknown host"
-            case .timedOut?: "URLSession timed out"
-            case .badServerResponse?: "not an HTTP answer"
-            default: error.localizedDescription
-            }
+            let what =
+                switch (error as? URLError)?.code {
+                case .cannotConnectToHost?: "connection refused"
+                case .networkConnectionLost?: "connection closed before the answer"
+                case .cannotFindHost?, .dnsLookupFailed?: "unknown host"
+                case .timedOut?: "URLSession timed out"
+                case .badServerResponse?: "not an HTTP answer"
+                default: error.localizedDescription
+                }
             return .failure(.connection(what))
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0

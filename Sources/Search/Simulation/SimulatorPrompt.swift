@@ -32,7 +32,8 @@ public enum SimulatorPrompt {
     }
 
     static func sft(_ request: SearchRequest) -> String {
-        let word = request.kind.rawValue, title = word.prefix(1).uppercased() + word.dropFirst()
+        let word = request.kind.rawValue
+        let title = word.prefix(1).uppercased() + word.dropFirst()
         var text = "You are the Google search engine.\nGiven a query, you need to generate five \(word) documents for the query.\n\n"
         if let goal = goalLine(request) { text += goal + "\n" }
         text += "Each document should contain about 30 words, and these documents should contain \(word) information.\n\n"
@@ -41,13 +42,15 @@ public enum SimulatorPrompt {
     }
 
     static func promptUseful(_ request: SearchRequest) -> String {
-        var text = "You are the Google search engine.\n"
+        var text =
+            "You are the Google search engine.\n"
             + "Given a query, you need to imitate the style of the following demos and generate five useful documents for the query.\n\n"
             + "Here is an example:\nQuery: \(demoQuery)\nUseful Output:\n" + usefulDemo + "\n\n"
         if let goal = goalLine(request) {
             text += goal + "\n" + "You should generate documents that can help the user find the answer.\n"
         }
-        text += "Each document should contain about 30 words.\n"
+        text +=
+            "Each document should contain about 30 words.\n"
             + "You must directly output the English documents and not output any other texts.\n\n"
             + "Query: \(request.query)\nUseful Output:\n"
         return text

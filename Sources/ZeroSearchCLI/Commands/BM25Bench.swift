@@ -24,8 +24,10 @@ struct BM25Bench: AsyncParsableCommand {
     @Flag(help: "Skip the bm25s run (ours only).") var noReference = false
 
     func run() async throws {
-        let files = try ReferenceScript.run([python, "scripts/reference/make_bm25_corpus.py", "--passages", "\(passages)",
-                                             "--queries", "\(queries)", "--seed", "\(seed)"]).first
+        let files = try ReferenceScript.run([
+            python, "scripts/reference/make_bm25_corpus.py", "--passages", "\(passages)",
+            "--queries", "\(queries)", "--seed", "\(seed)",
+        ]).first
         guard let corpusPath = files?["corpus"] as? String, let queriesPath = files?["queries"] as? String else {
             throw ValidationError("make_bm25_corpus.py printed no file names")
         }
@@ -56,32 +58,49 @@ struct BM25Bench: AsyncParsableCommand {
         let ours = index.search(queryTexts, topK: topK)
         guard ours == built.search(queryTexts, topK: topK) else { throw ValidationError("the reloaded index answers differently") }
 
-        let reference = noReference ? nil : try ReferenceScript.run([
-            python, "scripts/reference/bm25s_bench.py", "--corpus", corpusPath, "--queries", queriesPath, "--k1", "\(k1)",
-            "--b", "\(b)", "--top-k", "\(topK)", "--sample", "\(sample)", "--repeats", "\(repeats)", "--threads", "\(threads)",
-        ], threads: threads).first
+        let reference =
+            noReference
+            ? nil
+            : try ReferenceScript.run(
+                [
+                    python, "scripts/reference/bm25s_bench.py", "--corpus", corpusPath, "--queries", queriesPath, "--k1", "\(k1)",
+                    "--b", "\(b)", "--top-k", "\(topK)", "--sample", "\(sample)", "--repeats", "\(repeats)", "--threads", "\(threads)",
+                ], threads: threads
+            ).first
         func referenceQPS(_ backend: String, _ threads: Int) -> Double? {
-            (reference?["retrieve"] as? [[String: Any]])?.first { $0["backend"] as? String == backend && $0["threads"] as? Int == threads }?["queries_per_s"] as? Double
+            (reference?["retrieve"] as? [[String: Any]])?.first {
+                $0["backend"] as? String == backend && $0["threads"] as? Int == threads
+            }?["queries_per_s"] as? Double
         }
 
         let q = Double(queryTexts.count)
         let referenceBuild = reference?["build_s"] as? Double
-        let buildDetail = String(format: "ours %.2f s (JSONL parsing alone %.2f s), written in %.2f s (%.0f MB), reopened in %.3f s", buildSeconds,
-                                 parseSeconds, writeSeconds, fileMB, loadSeconds)
-            + (referenceBuild.map { String(format: "; bm25s %.2f s (reading %.2f, tokenizing %.2f, indexing %.2f)", $0,
-                                             reference?["read_s"] as? Double ?? 0, reference?["tokenize_s"] as? Double ?? 0,
-                                             reference?["index_s"] as? Double ?? 0) } ?? "")
+        let buildDetail =
+            String(
+                format: "ours %.2f s (JSONL parsing alone %.2f s), written in %.2f s (%.0f MB), reopened in %.3f s", buildSeconds,
+                parseSeconds, writeSeconds, fileMB, loadSeconds)
+            + (referenceBuild.map {
+                String(
+                    format: "; bm25s %.2f s (reading %.2f, tokenizing %.2f, indexing %.2f)", $0,
+                    reference?["read_s"] as? Double ?? 0, reference?["tokenize_s"] as? Double ?? 0,
+                    reference?["index_s"] as? Double ?? 0)
+            } ?? "")
         var rows = [
-            BenchRow(name: "index build, \(index.documentCount) passages", ours: Double(index.documentCount) / buildSeconds,
-                     reference: referenceBuild.map { Double(index.documentCount) / $0 }, unit: "passages/s", detail: buildDetail),
-            BenchRow(name: "top-\(topK) queries, 1 thread", ours: q / single, reference: referenceQPS("numba", 1), unit: "queries/s",
-                     detail: "\(queryTexts.count) queries, analysis included; reference: bm25s numba backend"),
-            BenchRow(name: "top-\(topK) queries, \(threads) threads", ours: q / multi, reference: referenceQPS("numba", threads),
-                     unit: "queries/s", detail: "reference: bm25s numba backend, n_threads=\(threads)"),
-            BenchRow(name: "top-\(topK) queries, 1 thread vs bm25s numpy", ours: q / single, reference: referenceQPS("numpy", 1),
-                     unit: "queries/s", detail: "bm25s' default backend"),
-            BenchRow(name: "top-\(topK) queries, a task per query", ours: q / perTask, reference: nil, unit: "queries/s",
-                     detail: "concurrentMap with limit \(threads), a score array per query (the batch split is what BM25Engine does)"),
+            BenchRow(
+                name: "index build, \(index.documentCount) passages", ours: Double(index.documentCount) / buildSeconds,
+                reference: referenceBuild.map { Double(index.documentCount) / $0 }, unit: "passages/s", detail: buildDetail),
+            BenchRow(
+                name: "top-\(topK) queries, 1 thread", ours: q / single, reference: referenceQPS("numba", 1), unit: "queries/s",
+                detail: "\(queryTexts.count) queries, analysis included; reference: bm25s numba backend"),
+            BenchRow(
+                name: "top-\(topK) queries, \(threads) threads", ours: q / multi, reference: referenceQPS("numba", threads),
+                unit: "queries/s", detail: "reference: bm25s numba backend, n_threads=\(threads)"),
+            BenchRow(
+                name: "top-\(topK) queries, 1 thread vs bm25s numpy", ours: q / single, reference: referenceQPS("numpy", 1),
+                unit: "queries/s", detail: "bm25s' default backend"),
+            BenchRow(
+                name: "top-\(topK) queries, a task per query", ours: q / perTask, reference: nil, unit: "queries/s",
+                detail: "concurrentMap with limit \(threads), a score array per query (the batch split is what BM25Engine does)"),
         ]
         if let sampleLists = reference?["sample"] as? [[String: Any]] {
             rows.append(agreement(index: index, queries: queryTexts, ours: ours, theirs: sampleLists))
@@ -101,7 +120,12 @@ struct BM25Bench: AsyncParsableCommand {
     /// passage scoring within float rounding of another is a tie, which each
     /// side breaks its own way (ours by corpus order), inside the list or at the cut.
     func agreement(index: BM25Index, queries: [String], ours: [[BM25Hit]], theirs: [[String: Any]]) -> BenchRow {
-        var shared = 0, total = 0, identical = 0, reordered = 0, cutTies = 0, unexplained: [String] = []
+        var shared = 0
+        var total = 0
+        var identical = 0
+        var reordered = 0
+        var cutTies = 0
+        var unexplained: [String] = []
         var worstScoreError = 0.0
         for (q, list) in theirs.enumerated() {
             let scores = (list["scores"] as? [Double] ?? []).map { $0 * (1 + k1) }
@@ -119,23 +143,28 @@ struct BM25Bench: AsyncParsableCommand {
                 continue
             }
             // Our score for every passage either side returned.
-            let all = Dictionary(index.search(queries[q], topK: index.documentCount).map { (index.passage($0.document).id, $0.score) },
-                                 uniquingKeysWith: max)
+            let all = Dictionary(
+                index.search(queries[q], topK: index.documentCount).map { (index.passage($0.document).id, $0.score) },
+                uniquingKeysWith: max)
             func tied(_ a: String, _ b: String) -> Bool { abs((all[a] ?? 0) - (all[b] ?? 0)) <= 1e-5 * (all[b] ?? 0) }
             let cut = mine.last ?? ""
             if Set(ids) == Set(mine), zip(ids, mine).allSatisfy({ tied($0, $1) }) {
                 reordered += 1
-            } else if zip(ids, mine).allSatisfy({ $0 == $1 || tied($0, $1) }), Set(ids).symmetricDifference(mine).allSatisfy({ tied($0, cut) }) {
+            } else if zip(ids, mine).allSatisfy({ $0 == $1 || tied($0, $1) }),
+                Set(ids).symmetricDifference(mine).allSatisfy({ tied($0, cut) })
+            {
                 cutTies += 1
             } else {
                 unexplained.append(queries[q])
             }
         }
-        let detail = "\(theirs.count) queries: \(identical) identical lists, \(reordered) the same passages with tied ones in another "
+        let detail =
+            "\(theirs.count) queries: \(identical) identical lists, \(reordered) the same passages with tied ones in another "
             + "order, \(cutTies) differing only in which of the passages tied at the k-th score made the cut, "
             + "\(unexplained.count) otherwise\(unexplained.isEmpty ? "" : " (\(unexplained.prefix(3)))"); "
             + String(format: "largest relative score difference %.1e", worstScoreError)
-        return BenchRow(name: "top-\(topK) ids shared with bm25s", ours: 100 * Double(shared) / Double(max(total, 1)), reference: nil,
-                        unit: "%", detail: detail)
+        return BenchRow(
+            name: "top-\(topK) ids shared with bm25s", ours: 100 * Double(shared) / Double(max(total, 1)), reference: nil,
+            unit: "%", detail: detail)
     }
 }

@@ -1,9 +1,9 @@
-import Support
-import Benchmarks
 import ArgumentParser
+import Benchmarks
 import Engine
 import Foundation
 import Models
+import Support
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,9 +51,12 @@ struct EngineBench: AsyncParsableCommand {
         progress.finish()
         let torch = noReference ? nil : try referenceTraining(layers: layers)
         let detail = "SmolLM2-135M shape, \(layers) layers, batch 4 x 256, forward+backward+AdamW, median of \(steps)"
-        rows.append(BenchRow(name: "train decoder tokens/s", ours: ours.medianTokensPerSecond, reference: torch?.median,
-                             unit: "tokens/s", detail: detail))
-        rows.append(BenchRow(name: "train decoder tokens/s (best)", ours: ours.bestTokensPerSecond, reference: torch?.best, unit: "tokens/s"))
+        rows.append(
+            BenchRow(
+                name: "train decoder tokens/s", ours: ours.medianTokensPerSecond, reference: torch?.median,
+                unit: "tokens/s", detail: detail))
+        rows.append(
+            BenchRow(name: "train decoder tokens/s (best)", ours: ours.bestTokensPerSecond, reference: torch?.best, unit: "tokens/s"))
         rows.append(BenchRow(name: "train decoder peak RSS", ours: peakResidentMiB(), reference: torch?.peakMiB, unit: "MiB"))
         for row in rows.suffix(3) {
             if json { print(row.jsonLine) } else { print(row.text) }
@@ -64,10 +67,14 @@ struct EngineBench: AsyncParsableCommand {
     /// Best of per-call packing and pre-packed weights, in GFLOP/s.
     func measureGEMM(m: Int, k: Int, n: Int) -> (Double, Double) {
         var rng = RandomGenerator(seed: 1)
-        let a = rng.normalTensor([m, k]), w = rng.normalTensor([n, k]), c = Tensor(zeros: [m, n])
+        let a = rng.normalTensor([m, k])
+        let w = rng.normalTensor([n, k])
+        let c = Tensor(zeros: [m, n])
         let packed = PackedMatrix(weight: w.pointer, n: n, k: k)
         let flops = 2.0 * Double(m * n * k)
-        let perCall = bestSeconds { sgemm(transA: false, transB: true, m: m, n: n, k: k, a: a.pointer, lda: k, b: w.pointer, ldb: k, c: c.pointer, ldc: n) }
+        let perCall = bestSeconds {
+            sgemm(transA: false, transB: true, m: m, n: n, k: k, a: a.pointer, lda: k, b: w.pointer, ldb: k, c: c.pointer, ldc: n)
+        }
         let pre = bestSeconds { sgemm(m: m, a: a.pointer, lda: k, packed: packed, c: c.pointer, ldc: n) }
         return (flops / perCall / 1e9, flops / pre / 1e9)
     }
@@ -84,10 +91,13 @@ struct EngineBench: AsyncParsableCommand {
 
     func referenceTraining(layers: Int) throws -> (median: Double, best: Double, peakMiB: Double)? {
         if !json { print("training (PyTorch CPU reference)…") }
-        let lines = try ReferenceScript.run([python, "scripts/reference/train_torch.py", "--layers", "\(layers)", "--steps", "\(steps)",
-                                      "--threads", "\(threads)"])
+        let lines = try ReferenceScript.run([
+            python, "scripts/reference/train_torch.py", "--layers", "\(layers)", "--steps", "\(steps)",
+            "--threads", "\(threads)",
+        ])
         guard let line = lines.first, let median = line["tokens_per_s_median"] as? Double,
-              let best = line["tokens_per_s_best"] as? Double, let peak = line["peak_rss_mib"] as? Double else { return nil }
+            let best = line["tokens_per_s_best"] as? Double, let peak = line["peak_rss_mib"] as? Double
+        else { return nil }
         return (median, best, peak)
     }
 }
@@ -109,7 +119,8 @@ struct BenchRow {
     var text: String {
         let ref = reference.map { String(format: "%10.1f", $0) } ?? "         –"
         let r = ratio.map { String(format: "%6.2fx", $0) } ?? "      –"
-        return "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) ours \(String(format: "%10.1f", ours))  reference \(ref)  \(r)  \(unit)"
+        return
+            "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) ours \(String(format: "%10.1f", ours))  reference \(ref)  \(r)  \(unit)"
     }
 
     var jsonLine: String {
@@ -121,7 +132,6 @@ struct BenchRow {
         return String(decoding: data, as: UTF8.self)
     }
 }
-
 
 /// Runs a reference script (Python or shell) as a subprocess and parses the
 /// JSON objects it prints, one per line. A missing package is reported with

@@ -44,8 +44,9 @@ struct DataPrepare: AsyncParsableCommand {
 
     func run() async throws {
         let url = URL(fileURLWithPath: file)
-        let mapping = QAMapping(questionField: questionField, answersField: answersField,
-                                defaultDataSource: url.deletingPathExtension().lastPathComponent)
+        let mapping = QAMapping(
+            questionField: questionField, answersField: answersField,
+            defaultDataSource: url.deletingPathExtension().lastPathComponent)
         let wanted = sources.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
         let prompt = PolicyPrompt()
         guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {

@@ -48,16 +48,20 @@ struct Eval: AsyncParsableCommand {
             let agent = try ModelPolicy(model: model, sampling: .greedy)
             let progress = ProgressBar(title: "eval \(method.rawValue)", total: questions.count)
             var done = 0
-            let report = try await evaluate(questions, method: method, policy: agent, engine: engine, simulatedEngine: simulated,
-                                            rollout: rollout, batchSize: batchSize) { scored in
+            let report = try await evaluate(
+                questions, method: method, policy: agent, engine: engine, simulatedEngine: simulated,
+                rollout: rollout, batchSize: batchSize
+            ) { scored in
                 progress.advance(by: scored - done)
                 done = scored
             }
             progress.finish()
             reports.append(report)
-            standardErrorLine(String(format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each",
-                                     method.rawValue, questions.count, report.seconds, report.questionsPerMinute,
-                                     report.formatFailures, report.searchesPerQuestion))
+            standardErrorLine(
+                String(
+                    format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each",
+                    method.rawValue, questions.count, report.seconds, report.questionsPerMinute,
+                    report.formatFailures, report.searchesPerQuestion))
         }
         let table = "Substring EM (%)\n\n" + markdownTable(reports) + "\n\nF1 (%)\n\n" + markdownTable(reports, score: \.f1)
         print(table)

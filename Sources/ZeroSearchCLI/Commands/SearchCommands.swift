@@ -1,4 +1,3 @@
-import Support
 import Agent
 import ArgumentParser
 import Engine
@@ -7,6 +6,7 @@ import Generation
 import RL
 import Runs
 import Search
+import Support
 import Training
 
 /// The options that choose and configure a search engine: the fields of a
@@ -97,8 +97,9 @@ struct Ask: AsyncParsableCommand {
         config.revealGoldAnswers = try engineOptions.config.parsedSpec().isSimulated
         var rng = RandomGenerator(seed: seed)
         let started = DispatchTime.now().uptimeNanoseconds
-        let trajectory = try await rollout([RolloutRow(question: question, goldAnswers: gold)], policy: agent, engine: engine,
-                                           noiseProbability: noise, rng: &rng, config: config)[0]
+        let trajectory = try await rollout(
+            [RolloutRow(question: question, goldAnswers: gold)], policy: agent, engine: engine,
+            noiseProbability: noise, rng: &rng, config: config)[0]
         let scores = gold.isEmpty ? nil : scoreAnswer(trajectory.answer, gold: gold)
         if json {
             var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trajectory)) as! [String: Any]
@@ -114,13 +115,17 @@ struct Ask: AsyncParsableCommand {
         for (turn, text) in trajectory.generations.enumerated() {
             lines += ["", "── turn \(turn + 1) ─ policy", text.trimmingPythonWhitespace()]
             for call in trajectory.searches where call.turn == turn {
-                lines += ["", "── turn \(turn + 1) ─ search \"\(call.query)\" (\(call.kind.rawValue)\(call.failed ? ", failed" : ""))",
-                          call.documents]
+                lines += [
+                    "", "── turn \(turn + 1) ─ search \"\(call.query)\" (\(call.kind.rawValue)\(call.failed ? ", failed" : ""))",
+                    call.documents,
+                ]
             }
         }
-        lines += ["", "Answer: \(trajectory.answer ?? "(none)")  [\(trajectory.end.rawValue)]",
-                  "Searches: \(trajectory.searches.count), response tokens: \(trajectory.responseLength) "
-                      + "(\(trajectory.lossMask.filter { $0 == 1 }.count) generated), \(String(format: "%.1f", seconds)) s"]
+        lines += [
+            "", "Answer: \(trajectory.answer ?? "(none)")  [\(trajectory.end.rawValue)]",
+            "Searches: \(trajectory.searches.count), response tokens: \(trajectory.responseLength) "
+                + "(\(trajectory.lossMask.filter { $0 == 1 }.count) generated), \(String(format: "%.1f", seconds)) s",
+        ]
         if let scores {
             lines.append(String(format: "Reward (F1): %.3f   EM: %.0f   substring EM: %.0f", scores.f1, scores.em, scores.subem))
         }
@@ -129,7 +134,8 @@ struct Ask: AsyncParsableCommand {
 }
 
 struct Score: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Score a prediction against gold answers: exact match, substring match and F1.")
+    static let configuration = CommandConfiguration(
+        abstract: "Score a prediction against gold answers: exact match, substring match and F1.")
 
     @Option(help: "The predicted answer.") var prediction: String
     @Option(help: "A gold answer (repeatable; the best score counts).") var gold: [String]

@@ -22,16 +22,19 @@ struct TokenizeTrain: AsyncParsableCommand {
     func run() async throws {
         guard let splitting = BPETrainer.Splitting(rawValue: split) else { throw ValidationError("unknown --split \(split)") }
         let texts = try Self.texts(URL(fileURLWithPath: corpus))
-        let trainer = BPETrainer(vocabularySize: vocab, minimumPairFrequency: minFrequency, specialTokens: special,
-                                 addedTokens: added, eosToken: eos, splitting: splitting)
+        let trainer = BPETrainer(
+            vocabularySize: vocab, minimumPairFrequency: minFrequency, specialTokens: special,
+            addedTokens: added, eosToken: eos, splitting: splitting)
         var trained: TrainedTokenizer?
         let elapsed = try seconds { trained = try trainer.train(texts) }
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (name, data) in try trained!.huggingFaceFiles() { try data.write(to: folder.appendingPathComponent(name)) }
         let megabytes = Double(texts.reduce(0) { $0 + $1.utf8.count }) / 1e6
-        print(String(format: "%.2f MB in %d texts: %d merges, %d tokens in %.2f s; wrote %@",
-                     megabytes, texts.count, trained!.merges.count, trained!.tokenizer.vocabularySize, elapsed, folder.path))
+        print(
+            String(
+                format: "%.2f MB in %d texts: %d merges, %d tokens in %.2f s; wrote %@",
+                megabytes, texts.count, trained!.merges.count, trained!.tokenizer.vocabularySize, elapsed, folder.path))
     }
 
     static func texts(_ url: URL) throws -> [String] {
@@ -40,7 +43,8 @@ struct TokenizeTrain: AsyncParsableCommand {
         return try data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated().compactMap { index, line in
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return nil }
             guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any],
-                  let text = object["text"] as? String else {
+                let text = object["text"] as? String
+            else {
                 throw ValidationError("\(url.path):\(index + 1): expected an object with a \"text\" string")
             }
             return text

@@ -17,7 +17,8 @@ struct TokenizerBench: AsyncParsableCommand {
     @Flag(help: "Skip the reference run (ours only).") var noReference = false
 
     func run() async throws {
-        let path = tokenizer ?? ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"].map { $0 + "/test-data/qwen/tokenizer.json" }
+        let path =
+            tokenizer ?? ProcessInfo.processInfo.environment["ZEROSEARCH_CACHE"].map { $0 + "/test-data/qwen/tokenizer.json" }
             ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/zerosearch/test-data/qwen/tokenizer.json"
         guard FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("\(path) is missing: run scripts/setup-test-data.sh or pass --tokenizer")
@@ -27,29 +28,36 @@ struct TokenizerBench: AsyncParsableCommand {
         let corpus = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-bench-\(UUID()).json")
         try JSONSerialization.data(withJSONObject: documents).write(to: corpus)
         defer { try? FileManager.default.removeItem(at: corpus) }
-        let reference = noReference ? [] : try ReferenceScript.run(
-            [python, "scripts/reference/tokenize_hf.py", "--tokenizer", path, "--corpus", corpus.path, "--repeats", "\(repeats)"])
+        let reference =
+            noReference
+            ? []
+            : try ReferenceScript.run(
+                [python, "scripts/reference/tokenize_hf.py", "--tokenizer", path, "--corpus", corpus.path, "--repeats", "\(repeats)"])
 
         let ways = [("whole", "one string", [documents.joined()]), ("documents", "\(documents.count) documents", documents)]
         for (name, description, texts) in ways {
             let ours = measure(texts, with: bpe)
             let theirs = reference.first { $0["name"] as? String == name }
-            var detail = "\(String(format: "%.2f", ours.megabytes)) MB as \(description), best of \(repeats) "
+            var detail =
+                "\(String(format: "%.2f", ours.megabytes)) MB as \(description), best of \(repeats) "
                 + "(median \(String(format: "%.1f", ours.medianMBps)) MB/s), \(ours.tokens) tokens"
             if let theirs {
                 let same = theirs["checksum"] as? String == String(ours.checksum) && theirs["tokens"] as? Int == ours.tokens
                 detail += same ? ", same ids as tokenizers" : ", IDS DIFFER from tokenizers"
             }
-            let row = BenchRow(name: "encode MB/s (\(name))", ours: ours.bestMBps,
-                               reference: theirs?["mb_per_s_best"] as? Double, unit: "MB/s", detail: detail)
+            let row = BenchRow(
+                name: "encode MB/s (\(name))", ours: ours.bestMBps,
+                reference: theirs?["mb_per_s_best"] as? Double, unit: "MB/s", detail: detail)
             print(json ? row.jsonLine : row.text + "\n    " + detail)
         }
     }
 
     func measure(_ texts: [String], with tokenizer: BPETokenizer)
-        -> (megabytes: Double, bestMBps: Double, medianMBps: Double, tokens: Int, checksum: UInt64) {
+        -> (megabytes: Double, bestMBps: Double, medianMBps: Double, tokens: Int, checksum: UInt64)
+    {
         let megabytes = Double(texts.reduce(0) { $0 + $1.utf8.count }) / 1e6
-        var times: [Double] = [], ids: [[Int32]] = []
+        var times: [Double] = []
+        var ids: [[Int32]] = []
         for _ in 0..<max(repeats, 1) {
             times.append(seconds { ids = texts.map { tokenizer.encode($0, addSpecialTokens: false) } })
         }
@@ -61,8 +69,10 @@ struct TokenizerBench: AsyncParsableCommand {
                 checksum = (checksum ^ UInt64((UInt32(bitPattern: id) >> shift) & 0xFF)) &* 0x100_0000_01B3
             }
         }
-        return (megabytes, megabytes / times[0], megabytes / times[times.count / 2],
-                ids.reduce(0) { $0 + $1.count }, checksum)
+        return (
+            megabytes, megabytes / times[0], megabytes / times[times.count / 2],
+            ids.reduce(0) { $0 + $1.count }, checksum
+        )
     }
 
     /// About `megabytes` of mixed text in documents of a few KB: this repository's
@@ -85,7 +95,9 @@ struct TokenizerBench: AsyncParsableCommand {
         guard !sources.isEmpty, !multilingual.isEmpty else {
             throw ValidationError("run from the repository root: the benchmark text is built from its files")
         }
-        var documents: [String] = [], bytes = 0, index = 0
+        var documents: [String] = []
+        var bytes = 0
+        var index = 0
         while Double(bytes) < megabytes * 1e6 {
             let document = index % 3 == 2 ? multilingual[index / 3 % multilingual.count] : sources[index % sources.count]
             documents.append(document)

@@ -14,7 +14,9 @@ struct Train: AsyncParsableCommand {
 
     func run() async throws {
         let checkpoint = try resume.map { path in
-            guard let folder = RLTrainer.latestCheckpoint(in: URL(fileURLWithPath: path)) else { throw ValidationError("no checkpoint in \(path)") }
+            guard let folder = RLTrainer.latestCheckpoint(in: URL(fileURLWithPath: path)) else {
+                throw ValidationError("no checkpoint in \(path)")
+            }
             return folder
         }
         // A checkpoint's config.json is JSON, which YAML reads as is.
@@ -24,7 +26,8 @@ struct Train: AsyncParsableCommand {
         let job = try await TrainingJob(TrainConfig.load(contentsOf: file, overrides: overrides))
         let settings = job.config
         if let checkpoint { standardErrorLine("resuming from \(checkpoint.path)") }
-        standardErrorLine("""
+        standardErrorLine(
+            """
             \(settings.algorithm.advantage.rawValue) on \(job.rows.count) questions, \(settings.rollout.promptsPerStep)×\(settings.rollout.groupSize) \
             rollouts per step, engine \(job.engine.name); metrics → \(job.outputFolder.path)/metrics.jsonl
             """)
@@ -37,9 +40,11 @@ struct Train: AsyncParsableCommand {
             }
             progress.advance()
             let m = report.metrics
-            standardErrorLine(String(format: "\rstep %.0f  reward %.3f  searches %.2f  noisy %.2f  kl %.4f  entropy %.3f  %.1fs",
-                        m["step"] ?? 0, m["reward_mean"] ?? 0, m["searches_per_trajectory"] ?? 0, m["noisy_share"] ?? 0,
-                        m["kl"] ?? 0, m["entropy"] ?? 0, m["seconds"] ?? 0))
+            standardErrorLine(
+                String(
+                    format: "\rstep %.0f  reward %.3f  searches %.2f  noisy %.2f  kl %.4f  entropy %.3f  %.1fs",
+                    m["step"] ?? 0, m["reward_mean"] ?? 0, m["searches_per_trajectory"] ?? 0, m["noisy_share"] ?? 0,
+                    m["kl"] ?? 0, m["entropy"] ?? 0, m["seconds"] ?? 0))
             for warning in warnings { standardErrorLine("warning: \(warning)") }
         }
         progress.finish()

@@ -17,7 +17,8 @@ struct WorldCommand: AsyncParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try world.write(to: folder)
         let twoHop = { (questions: [WorldQuestion]) in questions.filter { $0.kind == .twoHop }.count }
-        print("""
+        print(
+            """
             \(world.passages.count) passages → \(folder.appendingPathComponent("corpus.jsonl").path)
             \(world.train.count) training questions (\(twoHop(world.train)) two-hop) → train.jsonl
             \(world.test.count) test questions (\(twoHop(world.test)) two-hop) → test.jsonl
