@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Runs", targets: ["Runs"]),
+        .library(name: "RealRun", targets: ["RealRun"]),
         .library(name: "Demo", targets: ["Demo"]),
     ],
     dependencies: [
@@ -77,6 +78,8 @@ let package = Package(
                 "Evaluation",
             ],
             swiftSettings: nativeCPU),
+        // ZeroSearch on real data (issue 17): Wikipedia, NQ-open, SmolLM2.
+        .target(name: "RealRun", dependencies: ["Support", "Models", "Search", "RL"], swiftSettings: nativeCPU),
         // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
         .target(
             name: "Demo",
@@ -91,7 +94,7 @@ let package = Package(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports", "Runs", "Demo", "Benchmarks",
+                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -100,7 +103,7 @@ let package = Package(
             name: "EngineTests", dependencies: ["Engine"],
             resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "Engine"],
+            name: "ModelsTests", dependencies: ["Models", "Engine", "Support"],
             resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(
             name: "TokenizersTests", dependencies: ["Tokenizers", "Engine"],
@@ -128,6 +131,7 @@ let package = Package(
             swiftSettings: nativeCPU),
         // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RealRunTests", dependencies: ["RealRun", "Search", "Support"], swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(
             name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],

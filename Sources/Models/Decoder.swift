@@ -1,4 +1,5 @@
 import Engine
+import Support
 
 /// A decoder-only transformer of the Llama family, its parameters and its
 /// forward pass on a tape (backward comes from the tape).
@@ -61,7 +62,7 @@ public final class Decoder {
     public convenience init(config: DecoderConfig, weights: [String: Tensor], quantizedWeights: [String: QuantizedBlocks] = [:]) throws {
         try self.init(config: config, quantizedWeights: quantizedWeights) { name, shape in
             guard let tensor = weights[name] else {
-                throw TensorError.invalidArgument(op: "Decoder", detail: "the checkpoint has no tensor \(name)")
+                throw InvalidInput(place: "Decoder", problem: "the checkpoint has no tensor \(name)")
             }
             guard tensor.shape == shape else {
                 throw TensorError.shapeMismatch(

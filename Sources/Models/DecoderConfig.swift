@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// The hyperparameters of a Llama-family decoder (Llama 3, SmolLM2, Qwen2),
 /// named after Hugging Face's `config.json` fields.
@@ -63,8 +64,8 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
             return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta)
         case .frequencyDivisors(let divisors):
             guard divisors.count == headDim / 2 else {
-                throw TensorError.invalidArgument(
-                    op: "DecoderConfig", detail: "rope_freqs has \(divisors.count) entries for head dimension \(headDim)")
+                throw InvalidInput(
+                    place: "DecoderConfig", problem: "rope_freqs has \(divisors.count) entries for head dimension \(headDim)")
             }
             return try RotaryTable(headDim: headDim, maxPosition: maxPositions, theta: ropeTheta) { index, frequency in
                 frequency / Double(divisors[index])
@@ -94,13 +95,13 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
             ("num_hidden_layers", layers), ("num_attention_heads", heads), ("num_key_value_heads", kvHeads),
             ("max_position_embeddings", maxPositions),
         ] where value <= 0 {
-            throw TensorError.invalidArgument(op: op, detail: "\(name) must be positive, got \(value)")
+            throw InvalidInput(place: op, problem: "\(name) must be positive, got \(value)")
         }
         if hiddenSize % heads != 0 || headDim % 2 != 0 {
-            throw TensorError.invalidArgument(op: op, detail: "hidden_size \(hiddenSize) must split into \(heads) heads of even size")
+            throw InvalidInput(place: op, problem: "hidden_size \(hiddenSize) must split into \(heads) heads of even size")
         }
         if heads % kvHeads != 0 {
-            throw TensorError.invalidArgument(op: op, detail: "\(heads) attention heads are not a multiple of \(kvHeads) KV heads")
+            throw InvalidInput(place: op, problem: "\(heads) attention heads are not a multiple of \(kvHeads) KV heads")
         }
     }
 }

@@ -74,6 +74,18 @@ public func scoreAnswer(_ prediction: String?, gold: [String]) -> AnswerScores {
     return best
 }
 
+/// Whether a normalised gold answer occurs inside the normalised text: the
+/// substring rule of `subem`, applied to documents. It decides whether a
+/// real engine can answer a question and whether a simulator's documents
+/// are useful.
+public func containsAnswer(_ text: String, gold: [String]) -> Bool {
+    let normalized = normalizeAnswer(text)
+    return gold.contains { answer in
+        let expected = normalizeAnswer(answer)
+        return !expected.isEmpty && normalized.contains(expected)
+    }
+}
+
 /// F1 over the whitespace tokens of two normalised strings, counting repeated
 /// tokens as a multiset (SQuAD's `Counter` intersection).
 func tokenF1(predicted: String, expected: String) -> Double {

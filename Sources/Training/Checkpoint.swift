@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Models
+import Support
 
 /// A checkpoint is a folder: the policy's trained weights (its LoRA adapters
 /// when it has them), the optimiser's moments,
@@ -44,7 +45,7 @@ extension RLTrainer {
         do {
             saved = try JSONDecoder().decode(TrainConfig.self, from: Data(contentsOf: file(CheckpointFile.config)))
         } catch {
-            throw TensorError.invalidArgument(op: op, detail: "cannot read \(CheckpointFile.config): \(error)")
+            throw InvalidInput(place: op, problem: "cannot read \(CheckpointFile.config): \(error)")
         }
         var comparable = saved
         comparable.trainer.outputDir = config.trainer.outputDir
@@ -59,7 +60,7 @@ extension RLTrainer {
         do {
             state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: file(CheckpointFile.state)))
         } catch {
-            throw TensorError.invalidArgument(op: op, detail: "cannot read \(CheckpointFile.state): \(error)")
+            throw InvalidInput(place: op, problem: "cannot read \(CheckpointFile.state): \(error)")
         }
     }
 
@@ -87,7 +88,7 @@ extension RLTrainer {
     private func load(_ archive: TensorArchive, into parameters: [Variable], op: String) throws {
         for parameter in parameters {
             guard let tensor = archive.tensors[parameter.name] else {
-                throw TensorError.invalidArgument(op: op, detail: "no tensor \(parameter.name)")
+                throw InvalidInput(place: op, problem: "no tensor \(parameter.name)")
             }
             try check(
                 tensor.shape == parameter.shape, op,

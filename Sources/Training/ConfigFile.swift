@@ -48,7 +48,28 @@ extension TrainConfig {
         return config
     }
 
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    /// The whole config as YAML, sections and keys in declaration order, and
+    /// numbers as people write them (`0.7`, `120.0`) where Yams alone would
+    /// write a Float's widened digits in exponent form (`6.99999988079071e-1`).
+    public func yaml() throws -> String {
+        guard let node = try Yams.compose(yaml: YAMLEncoder().encode(self)) else { return "" }
+        return try Yams.serialize(node: readableNumbers(node))
+    }
+
+    private func readableNumbers(_ node: Node) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            guard scalar.style == .plain, Resolver.default.resolveTag(of: node) == .float, let value = Double(scalar.string), value.isFinite
+            else { return node }
+            // A Float field widened to Double prints as the Float it was.
+            scalar.string = Double(Float(value)) == value ? "\(Float(value))" : "\(value)"
+            return .scalar(scalar)
+        case .mapping(let mapping):
+            return .mapping(Node.Mapping(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(readableNumbers), sequence.tag, sequence.style))
+        }
+    }
 
     /// `node` laid over the defaults: every key must be one the config has.
     private static func decode(_ node: Node, source: String) throws -> TrainConfig {

@@ -1,5 +1,6 @@
 import Engine
 import Models
+import Support
 import Testing
 
 /// The decoder assembled from the engine's ops: gradients end to end,
@@ -77,9 +78,9 @@ import Testing
     @Test func invalidConfigurationsAreRejected() {
         var config = Self.tiny
         config.kvHeads = 3
-        #expect(throws: TensorError.self) { try Decoder(config: config, seed: 0) }
+        #expect(throws: InvalidInput.self) { try Decoder(config: config, seed: 0) }
         config = Self.tiny
         config.hiddenSize = 18
-        #expect(throws: TensorError.self) { try Decoder(config: config, seed: 0) }
+        #expect(throws: InvalidInput.self) { try Decoder(config: config, seed: 0) }
     }
 }

@@ -74,6 +74,14 @@ import Training
         config.algorithm.advantage = .reinforcePlusPlus
         config.algorithm.lossAggMode = .seqMeanTokenSumNorm
         config.rollout.template = "Q: {question}\n"
+        // Strings that read as numbers, booleans or null unless quoted.
+        config.engine.servedModel = "0.5"
+        config.engine.apiKeyEnv = "true"
+        config.data.train = "null"
+        config.evaluation.engine = ""
+        config.engine.temperature = 0.7
+        let text = try config.yaml()
+        #expect(text.contains("temperature: 0.7\n") && text.contains("timeout: 120.0\n"), "numbers as people write them")
         #expect(try TrainConfig.load(yaml: config.yaml()) == config)
     }
 

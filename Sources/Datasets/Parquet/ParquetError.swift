@@ -22,7 +22,7 @@ public enum ParquetError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A bounds-checked cursor over untrusted bytes whose errors are `ParquetError`s
-/// (Engine's `ByteReader` reports `TensorError`, the wrong vocabulary for users of datasets).
+/// (Support's `ByteReader` reports `InvalidInput` without the parquet vocabulary).
 struct ParquetCursor {
     let bytes: UnsafeRawBufferPointer
     var offset: Int

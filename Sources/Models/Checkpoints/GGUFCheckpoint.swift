@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// Llama and Qwen2 decoders from llama.cpp's GGUF files: the configuration
 /// from the `{arch}.*` metadata, the tensors renamed to Hugging Face's names
@@ -9,18 +10,18 @@ extension DecoderConfig {
         let op = "GGUF(\(gguf.url.lastPathComponent))"
         let meta = gguf.metadata
         guard let name = meta["general.architecture"]?.string else {
-            throw TensorError.invalidArgument(op: op, detail: "no general.architecture in the metadata")
+            throw InvalidInput(place: op, problem: "no general.architecture in the metadata")
         }
         guard let architecture = Architecture(rawValue: name) else {
-            throw TensorError.invalidArgument(op: op, detail: "architecture \(name) is not supported (llama, qwen2 are)")
+            throw InvalidInput(place: op, problem: "architecture \(name) is not supported (llama, qwen2 are)")
         }
         func integer(_ key: String, default value: Int? = nil) throws -> Int {
             if let found = meta["\(name).\(key)"]?.int { return found }
             if let value { return value }
-            throw TensorError.invalidArgument(op: op, detail: "missing metadata \(name).\(key)")
+            throw InvalidInput(place: op, problem: "missing metadata \(name).\(key)")
         }
         guard let embedding = gguf.info("token_embd.weight"), embedding.dimensions.count == 2 else {
-            throw TensorError.invalidArgument(op: op, detail: "no 2-D token_embd.weight tensor")
+            throw InvalidInput(place: op, problem: "no 2-D token_embd.weight tensor")
         }
         let heads = try integer("attention.head_count")
         self.init(

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// Hugging Face checkpoint folders: `config.json` plus `model.safetensors`
 /// (or shards listed in `model.safetensors.index.json`), read and written in
@@ -9,16 +10,16 @@ extension DecoderConfig {
     /// defaults `transformers` gives them for that model type.
     public init(huggingFaceConfig data: Data, source: String = "config.json") throws {
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TensorError.invalidArgument(op: source, detail: "not a JSON object")
+            throw InvalidInput(place: source, problem: "not a JSON object")
         }
         guard let type = json["model_type"] as? String, let architecture = Architecture(rawValue: type) else {
-            throw TensorError.invalidArgument(
-                op: source, detail: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
+            throw InvalidInput(
+                place: source, problem: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
         }
         func integer(_ key: String, default value: Int? = nil) throws -> Int {
             if let found = json[key] as? Int { return found }
             if let value { return value }
-            throw TensorError.invalidArgument(op: source, detail: "missing integer field \(key)")
+            throw InvalidInput(place: source, problem: "missing integer field \(key)")
         }
         let heads = try integer("num_attention_heads")
         // transformers 5 folds rope_theta and rope_scaling into rope_parameters.
@@ -37,15 +38,15 @@ extension DecoderConfig {
             attentionBias: architecture == .qwen2 || (json["attention_bias"] as? Bool) ?? false,
             architecture: architecture)
         if let headDim = json["head_dim"] as? Int, headDim != self.headDim {
-            throw TensorError.invalidArgument(
-                op: source,
-                detail: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
+            throw InvalidInput(
+                place: source,
+                problem: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
         }
         if let scaling = (json["rope_scaling"] as? [String: Any]) ?? rope,
             let kind = (scaling["rope_type"] ?? scaling["type"]) as? String, kind != "default"
         {
             guard kind == "llama3", let factor = scaling["factor"] as? Double else {
-                throw TensorError.invalidArgument(op: source, detail: "rope scaling \(kind) is not supported (llama3 is)")
+                throw InvalidInput(place: source, problem: "rope scaling \(kind) is not supported (llama3 is)")
             }
             ropeScaling = .llama3(
                 factor: factor, lowFrequencyFactor: (scaling["low_freq_factor"] as? Double) ?? 1,
@@ -80,8 +81,8 @@ extension DecoderConfig {
                 "high_freq_factor": high, "original_max_position_embeddings": original,
             ]
         case .frequencyDivisors:
-            throw TensorError.invalidArgument(
-                op: "config.json", detail: "GGUF rope_freqs divisors have no config.json form; write the llama3 parameters instead")
+            throw InvalidInput(
+                place: "config.json", problem: "GGUF rope_freqs divisors have no config.json form; write the llama3 parameters instead")
         }
         return try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
     }
@@ -101,7 +102,7 @@ extension Decoder {
     public convenience init(huggingFaceFolder folder: URL) throws {
         let configURL = folder.appendingPathComponent("config.json")
         guard let configData = try? Data(contentsOf: configURL) else {
-            throw TensorError.invalidArgument(op: "Decoder", detail: "\(folder.path) has no readable config.json")
+            throw InvalidInput(place: "Decoder", problem: "\(folder.path) has no readable config.json")
         }
         let config = try DecoderConfig(huggingFaceConfig: configData, source: configURL.path)
         try self.init(config: config, weights: try readSafetensorsWeights(folder: folder))
@@ -137,23 +138,23 @@ func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
     if FileManager.default.fileExists(atPath: single.path) { return try TensorArchive(contentsOf: single).tensors }
     let indexURL = folder.appendingPathComponent("model.safetensors.index.json")
     guard let indexData = try? Data(contentsOf: indexURL) else {
-        throw TensorError.invalidArgument(
-            op: "Decoder", detail: "\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
+        throw InvalidInput(
+            place: "Decoder", problem: "\(folder.path) has neither model.safetensors nor model.safetensors.index.json")
     }
     guard let index = try? JSONSerialization.jsonObject(with: indexData) as? [String: Any],
         let map = index["weight_map"] as? [String: String]
     else {
-        throw TensorError.invalidArgument(op: indexURL.path, detail: "no weight_map object")
+        throw InvalidInput(place: indexURL.path, problem: "no weight_map object")
     }
     var weights: [String: Tensor] = [:]
     for shard in Set(map.values).sorted() {
         guard !shard.contains("/") else {
-            throw TensorError.invalidArgument(op: indexURL.path, detail: "shard name \(shard) leaves the folder")
+            throw InvalidInput(place: indexURL.path, problem: "shard name \(shard) leaves the folder")
         }
         let tensors = try TensorArchive(contentsOf: folder.appendingPathComponent(shard)).tensors
         for (name, file) in map where file == shard {
             guard let tensor = tensors[name] else {
-                throw TensorError.invalidArgument(op: indexURL.path, detail: "\(shard) does not contain \(name) as the index says")
+                throw InvalidInput(place: indexURL.path, problem: "\(shard) does not contain \(name) as the index says")
             }
             weights[name] = tensor
         }

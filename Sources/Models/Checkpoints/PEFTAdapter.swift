@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// LoRA adapters in Hugging Face PEFT's layout: `adapter_config.json` and
 /// `adapter_model.safetensors` with tensors named
@@ -10,7 +11,7 @@ extension Decoder {
 
     public func saveLoRAAdapter(to folder: URL, baseModel: String) throws {
         guard let loraConfig, !adapters.isEmpty else {
-            throw TensorError.invalidArgument(op: "saveLoRAAdapter", detail: "the decoder has no adapters")
+            throw InvalidInput(place: "saveLoRAAdapter", problem: "the decoder has no adapters")
         }
         let staging = try makeStagingDirectory(for: folder)
         var archive = TensorArchive()
@@ -36,13 +37,13 @@ extension Decoder {
             let rank = object["r"] as? Int, let alpha = (object["lora_alpha"] as? NSNumber)?.doubleValue,
             let targets = object["target_modules"] as? [String]
         else {
-            throw TensorError.invalidArgument(op: op, detail: "adapter_config.json is missing or lacks r, lora_alpha, target_modules")
+            throw InvalidInput(place: op, problem: "adapter_config.json is missing or lacks r, lora_alpha, target_modules")
         }
         try attachLoRA(LoRAConfig(rank: rank, alpha: alpha, targets: targets), seed: 0)
         let archive = try TensorArchive(contentsOf: folder.appendingPathComponent("adapter_model.safetensors"))
         for parameter in adapterParameters {
             guard let tensor = archive.tensors[Self.peftPrefix + parameter.name] else {
-                throw TensorError.invalidArgument(op: op, detail: "no tensor \(Self.peftPrefix + parameter.name)")
+                throw InvalidInput(place: op, problem: "no tensor \(Self.peftPrefix + parameter.name)")
             }
             try check(
                 tensor.shape == parameter.shape, op,

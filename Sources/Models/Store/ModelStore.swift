@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// Where installed models live: `$ZEROSEARCH_CACHE/models/<name>/` (default
 /// `~/.cache/zerosearch`), one folder per model holding either a GGUF file or
@@ -29,9 +30,9 @@ public struct ModelStore: Sendable {
         if FileManager.default.fileExists(atPath: path.path) { return path }
         let installed = folder(for: pathOrName)
         if let model = Self.modelFile(in: installed) { return model }
-        throw TensorError.invalidArgument(
-            op: "models",
-            detail:
+        throw InvalidInput(
+            place: "models",
+            problem:
                 "\(pathOrName) is neither a file nor an installed model; install it with `zerosearch models pull \(pathOrName)` (installed: \(list().map(\.name).joined(separator: ", ")))"
         )
     }

@@ -37,7 +37,7 @@ public struct ZipArchive {
             position -= 1
         }
         guard end >= 0 else {
-            throw TensorError.invalidArgument(op: op, detail: "no end of central directory: not a zip file or truncated")
+            throw InvalidInput(place: op, problem: "no end of central directory: not a zip file or truncated")
         }
         var reader = ByteReader(bytes, offset: end + 10, context: op)
         let count = Int(try reader.read(UInt16.self, "entry count"))
@@ -46,7 +46,7 @@ public struct ZipArchive {
         var entries: [Entry] = []
         for _ in 0..<count {
             guard try cursor.read(UInt32.self, "entry signature") == 0x0201_4B50 else {
-                throw TensorError.invalidArgument(op: op, detail: "corrupted central directory at byte \(cursor.offset - 4)")
+                throw InvalidInput(place: op, problem: "corrupted central directory at byte \(cursor.offset - 4)")
             }
             _ = try cursor.readBytes(6, "versions and flags")
             let method = try cursor.read(UInt16.self, "method")
@@ -71,7 +71,7 @@ public struct ZipArchive {
         let op = "zip(\(url.lastPathComponent)):\(entry.name)"
         var header = ByteReader(file.bytes, offset: entry.localHeaderOffset, context: op)
         guard try header.read(UInt32.self, "local header") == 0x0403_4B50 else {
-            throw TensorError.invalidArgument(op: op, detail: "corrupted local header")
+            throw InvalidInput(place: op, problem: "corrupted local header")
         }
         _ = try header.readBytes(22, "local header fields")
         let nameLength = Int(try header.read(UInt16.self, "name length"))
@@ -81,15 +81,15 @@ public struct ZipArchive {
         var output = Data(count: entry.size)
         switch entry.method {
         case 0:
-            guard entry.compressedSize == entry.size else { throw TensorError.invalidArgument(op: op, detail: "stored entry sizes differ") }
+            guard entry.compressedSize == entry.size else { throw InvalidInput(place: op, problem: "stored entry sizes differ") }
             output = Data(compressed)
         case 8:
             try output.withUnsafeMutableBytes { out in try inflateRaw(compressed, into: out, op: op) }
         default:
-            throw TensorError.invalidArgument(op: op, detail: "compression method \(entry.method) is not supported (stored, deflate are)")
+            throw InvalidInput(place: op, problem: "compression method \(entry.method) is not supported (stored, deflate are)")
         }
         let crc = output.withUnsafeBytes { UInt32(CZlib.crc32(0, $0.bindMemory(to: UInt8.self).baseAddress, uInt($0.count))) }
-        guard crc == entry.crc32 else { throw TensorError.invalidArgument(op: op, detail: "CRC-32 mismatch: the archive is corrupted") }
+        guard crc == entry.crc32 else { throw InvalidInput(place: op, problem: "CRC-32 mismatch: the archive is corrupted") }
         try writeAtomically(output, to: destination)
     }
 }
@@ -98,7 +98,7 @@ public struct ZipArchive {
 func inflateRaw(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, op: String) throws {
     var stream = z_stream()
     guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-        throw TensorError.invalidArgument(op: op, detail: "zlib failed to initialise")
+        throw InvalidInput(place: op, problem: "zlib failed to initialise")
     }
     defer { inflateEnd(&stream) }
     stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: UInt8.self).baseAddress)
@@ -107,7 +107,7 @@ func inflateRaw(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBuffe
     stream.avail_out = uInt(out.count)
     let status = CZlib.inflate(&stream, Z_FINISH)
     guard status == Z_STREAM_END, stream.total_out == out.count else {
-        throw TensorError.invalidArgument(
-            op: op, detail: "corrupted deflate data (zlib status \(status), \(stream.total_out) of \(out.count) bytes)")
+        throw InvalidInput(
+            place: op, problem: "corrupted deflate data (zlib status \(status), \(stream.total_out) of \(out.count) bytes)")
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 struct DataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Look at and prepare dataset files (.parquet, .jsonl, .json, .csv).",
-        subcommands: [DataHead.self, DataPrepare.self])
+        subcommands: [DataHead.self, DataPrepare.self, DataPull.self, DataSplits.self])
 }
 
 /// `zerosearch data head FILE [--n N]`
