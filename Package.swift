@@ -79,7 +79,9 @@ let package = Package(
             ],
             swiftSettings: nativeCPU),
         // ZeroSearch on real data (issue 17): Wikipedia, NQ-open, SmolLM2.
-        .target(name: "RealRun", dependencies: ["Support", "Models", "Search", "RL"], swiftSettings: nativeCPU),
+        .target(
+            name: "RealRun", dependencies: ["Support", "Engine", "Models", "Generation", "Search", "Agent", "RL", "Training"],
+            swiftSettings: nativeCPU),
         // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
         .target(
             name: "Demo",
@@ -131,7 +133,9 @@ let package = Package(
             swiftSettings: nativeCPU),
         // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "RealRunTests", dependencies: ["RealRun", "Search", "Support"], swiftSettings: nativeCPU),
+        .testTarget(
+            name: "RealRunTests", dependencies: ["RealRun", "Agent", "Generation", "Models", "Search", "Support", "Training"],
+            swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(
             name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],

@@ -33,7 +33,7 @@ public final class LocalCompleter: TextCompleter {
             return count
         }
         parameters.seed = parameters.seed &+ call &* 0x9E37_79B9
-        let tokens = prompts.map(chatTokens)
+        let tokens = prompts.map { Self.promptTokens($0, model: model) }
         do {
             let completions = try await computeOffPool { [parameters] in
                 try generate(
@@ -46,10 +46,11 @@ public final class LocalCompleter: TextCompleter {
         }
     }
 
-    /// The published simulator call sends an empty system message and the
-    /// prompt as the user turn; a model without a chat format reads it raw.
-    private func chatTokens(_ prompt: String) -> [Int32] {
-        guard model.chatTemplate.format != .raw else { return model.tokenizer.encode(prompt, addSpecialTokens: true) }
-        return model.tokenizer.encode(model.chatTemplate.render([.system(""), .user(prompt)]), addSpecialTokens: false)
+    /// The tokens of a simulator call: the published call sends an empty
+    /// system message and the prompt as the user turn; a model without a
+    /// chat format reads it raw. Simulator fine-tuning renders its prompts
+    /// the same way.
+    public static func promptTokens(_ prompt: String, model: LoadedModel) -> [Int32] {
+        model.promptTokens(prompt, chat: model.chatTemplate.format != .raw, system: "")
     }
 }

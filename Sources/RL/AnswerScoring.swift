@@ -74,15 +74,19 @@ public func scoreAnswer(_ prediction: String?, gold: [String]) -> AnswerScores {
     return best
 }
 
-/// Whether a normalised gold answer occurs inside the normalised text: the
-/// substring rule of `subem`, applied to documents. It decides whether a
-/// real engine can answer a question and whether a simulator's documents
-/// are useful.
+/// Whether the text contains a gold answer as whole words: the answer's
+/// normalised tokens appear in a row among the text's (DPR's `has_answer`).
+/// Unlike `subem`'s plain substring, "one" is not found in "someone". It
+/// decides whether a real engine can answer a question and whether a
+/// simulator's documents are useful.
 public func containsAnswer(_ text: String, gold: [String]) -> Bool {
-    let normalized = normalizeAnswer(text)
+    let words = normalizeAnswer(text).split(separator: " ")
     return gold.contains { answer in
-        let expected = normalizeAnswer(answer)
-        return !expected.isEmpty && normalized.contains(expected)
+        let expected = normalizeAnswer(answer).split(separator: " ")
+        guard !expected.isEmpty, expected.count <= words.count else { return false }
+        return (0...(words.count - expected.count)).contains { start in
+            words[start] == expected[0] && words[start..<start + expected.count].elementsEqual(expected)
+        }
     }
 }
 

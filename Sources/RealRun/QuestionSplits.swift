@@ -30,6 +30,14 @@ public struct QuestionSplits: Sendable {
         public var answerable: Bool
         public var answerRank: Int?
 
+        public init(line: Int, question: String, answer: [String], answerable: Bool, answerRank: Int?) {
+            self.line = line
+            self.question = question
+            self.answer = answer
+            self.answerable = answerable
+            self.answerRank = answerRank
+        }
+
         enum CodingKeys: String, CodingKey {
             case line, question, answer, answerable
             case answerRank = "answer_rank"
@@ -81,20 +89,11 @@ public struct QuestionSplits: Sendable {
     /// answerable share.
     public func write(to folder: URL, topK: Int) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try JSONLines.write(train, to: folder.appendingPathComponent(Self.fileNames.train))
+        try JSONLines.write(development, to: folder.appendingPathComponent(Self.fileNames.development))
+        try JSONLines.write(test, to: folder.appendingPathComponent(Self.fileNames.test))
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        func lines(_ questions: [Question]) throws -> Data {
-            var data = Data()
-            for question in questions {
-                data.append(try encoder.encode(question))
-                data.append(UInt8(ascii: "\n"))
-            }
-            return data
-        }
-        try writeAtomically(lines(train), to: folder.appendingPathComponent(Self.fileNames.train))
-        try writeAtomically(lines(development), to: folder.appendingPathComponent(Self.fileNames.development))
-        try writeAtomically(lines(test), to: folder.appendingPathComponent(Self.fileNames.test))
-        encoder.outputFormatting.insert(.prettyPrinted)
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try writeAtomically(encoder.encode(summary(topK: topK)), to: folder.appendingPathComponent(Self.fileNames.summary))
     }
 

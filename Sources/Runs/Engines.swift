@@ -37,18 +37,9 @@ public func makeEngine(
     let timeout = Duration.seconds(config.timeout)
     let retry = RetryPolicy(maxAttempts: config.attempts)
     switch try config.parsedSpec() {
-    case .simulator(let name):
-        let model: LoadedModel
-        if let loaded = preloaded.models[name] { model = loaded } else { model = try LoadedModel(try await resolveModel(name, log: log)) }
-        let completer = LocalCompleter(model: model, maxTokens: config.maxTokens, temperature: config.temperature, seed: config.seed)
+    case .simulator, .simulatorServers:
+        let completer = try await makeCompleter(config, preloaded: preloaded, log: log)
         return SimulatedEngine(mode: config.simulatorMode, completer: completer, topK: config.topK)
-    case .simulatorServers(let servers):
-        let client = OpenAIChatClient(
-            .init(
-                servers: servers, model: config.servedModel, apiKey: apiKey, maxTokens: config.maxTokens,
-                temperature: Double(config.temperature), seed: config.seed,
-                concurrency: config.concurrency, timeout: timeout, retry: retry))
-        return SimulatedEngine(mode: config.simulatorMode, completer: client, topK: config.topK)
     case .retriever(let server):
         return RetrieverEngine(
             .init(
@@ -61,6 +52,30 @@ public func makeEngine(
                 retry: retry))
     case .bm25(let index):
         return try BM25Engine(contentsOf: URL(fileURLWithPath: index), topK: config.topK)
+    }
+}
+
+/// The model that answers a simulator's (or an LLM judge's) prompts: one in
+/// this process (`sim:MODEL`) or OpenAI-compatible servers (`sim+http://…`).
+public func makeCompleter(
+    _ config: TrainConfig.Engine, preloaded: Preloaded = Preloaded(),
+    log: @escaping @Sendable (String) -> Void = standardErrorLine
+) async throws -> any TextCompleter {
+    try config.validate()
+    switch try config.parsedSpec() {
+    case .simulator(let name):
+        let model: LoadedModel
+        if let loaded = preloaded.models[name] { model = loaded } else { model = try LoadedModel(try await resolveModel(name, log: log)) }
+        return LocalCompleter(model: model, maxTokens: config.maxTokens, temperature: config.temperature, seed: config.seed)
+    case .simulatorServers(let servers):
+        return OpenAIChatClient(
+            .init(
+                servers: servers, model: config.servedModel,
+                apiKey: try config.apiKeyEnv.isEmpty ? nil : environmentValue(config.apiKeyEnv),
+                maxTokens: config.maxTokens, temperature: Double(config.temperature), seed: config.seed,
+                concurrency: config.concurrency, timeout: .seconds(config.timeout), retry: RetryPolicy(maxAttempts: config.attempts)))
+    default:
+        throw InvalidInput(place: "engine.spec", problem: "\(config.spec) is not a model: use sim:MODEL or sim+http://HOST:PORT")
     }
 }
 

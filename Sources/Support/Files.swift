@@ -52,3 +52,36 @@ public func peakResidentMiB() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
+
+/// Files of one JSON value per line (JSONL) in and out of `Codable` types.
+public enum JSONLines {
+    /// Every non-blank line decoded; a bad line is an `InvalidInput` naming
+    /// `file:line`.
+    public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
+        let decoder = JSONDecoder()
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw InvalidInput(place: url.path, problem: "cannot read: \(error.localizedDescription)")
+        }
+        var values: [T] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.contains(where: { !$0.isWhitespace }) {
+            do { values.append(try decoder.decode(T.self, from: Data(line.utf8))) } catch {
+                throw InvalidInput(place: "\(url.path):\(number + 1)", problem: "\(error)")
+            }
+        }
+        return values
+    }
+
+    /// Writes one sorted-keys JSON object per line, atomically.
+    public static func write<T: Encodable>(_ values: [T], to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for value in values {
+            data.append(try encoder.encode(value))
+            data.append(UInt8(ascii: "\n"))
+        }
+        try writeAtomically(data, to: url)
+    }
+}

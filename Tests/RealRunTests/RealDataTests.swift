@@ -1,8 +1,12 @@
+import Agent
 import Foundation
+import Generation
+import Models
 import RealRun
 import Search
 import Support
 import Testing
+import Training
 
 @Suite struct RealDataTests {
     static let questions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -80,5 +84,102 @@ import Testing
         #expect(throws: InvalidInput.self) { try QuestionSplits(questions: file, index: try builder.build(), topK: 1) }
         try Data("{\"question\": \"q\"}\n".utf8).write(to: file)
         #expect { try QuestionSplits(questions: file, index: try builder.build(), topK: 1) } throws: { "\($0)".contains("q.jsonl:1") }
+    }
+}
+
+@Suite struct SimulatorTuningTests {
+    @Test func aSnippetIsTheWindowWithTheMostQueryWords() {
+        let text = "Alpha beta gamma delta. The Moon landing of Apollo 17 was in December 1972. Epsilon zeta eta theta."
+        #expect(SimulatorTuning.snippet(text, query: "last moon landing apollo", words: 6) == "… delta. The Moon landing of Apollo …")
+        #expect(SimulatorTuning.snippet("short text", query: "x", words: 6) == "short text")
+        #expect(SimulatorTuning.snippet(text, query: "nothing matches", words: 3) == "Alpha beta gamma …")
+    }
+
+    @Test func theRuleJudgesByWholeWordAnswers() {
+        var pair = EnginePair(
+            question: "how many seasons", answers: ["one"], query: "seasons", source: "question",
+            documents: ["(Title: A) someone wrote it", "(Title: B) it ran for two seasons"])
+        #expect(SimulatorTuning.ruleLabel(pair) == .noisy, "'one' inside 'someone' is not the answer")
+        pair.documents.append("(Title: C) It ran for one season.")
+        #expect(SimulatorTuning.ruleLabel(pair) == .useful)
+        #expect(pair.text.hasPrefix("Doc 1: (Title: A) someone wrote it\nDoc 2: "))
+    }
+
+    @Test func aJudgesReplyReadsAsItsFirstLabel() {
+        #expect(SimulatorTuning.parseJudgement("Useful.") == .useful)
+        #expect(SimulatorTuning.parseJudgement("noisy — not useful") == .noisy)
+        #expect(SimulatorTuning.parseJudgement("I cannot tell") == nil)
+        #expect(
+            SimulatorTuning.judgePrompt(EnginePair(question: "q?", answers: ["a", "b"], query: "k", source: "question", documents: ["d"]))
+                .contains("The correct answer is: a or b."))
+    }
+
+    @Test func wellFormedMeansTheNumberedDocuments() {
+        let five = (1...5).map { "Doc \($0): text \($0)" }.joined(separator: "\n")
+        #expect(SimulatorScore.isWellFormed(five, topK: 5))
+        #expect(!SimulatorScore.isWellFormed(five, topK: 4))
+        #expect(!SimulatorScore.isWellFormed(five.replacingOccurrences(of: "Doc 3: text 3", with: "Doc 3:"), topK: 5))
+        #expect(!SimulatorScore.isWellFormed(five.replacingOccurrences(of: "Doc 2", with: "Doc 7"), topK: 5))
+    }
+
+    /// The real engine, scored as a simulator would be: its documents do not
+    /// change with the label asked for.
+    @Test func theRealEngineScoresTheSameForBothKinds() async throws {
+        var builder = BM25Builder()
+        builder.add(Passage(id: "0", title: "Apollo 17", text: "The last crewed Moon landing was in December 1972."))
+        builder.add(Passage(id: "1", title: "Hollies", text: "He Ain't Heavy, He's My Brother is a ballad."))
+        let engine = BM25Engine(index: try builder.build(), topK: 1)
+        let questions = [
+            QuestionSplits.Question(line: 0, question: "last moon landing", answer: ["December 1972"], answerable: true, answerRank: 1),
+            QuestionSplits.Question(
+                line: 1, question: "who wrote he ain't heavy", answer: ["Bob Russell"], answerable: false, answerRank: nil),
+        ]
+        let score = await SimulatorScore.measure(engine, name: "bm25", questions: questions, topK: 1)
+        #expect(score.usefulContainsAnswer == 0.5 && score.noisyContainsAnswer == 0.5 && score.wellFormed == 1)
+    }
+}
+
+@Suite struct ColdStartTests {
+    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DemoTests/Fixtures/tiny-base")
+
+    /// A demonstration searches with the question, reads the documents
+    /// (masked), and answers with the first gold answer; one whose documents
+    /// hold no gold answer is left out.
+    @Test func demonstrationsAnswerFromWhatTheyRead() throws {
+        let model = try LoadedModel(Self.tinyModel, prepareInference: false)
+        let questions = [
+            QuestionSplits.Question(line: 0, question: "who won", answer: ["Ada", "Ada L"], answerable: true, answerRank: 1),
+            QuestionSplits.Question(line: 1, question: "where is it", answer: ["Rome"], answerable: false, answerRank: nil),
+        ]
+        let examples = ColdStart.demonstrations(
+            questions, documents: ["Doc 1: Ada won it.", "Doc 1: Paris is a city."], model: model,
+            prompt: PolicyPrompt(template: "Q: {question}\n"))
+        try #require(examples.count == 1)
+        let sequence = examples[0].sequence
+        let decode = { (tokens: ArraySlice<Int32>) in model.tokenizer.decode(Array(tokens), skipSpecialTokens: false) }
+        let trained = zip(sequence.tokens, sequence.lossMask).dropFirst(sequence.promptLength).filter { $0.1 == 1 }.map(\.0)
+        let read = zip(sequence.tokens, sequence.lossMask).dropFirst(sequence.promptLength).filter { $0.1 == 0 }.map(\.0)
+        #expect(decode(sequence.tokens.prefix(sequence.promptLength)).hasSuffix("Q: who won?\n"))
+        #expect(decode(trained[...]).contains("<search> who won </search>"))
+        #expect(decode(trained[...]).hasSuffix("<answer> Ada </answer>"))
+        #expect(decode(read[...]) == "\n\n<information>Doc 1: Ada won it.</information>\n\n")
+    }
+
+    /// The saved folder is the model that computed: LoRA adapters merged.
+    @Test func aFineTunedFolderHoldsTheMergedModel() throws {
+        let base = try LoadedModel(Self.tinyModel, prepareInference: false)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("finetune-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let example = SupervisedExample(prompt: [1, 2, 3], completion: [4, 5, 6])
+        try fineTune(
+            [example], base: base, lora: LoRAConfig(rank: 2, alpha: 4, targets: ["q_proj"]),
+            config: SupervisedConfig(steps: 3, batchSize: 1, lr: 0.05), to: folder)
+        let tuned = try LoadedModel(folder, prepareInference: false)
+        let name = try #require(tuned.decoder.parameters.first { $0.name.contains("q_proj") }?.name)
+        let before = try #require(base.decoder.parameters.first { $0.name == name }).value
+        let after = try #require(tuned.decoder.parameters.first { $0.name == name }).value
+        #expect(before.scalars != after.scalars, "the adapter's change is in the saved weight")
+        #expect(tuned.tokenizer.encode("Ada won", addSpecialTokens: false) == base.tokenizer.encode("Ada won", addSpecialTokens: false))
     }
 }

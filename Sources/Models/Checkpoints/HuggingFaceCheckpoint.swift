@@ -108,7 +108,7 @@ extension Decoder {
         try self.init(config: config, weights: try readSafetensorsWeights(folder: folder))
     }
 
-    /// Writes `config.json` and `model.safetensors` (plus `extraFiles`, such as
+    /// Writes `config.json` and `model.safetensors` (adapters merged in; plus `extraFiles`, such as
     /// the tokenizer's) into `folder`, replacing it atomically: everything is
     /// written to a sibling temporary folder that is renamed into place last.
     public func saveHuggingFace(
@@ -117,7 +117,8 @@ extension Decoder {
     ) throws {
         var archive = TensorArchive(storage: storage)
         archive.metadata = ["format": "pt"]
-        for parameter in parameters { archive.tensors[parameter.name] = parameter.value }
+        // With LoRA adapters the folder holds the merged model, the one that computes.
+        for parameter in parameters { archive.tensors[parameter.name] = effectiveWeight(parameter) }
         let staging = try makeStagingDirectory(for: folder)
         do {
             try archive.write(to: staging.appendingPathComponent("model.safetensors"))

@@ -1,0 +1,211 @@
+import Agent
+import Foundation
+import Generation
+import RL
+import Search
+import Support
+import Training
+
+/// One interaction with the real engine, the material of simulation tuning
+/// (the paper's first step): a query, the question and gold answers it
+/// served, and the engine's top documents as result snippets; then (second
+/// step) whether they are useful, and who judged.
+public struct EnginePair: Codable, Equatable, Sendable {
+    public var question: String
+    public var answers: [String]
+    public var query: String
+    /// `question` (the question itself was the query) or `policy` (a query a
+    /// policy wrote in a rollout against the real engine).
+    public var source: String
+    /// Each document as the policy reads it: `(Title: …) snippet`.
+    public var documents: [String]
+    public var label: DocumentKind?
+    /// `rule` or `llm:<server>`.
+    public var judge: String?
+
+    public init(question: String, answers: [String], query: String, source: String, documents: [String]) {
+        self.question = question
+        self.answers = answers
+        self.query = query
+        self.source = source
+        self.documents = documents
+    }
+
+    /// The documents as the engine's answer reads: `Doc 1: …` one per line.
+    public var text: String { SearchResult.documents(documents).text }
+}
+
+public enum SimulatorTuning {
+    /// The result snippet of a passage for a query: the `words`-word window
+    /// with the most query words in it (the earliest on a tie), as a search
+    /// engine's result page shows a passage. The gold answer plays no part.
+    public static func snippet(_ text: String, query: String, words: Int) -> String {
+        let tokens = text.split(whereSeparator: \.isWhitespace)
+        guard tokens.count > words else { return tokens.joined(separator: " ") }
+        let analyzer = BM25Analyzer()
+        let wanted = Set(analyzer.terms(query))
+        let hits = tokens.map { token in analyzer.terms(String(token)).contains(where: wanted.contains) ? 1 : 0 }
+        var inWindow = hits[0..<words].reduce(0, +)
+        var best = (start: 0, hits: inWindow)
+        for start in 1...(tokens.count - words) {
+            inWindow += hits[start + words - 1] - hits[start - 1]
+            if inWindow > best.hits { best = (start, inWindow) }
+        }
+        let window = tokens[best.start..<best.start + words].joined(separator: " ")
+        return (best.start > 0 ? "… " : "") + window + (best.start + words < tokens.count ? " …" : "")
+    }
+
+    /// Step 1, *collect*: the real engine's top `topK` passages, as
+    /// `snippetWords`-word snippets, for each question asked as its own
+    /// query, then for each policy-written query.
+    public static func collect(
+        questions: [QuestionSplits.Question], policyQueries: [(question: QuestionSplits.Question, query: String)] = [],
+        index: BM25Index, topK: Int, snippetWords: Int
+    ) -> [EnginePair] {
+        let asked = questions.map { ($0, $0.question, "question") } + policyQueries.map { ($0.question, $0.query, "policy") }
+        let hits = index.search(asked.map(\.1), topK: topK)
+        return zip(asked, hits).map { ask, hits in
+            let documents = hits.map { hit in
+                let passage = index.passage(hit.document)
+                return "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords)
+            }
+            return EnginePair(question: ask.0.question, answers: ask.0.answer, query: ask.1, source: ask.2, documents: documents)
+        }
+    }
+
+    /// Step 2 by rule: useful when the documents contain a gold answer.
+    public static func ruleLabel(_ pair: EnginePair) -> DocumentKind {
+        containsAnswer(pair.text, gold: pair.answers) ? .useful : .noisy
+    }
+
+    /// The LLM judge's prompt: the paper asks a strong LLM whether the
+    /// documents help answer the question.
+    public static func judgePrompt(_ pair: EnginePair) -> String {
+        """
+        You are judging the results of a search engine.
+        A user searched for "\(pair.query)" while trying to answer the question: "\(pair.question)"
+        The correct answer is: \(pair.answers.joined(separator: " or ")).
+
+        The search engine returned:
+        \(pair.text)
+
+        Do these documents contain information from which the correct answer can be found? \
+        Reply with exactly one word: useful (they do) or noisy (they do not).
+        """
+    }
+
+    /// The judge's reply read as a label: its first `useful` or `noisy`.
+    public static func parseJudgement(_ reply: String) -> DocumentKind? {
+        let lowered = reply.lowercased()
+        let useful = lowered.range(of: "useful")?.lowerBound
+        let noisy = lowered.range(of: "noisy")?.lowerBound
+        switch (useful, noisy) {
+        case (let u?, let n?): return u < n ? .useful : .noisy
+        case (.some, nil): return .useful
+        case (nil, .some): return .noisy
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Step 2 by an LLM judge (any OpenAI-compatible server, or a model in
+    /// this process): pairs whose reply names neither label keep the rule's.
+    public static func llmLabels(_ pairs: [EnginePair], judge: any TextCompleter, batch: Int = 16) async -> [EnginePair] {
+        var labelled = pairs
+        for start in stride(from: 0, to: pairs.count, by: batch) {
+            let slice = start..<min(start + batch, pairs.count)
+            let replies = await judge.completions(for: pairs[slice].map(judgePrompt))
+            for (offset, reply) in zip(slice, replies) {
+                if case .success(let text) = reply, let label = parseJudgement(text) {
+                    labelled[offset].label = label
+                    labelled[offset].judge = "llm:\(judge.name)"
+                } else {
+                    labelled[offset].label = ruleLabel(pairs[offset])
+                    labelled[offset].judge = "rule (the llm judge gave no label)"
+                }
+            }
+        }
+        return labelled
+    }
+
+    /// Step 3's data: each labelled pair in the published `sft` format (the
+    /// control word, the question and all its gold answers in the prompt,
+    /// the engine's five documents out), rendered as the simulator is
+    /// called: the model's chat template with an empty system message.
+    /// Every pair of the rarer label is kept, and of the other label the
+    /// first `ratio` times as many (labels come out unbalanced: about one
+    /// training question in ten can be answered from this corpus).
+    public static func examples(_ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1) -> [SupervisedExample] {
+        let useful = pairs.filter { $0.label == .useful }
+        let noisy = pairs.filter { $0.label == .noisy }
+        let (rarer, other) = useful.count <= noisy.count ? (useful, noisy) : (noisy, useful)
+        let kept = rarer + other.prefix(Int((Double(rarer.count) * ratio).rounded()))
+        let end = model.chatTemplate.endOfTurn ?? ""
+        return kept.map { pair in
+            let request = SearchRequest(query: pair.query, question: pair.question, goldAnswers: pair.answers, kind: pair.label ?? .noisy)
+            return SupervisedExample(
+                prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),
+                completion: model.tokenizer.encode(pair.text + end, addSpecialTokens: false))
+        }
+    }
+}
+
+/// Step 4, *eval*: what an engine returns on held-out questions asked as
+/// their own queries, once asking for useful documents and once for noisy.
+public struct SimulatorScore: Codable, Equatable, Sendable {
+    public var engine: String
+    public var questions: Int
+    /// Share of useful calls whose documents contain a gold answer.
+    public var usefulContainsAnswer: Double
+    /// Share of noisy calls whose documents contain a gold answer.
+    public var noisyContainsAnswer: Double
+    /// Share of outputs that are `topK` documents `Doc 1:` … `Doc k:`.
+    public var wellFormed: Double
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case engine, questions, seconds
+        case usefulContainsAnswer = "useful_contains_answer", noisyContainsAnswer = "noisy_contains_answer"
+        case wellFormed = "well_formed"
+    }
+
+    /// Whether a result is exactly `topK` numbered documents in order.
+    public static func isWellFormed(_ text: String, topK: Int) -> Bool {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard lines.count == topK else { return false }
+        return lines.enumerated().allSatisfy { number, line in
+            line.hasPrefix("Doc \(number + 1):") && line.dropFirst("Doc \(number + 1):".count).contains { !$0.isWhitespace }
+        }
+    }
+
+    /// Scores `engine` on `questions` (gold answers shown to a simulator, as
+    /// in training), `batch` calls at a time.
+    public static func measure(
+        _ engine: any SearchEngine, name: String, questions: [QuestionSplits.Question], topK: Int, batch: Int = 32,
+        progress: (Int) -> Void = { _ in }
+    ) async -> SimulatorScore {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var useful = 0
+        var noisy = 0
+        var wellFormed = 0
+        for start in stride(from: 0, to: questions.count, by: batch) {
+            let slice = questions[start..<min(start + batch, questions.count)]
+            let requests = slice.flatMap { question in
+                [DocumentKind.useful, .noisy].map {
+                    SearchRequest(query: question.question, question: question.question, goldAnswers: question.answer, kind: $0)
+                }
+            }
+            let results = await engine.search(requests)
+            for (request, result) in zip(requests, results) {
+                let contains = !result.failed && containsAnswer(result.text, gold: request.goldAnswers)
+                if contains { request.kind == .useful ? (useful += 1) : (noisy += 1) }
+                if !result.failed && isWellFormed(result.text, topK: topK) { wellFormed += 1 }
+            }
+            progress(min(start + batch, questions.count))
+        }
+        let count = Double(max(questions.count, 1))
+        return SimulatorScore(
+            engine: name, questions: questions.count, usefulContainsAnswer: Double(useful) / count,
+            noisyContainsAnswer: Double(noisy) / count, wellFormed: Double(wellFormed) / (2 * count),
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+    }
+}
