@@ -13,9 +13,12 @@ import Training
 /// A demonstration is built without the real engine: the question under the
 /// Search-R1 prompt, a `<search>` with the question as its query, the
 /// simulator's documents for it as the observation (masked, as in RL), and
-/// an `<answer>` with the first gold answer. Only demonstrations whose
-/// documents hold a gold answer are kept, so the policy learns to answer
-/// from what it reads rather than to produce answers from nowhere.
+/// an `<answer>` with the first gold answer. With `requireAnswer`, only
+/// demonstrations whose documents hold a gold answer are kept, so that the
+/// policy learns to answer from what it reads; without it (the default,
+/// while the tuned simulator puts the answer in only about one useful call
+/// in six, docs/real.md) every question makes a demonstration: the point
+/// here is the format, which RL then builds on.
 public enum ColdStart {
     /// The demonstrated reasoning: short, because the policy writes it on
     /// every turn and a 135M model cannot reason at length anyway.
@@ -38,13 +41,14 @@ public enum ColdStart {
         return documents
     }
 
-    /// The demonstrations for the questions whose documents hold a gold
-    /// answer, tokenised as `ModelPolicy` renders prompts for `model`.
+    /// The demonstrations, tokenised as `ModelPolicy` renders prompts for
+    /// `model`; a question whose simulator call failed makes none.
     public static func demonstrations(
-        _ questions: [QuestionSplits.Question], documents: [String?], model: LoadedModel, prompt: PolicyPrompt = PolicyPrompt()
+        _ questions: [QuestionSplits.Question], documents: [String?], model: LoadedModel, prompt: PolicyPrompt = PolicyPrompt(),
+        requireAnswer: Bool = false
     ) -> [SupervisedExample] {
         zip(questions, documents).compactMap { question, documents in
-            guard let documents, containsAnswer(documents, gold: question.answer) else { return nil }
+            guard let documents, !requireAnswer || containsAnswer(documents, gold: question.answer) else { return nil }
             let encode = { (text: String) in model.tokenizer.encode(text, addSpecialTokens: false) }
             var sequence = Trajectory(
                 prompt: model.promptTokens(prompt.render(question: question.question), chat: model.chatTemplate.format != .raw))

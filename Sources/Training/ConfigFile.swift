@@ -89,15 +89,19 @@ extension TrainConfig {
     }
 
     /// The config with its relative file paths made absolute against
-    /// `folder`: question files always; a model or index only where that
-    /// path exists (a bare name such as `smollm2-135m-instruct` is an
-    /// installed model, not a file).
+    /// `folder`: question files and indexes always; a model when the path
+    /// exists there or is written as one (`./sim`, `../runs/sim`, `x.gguf`),
+    /// since `smollm2-135m-instruct` is an installed model and `org/name` a
+    /// Hugging Face repository.
     public func resolvingPaths(against folder: URL) -> TrainConfig {
         func file(_ path: String) -> String {
             path.isEmpty || path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
         }
         func existing(_ path: String) -> String {
-            FileManager.default.fileExists(atPath: file(path)) ? file(path) : path
+            let isPath =
+                path.hasPrefix("./") || path.hasPrefix("../") || path.hasSuffix(".gguf")
+                || FileManager.default.fileExists(atPath: file(path))
+            return isPath ? file(path) : path
         }
         func spec(_ text: String) -> String {
             guard let parsed = try? EngineSpec(parsing: text) else { return text }

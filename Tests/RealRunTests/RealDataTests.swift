@@ -154,8 +154,9 @@ import Training
         ]
         let examples = ColdStart.demonstrations(
             questions, documents: ["Doc 1: Ada won it.", "Doc 1: Paris is a city."], model: model,
-            prompt: PolicyPrompt(template: "Q: {question}\n"))
-        try #require(examples.count == 1)
+            prompt: PolicyPrompt(template: "Q: {question}\n"), requireAnswer: true)
+        #expect(examples.count == 1)
+        guard examples.count == 1 else { return }
         let sequence = examples[0].sequence
         let decode = { (tokens: ArraySlice<Int32>) in model.tokenizer.decode(Array(tokens), skipSpecialTokens: false) }
         let trained = zip(sequence.tokens, sequence.lossMask).dropFirst(sequence.promptLength).filter { $0.1 == 1 }.map(\.0)

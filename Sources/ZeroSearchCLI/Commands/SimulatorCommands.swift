@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Generation
 import Models
+import RL
 import RealRun
 import Runs
 import Search
@@ -172,7 +173,8 @@ struct ColdStartCommand: AsyncParsableCommand {
     @Option(help: "Training questions (a split file).") var questions: String
     @Option(help: "The simulator whose useful documents the demonstrations read (sft mode).") var simulator: String
     @Option(help: "The policy to teach: GGUF file, Hugging Face folder or installed name.") var policy = "smollm2-135m-instruct"
-    @Option(help: "Questions to demonstrate (those whose documents hold no gold answer are left out).") var limit = 256
+    @Option(help: "Questions to demonstrate.") var limit = 256
+    @Flag(help: "Leave out questions whose documents hold no gold answer.") var requireAnswer = false
     @Option(help: "Simulator output limit in tokens.") var maxTokens = 320
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Model folder to write.") var out: String
@@ -188,8 +190,10 @@ struct ColdStartCommand: AsyncParsableCommand {
         let documents = await ColdStart.documents(for: asked, simulator: try await makeEngine(engine)) { progress.update($0, detail: "") }
         progress.finish()
         let model = try LoadedModel(try await resolveModel(policy), prepareInference: false)
-        let examples = ColdStart.demonstrations(asked, documents: documents, model: model)
-        standardErrorLine("\(examples.count) of \(asked.count) questions have documents that hold a gold answer")
+        let examples = ColdStart.demonstrations(asked, documents: documents, model: model, requireAnswer: requireAnswer)
+        let holding = zip(asked, documents).filter { question, text in text.map { containsAnswer($0, gold: question.answer) } ?? false }
+        standardErrorLine(
+            "\(holding.count) of \(asked.count) questions have documents that hold a gold answer; \(examples.count) demonstrations")
         try tuning.fineTune(examples, base: model, title: "cold start", to: out)
     }
 }
