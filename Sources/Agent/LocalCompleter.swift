@@ -51,6 +51,6 @@ public final class LocalCompleter: TextCompleter {
     /// chat format reads it raw. Simulator fine-tuning renders its prompts
     /// the same way.
     public static func promptTokens(_ prompt: String, model: LoadedModel) -> [Int32] {
-        model.promptTokens(prompt, chat: model.chatTemplate.format != .raw, system: "")
+        model.instructionTokens(prompt, system: "")
     }
 }

@@ -37,6 +37,12 @@ public struct LoadedModel: @unchecked Sendable {
         try tokenizerSideFiles(of: location, maxPositions: decoder.config.maxPositions)
     }
 
+    /// Instructions as the model reads them: one user turn (after `system`,
+    /// when given) through its chat template when it has one, raw otherwise.
+    public func instructionTokens(_ text: String, system: String? = nil) -> [Int32] {
+        promptTokens(text, chat: chatTemplate.format != .raw, system: system)
+    }
+
     /// The prompt's token ids: a chat conversation rendered with the model's
     /// template (its special tokens are written in the text), or raw text.
     public func promptTokens(_ text: String, chat: Bool, system: String? = nil) -> [Int32] {

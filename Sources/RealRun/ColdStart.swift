@@ -51,7 +51,7 @@ public enum ColdStart {
             guard let documents, !requireAnswer || containsAnswer(documents, gold: question.answer) else { return nil }
             let encode = { (text: String) in model.tokenizer.encode(text, addSpecialTokens: false) }
             var sequence = Trajectory(
-                prompt: model.promptTokens(prompt.render(question: question.question), chat: model.chatTemplate.format != .raw))
+                prompt: model.instructionTokens(prompt.render(question: question.question)))
             let search = encode(searchThought + "<search> \(question.question) </search>")
             sequence.appendGenerated(search, logProbs: Array(repeating: 0, count: search.count), turn: 0)
             sequence.appendObservation(encode(informationText(documents)), turn: 0)
