@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo demo-quick demo-seeds test check-demo-report bench-engine bench-generation bench-bm25
+.PHONY: demo demo-quick demo-seeds real real-quick test check-demo-report bench-engine bench-generation bench-bm25
 
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
@@ -20,6 +20,23 @@ demo-seeds:
 	scripts/setup-system.sh
 	swift build -c release
 	for seed in 0 1 2; do .build/release/zerosearch demo --seed $$seed --out runs/demo-seed$$seed || exit 1; done
+
+# ZeroSearch on real data (docs/real.md): the Wikipedia corpus and BM25,
+# NQ-open splits, the simulator tuned on real results, the cold-started
+# SmolLM2 trained against it, the prompt-mode simulator and BM25, all scored
+# with BM25 → runs/real/{results.json,report.html}. Every stage resumes where
+# it stopped; the corpus and models are cached under $ZEROSEARCH_CACHE/real.
+real:
+	scripts/setup-system.sh
+	swift build -c release
+	.build/release/zerosearch real
+
+# The ZeroSearch run alone, 8 steps, scored on 40 dev questions (it makes or
+# reuses the same cached simulator and cold start as `make real`).
+real-quick:
+	scripts/setup-system.sh
+	swift build -c release
+	.build/release/zerosearch real --quick
 
 # The whole test suite, in release mode: the kernels are the thing under test.
 # First the module graph (docs/architecture.md) and the formatting (.swift-format).

@@ -80,7 +80,10 @@ let package = Package(
             swiftSettings: nativeCPU),
         // ZeroSearch on real data (issue 17): Wikipedia, NQ-open, SmolLM2.
         .target(
-            name: "RealRun", dependencies: ["Support", "Engine", "Models", "Generation", "Search", "Agent", "RL", "Training"],
+            name: "RealRun",
+            dependencies: [
+                "Support", "Engine", "Models", "Generation", "Search", "Agent", "RL", "Training", "Evaluation", "Reports", "Runs",
+            ],
             swiftSettings: nativeCPU),
         // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
         .target(

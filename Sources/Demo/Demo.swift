@@ -64,7 +64,7 @@ public struct Demo {
     }
 
     /// The world, its real engine, and its models (built, or reused from the cache).
-    public func buildModels(observer: DemoObserver) throws -> (world: World, realEngine: BM25Engine, models: DemoModels) {
+    public func buildModels(observer: StageObserver) throws -> (world: World, realEngine: BM25Engine, models: DemoModels) {
         let world = try World(WorldConfig(entities: settings.models.entities, seed: seed))
         observer.note(
             "world: \(world.entities.count) entities, \(world.train.count) training and \(world.test.count) test questions (seed \(seed))")
@@ -75,7 +75,7 @@ public struct Demo {
         return (world, realEngine, models)
     }
 
-    public func run(observer: DemoObserver) async throws -> DemoResults {
+    public func run(observer: StageObserver) async throws -> DemoResults {
         let started = DispatchTime.now().uptimeNanoseconds
         // Minutes of model building must not hold one of Swift's few pool threads
         // (other tasks' timers, HTTP deadlines, would wait behind it).
@@ -124,7 +124,7 @@ public struct Demo {
         let results = DemoResults(
             rows: rows, seed: seed, settings: settings, build: models.build,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        try writeAtomically(try jsonData(results), to: output.appendingPathComponent("results.json"))
+        try writeAtomically(try prettyJSON(results), to: output.appendingPathComponent("results.json"))
         let report = Report(
             runs: try runs.map { try RunFolder(contentsOf: output.appendingPathComponent($0.name)) }
                 + [try RunFolder(contentsOf: output)],
@@ -176,7 +176,7 @@ public struct Demo {
 
     func train(
         _ run: Run, world: World, worldFiles: (questions: URL, index: URL), models: DemoModels, realEngine: BM25Engine,
-        observer: DemoObserver
+        observer: StageObserver
     ) async throws -> Decoder {
         let config = config(for: run, worldFiles: worldFiles, models: models)
         try? FileManager.default.removeItem(at: URL(fileURLWithPath: config.trainer.outputDir))

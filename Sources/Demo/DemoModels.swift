@@ -32,7 +32,7 @@ public struct DemoModels: Sendable {
     /// parallel worlds, with as many passages per search) and is checked on it.
     public static func loadOrBuild(
         world: World, realEngine: BM25Engine, settings: DemoModelSettings, seed: UInt64, cache: URL,
-        observer: DemoObserver
+        observer: StageObserver
     ) throws -> DemoModels {
         let given = try settings.base.isEmpty ? nil : GivenBase(settings.base)
         let tokenizer: BPETokenizer
@@ -66,7 +66,7 @@ public struct DemoModels: Sendable {
             generates: Bool = false, examples: () throws -> [SupervisedExample],
             check: (Decoder) throws -> Double? = { _ in nil }
         ) throws -> (LoadedModel, BuiltModel) {
-            let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(hash(key))")
+            let folder = cache.appendingPathComponent("\(role)-seed\(seed)-\(SHA256.key(key))")
             let recordURL = folder.appendingPathComponent(recordFile)
             if let data = try? Data(contentsOf: recordURL), let record = try? JSONDecoder().decode(BuiltModel.self, from: data),
                 let loaded = try? LoadedModel(folder, prepareInference: generates)
@@ -90,7 +90,7 @@ public struct DemoModels: Sendable {
             observer.note(
                 String(format: "%@: built in %.0f s, final loss %.3f", role, record.seconds, finalLoss)
                     + (record.readingAccuracy.map { String(format: ", reads held-out documents at p = %.2f", $0) } ?? ""))
-            try writeAtomically(try jsonData(record), to: recordURL)
+            try writeAtomically(try prettyJSON(record), to: recordURL)
             return (try LoadedModel(folder, prepareInference: generates), record)
         }
 
@@ -261,13 +261,6 @@ public struct DemoModels: Sendable {
         return digest.hexDigest()
     }
 
-    /// The start of the SHA-256 of the key's sorted-keys JSON.
-    static func hash(_ key: some Encodable) -> String {
-        var digest = SHA256()
-        ((try? jsonData(key)) ?? Data()).withUnsafeBytes { digest.update($0) }
-        return String(digest.hexDigest().prefix(16))
-    }
-
     /// A byte-level BPE fitted to everything the models will read: passages,
     /// questions, and the fixed prompts of the policy and the simulator.
     static func fitTokenizer(_ world: World, vocabularySize: Int) throws -> TrainedTokenizer {
@@ -288,7 +281,7 @@ public struct DemoModels: Sendable {
     /// not only in loss.
     static func fineTune(
         _ model: Decoder, _ examples: [SupervisedExample], _ config: SupervisedConfig, stage: String,
-        observer: DemoObserver, check: (Decoder) throws -> Double?
+        observer: StageObserver, check: (Decoder) throws -> Double?
     ) throws -> [Double] {
         observer.begin(stage, total: config.steps)
         defer { observer.end() }
@@ -319,10 +312,4 @@ public struct BuiltModel: Codable, Equatable, Sendable {
     /// The base's mean probability of an answer's first token after reading
     /// documents, on questions it never saw.
     public var readingAccuracy: Double?
-}
-
-func jsonData<T: Encodable>(_ value: T) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return try encoder.encode(value)
 }

@@ -13,13 +13,24 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     /// Projection names as PEFT spells them: q_proj, k_proj, v_proj, o_proj,
     /// gate_proj, up_proj, down_proj.
     public var targets: [String]
+    /// Adapters on the top `layers` decoder layers only (0: every layer), as
+    /// PEFT's `layers_to_transform`. Nothing below the lowest adapted layer
+    /// needs a gradient, so the backward pass stops there: on a real model
+    /// most of an update's cost.
+    public var layers: Int
 
     public static let projections = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-    public init(rank: Int = 8, alpha: Double = 16, targets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]) {
+    public init(rank: Int = 8, alpha: Double = 16, targets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"], layers: Int = 0) {
         self.rank = rank
         self.alpha = alpha
         self.targets = targets
+        self.layers = layers
+    }
+
+    /// Which of a model's `count` layers get adapters.
+    public func adaptedLayers(of count: Int) -> Range<Int> {
+        layers == 0 ? 0..<count : max(0, count - layers)..<count
     }
 
     public var scale: Float { Float(alpha / Double(rank)) }
@@ -28,6 +39,7 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
         try requireValid(rank > 0, "policy.lora.rank", "must be positive, got \(rank)")
         try requireValid(alpha > 0 && alpha.isFinite, "policy.lora.alpha", "must be positive, got \(alpha)")
         try requireValid(!targets.isEmpty, "policy.lora.targets", "names no projection")
+        try requireValid(layers >= 0, "policy.lora.layers", "must be 0 (every layer) or a positive count, got \(layers)")
         for target in targets {
             try requireValid(
                 Self.projections.contains(target), "policy.lora.targets",
@@ -66,13 +78,13 @@ public final class LoRAAdapter {
 }
 
 extension Decoder {
-    /// Adds adapters to the targeted projections of every layer and freezes
+    /// Adds adapters to the targeted projections of the adapted layers and freezes
     /// every base weight.
     public func attachLoRA(_ config: LoRAConfig, seed: UInt64) throws {
         try config.validate()
         try require(adapters.isEmpty, "lora", "the decoder already has adapters")
         var rng = RandomGenerator(seed: seed)
-        for layer in layers {
+        for layer in layers[config.adaptedLayers(of: layers.count)] {
             let named = [
                 ("q_proj", layer.wq), ("k_proj", layer.wk), ("v_proj", layer.wv), ("o_proj", layer.wo),
                 ("gate_proj", layer.wGate), ("up_proj", layer.wUp), ("down_proj", layer.wDown),

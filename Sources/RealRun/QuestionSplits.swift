@@ -49,7 +49,10 @@ public struct QuestionSplits: Sendable {
     public var test: [Question] = []
 
     /// The files `write(to:)` creates in a folder.
-    public static let fileNames = (train: "train.jsonl", development: "dev.jsonl", test: "test.jsonl", summary: "splits.json")
+    public static let fileNames = (
+        train: "train.jsonl", development: "dev.jsonl", test: "test.jsonl", summary: "splits.json",
+        answerableTrain: "train-answerable.jsonl"
+    )
 
     /// Reads `{"question", "answer"}` lines (answers a list or one string)
     /// and marks each question against `index`'s top `topK` passages.
@@ -85,11 +88,13 @@ public struct QuestionSplits: Sendable {
         }
     }
 
-    /// Writes the three JSONL files and a summary with each split's size and
+    /// Writes the three JSONL files, the training split's answerable questions, and a summary with each split's size and
     /// answerable share.
     public func write(to folder: URL, topK: Int) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try JSONLines.write(train, to: folder.appendingPathComponent(Self.fileNames.train))
+        // What RL trains on: the questions the real engine can reward.
+        try JSONLines.write(train.filter(\.answerable), to: folder.appendingPathComponent(Self.fileNames.answerableTrain))
         try JSONLines.write(development, to: folder.appendingPathComponent(Self.fileNames.development))
         try JSONLines.write(test, to: folder.appendingPathComponent(Self.fileNames.test))
         let encoder = JSONEncoder()

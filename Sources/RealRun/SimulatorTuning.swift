@@ -38,13 +38,19 @@ public struct EnginePair: Codable, Equatable, Sendable {
 public enum SimulatorTuning {
     /// The result snippet of a passage for a query: the `words`-word window
     /// with the most query words in it (the earliest on a tie), as a search
-    /// engine's result page shows a passage. The gold answer plays no part.
-    public static func snippet(_ text: String, query: String, words: Int) -> String {
+    /// engine's result page shows a passage. With `answer`, a window holding
+    /// the answer's words wins over any that does not (the query's words
+    /// still choose among those).
+    public static func snippet(_ text: String, query: String, words: Int, answer: String? = nil) -> String {
         let tokens = text.split(whereSeparator: \.isWhitespace)
         guard tokens.count > words else { return tokens.joined(separator: " ") }
         let analyzer = BM25Analyzer()
         let wanted = Set(analyzer.terms(query))
-        let hits = tokens.map { token in analyzer.terms(String(token)).contains(where: wanted.contains) ? 1 : 0 }
+        let answerTerms = Set(answer.map(analyzer.terms) ?? [])
+        let hits = tokens.map { token in
+            let terms = analyzer.terms(String(token))
+            return (terms.contains(where: answerTerms.contains) ? words : 0) + (terms.contains(where: wanted.contains) ? 1 : 0)
+        }
         var inWindow = hits[0..<words].reduce(0, +)
         var best = (start: 0, hits: inWindow)
         for start in 1...(tokens.count - words) {
@@ -57,17 +63,26 @@ public enum SimulatorTuning {
 
     /// Step 1, *collect*: the real engine's top `topK` passages, as
     /// `snippetWords`-word snippets, for each question asked as its own
-    /// query, then for each policy-written query.
+    /// query, then for each policy-written query. With `answerGuided`, each
+    /// question is asked a second time with its first gold answer appended
+    /// (source `answer_guided`): real passages that a better engine would have
+    /// returned for the question, each snippet shown around the answer. The
+    /// pair's query stays the question, as the policy would type it. About
+    /// one question in ten can be answered from the corpus by the question
+    /// alone, too few useful pairs to teach a simulator to put the answer
+    /// into useful documents (docs/real.md).
     public static func collect(
         questions: [QuestionSplits.Question], policyQueries: [(question: QuestionSplits.Question, query: String)] = [],
-        index: BM25Index, topK: Int, snippetWords: Int
+        answerGuided: Bool = false, index: BM25Index, topK: Int, snippetWords: Int
     ) -> [EnginePair] {
-        let asked = questions.map { ($0, $0.question, "question") } + policyQueries.map { ($0.question, $0.query, "policy") }
-        let hits = index.search(asked.map(\.1), topK: topK)
+        var asked = questions.map { ($0, $0.question, "question", nil as String?) }
+        asked += policyQueries.map { ($0.question, $0.query, "policy", nil) }
+        if answerGuided { asked += questions.map { ($0, $0.question, "answer_guided", $0.answer.first) } }
+        let hits = index.search(asked.map { [$0.1, $0.3].compactMap { $0 }.joined(separator: " ") }, topK: topK)
         return zip(asked, hits).map { ask, hits in
             let documents = hits.map { hit in
                 let passage = index.passage(hit.document)
-                return "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords)
+                return "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords, answer: ask.3)
             }
             return EnginePair(question: ask.0.question, answers: ask.0.answer, query: ask.1, source: ask.2, documents: documents)
         }
@@ -135,8 +150,13 @@ public enum SimulatorTuning {
     /// first `ratio` times as many (labels come out unbalanced: about one
     /// training question in ten can be answered from this corpus).
     public static func examples(_ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1) -> [SupervisedExample] {
+        // A search that found nothing teaches no documents.
+        let pairs = pairs.filter { !$0.documents.isEmpty }
         let useful = pairs.filter { $0.label == .useful }
-        let noisy = pairs.filter { $0.label == .noisy }
+        // An answer-guided search that missed the answer is no engine's
+        // result for the question: noisy examples are what the engine
+        // returned for queries as a policy writes them.
+        let noisy = pairs.filter { $0.label == .noisy && $0.source != "answer_guided" }
         let (rarer, other) = useful.count <= noisy.count ? (useful, noisy) : (noisy, useful)
         let kept = rarer + other.prefix(Int((Double(rarer.count) * ratio).rounded()))
         let end = model.chatTemplate.endOfTurn ?? ""
@@ -144,8 +164,22 @@ public enum SimulatorTuning {
             let request = SearchRequest(query: pair.query, question: pair.question, goldAnswers: pair.answers, kind: pair.label ?? .noisy)
             return SupervisedExample(
                 prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),
-                completion: model.tokenizer.encode(pair.text + end, addSpecialTokens: false))
+                completion: model.tokenizer.encode(answerFirst(pair).text + end, addSpecialTokens: false))
         }
+    }
+
+    /// A useful pair with its answer-holding documents first (otherwise in
+    /// the engine's order). Measured (docs/real.md): taught with the answer
+    /// anywhere among five documents, a 135M simulator learns to write
+    /// plausible passages but not to copy the answer from its prompt; "the
+    /// first document holds it" is a far simpler pattern, and where the
+    /// answer sits among useful documents does not matter to the policy.
+    static func answerFirst(_ pair: EnginePair) -> EnginePair {
+        guard pair.label == .useful else { return pair }
+        var ordered = pair
+        let holds = pair.documents.map { containsAnswer($0, gold: pair.answers) }
+        ordered.documents = zip(pair.documents, holds).filter(\.1).map(\.0) + zip(pair.documents, holds).filter { !$0.1 }.map(\.0)
+        return ordered
     }
 }
 

@@ -33,6 +33,13 @@ public final class MappedFile: @unchecked Sendable {
     }
 }
 
+/// `value` as readable JSON: indented, keys sorted (results files, records).
+public func prettyJSON<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return try encoder.encode(value)
+}
+
 /// Writes to a temporary file beside `url`, then renames it over `url`, so a
 /// crash never leaves a half-written file under the real name.
 public func writeAtomically(_ data: Data, to url: URL) throws {

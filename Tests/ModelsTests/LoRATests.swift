@@ -71,10 +71,38 @@ import Testing
         #expect(try logits(reloaded) == logits(decoder))
     }
 
+    @Test func topLayerAdaptersStopTheBackwardPassBelowThem() throws {
+        func recorded(_ lora: LoRAConfig) throws -> (entries: Int, decoder: Decoder) {
+            let decoder = try Decoder(config: Self.config, seed: 1, std: 0.2)
+            try decoder.attachLoRA(lora, seed: 0)
+            let tape = Tape()
+            let loss = try decoder.languageModelingLoss(tokens: tokens, batch: 2, tape: tape)
+            let entries = tape.count
+            try tape.backward(loss)
+            return (entries, decoder)
+        }
+        let every = try recorded(LoRAConfig(rank: 4, alpha: 8))
+        let top = try recorded(LoRAConfig(rank: 4, alpha: 8, layers: 1))
+        #expect(Set(top.decoder.adapters.keys.map { $0.components(separatedBy: ".")[2] }) == ["1"])
+        #expect(top.decoder.adapterParameters.allSatisfy { $0.grad != nil })
+        #expect(top.entries < every.entries, "layer 0 is not taped: nothing below the adapters needs a gradient")
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-peft-top-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try top.decoder.saveLoRAAdapter(to: folder, baseModel: "tiny")
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json"))) as! [String: Any]
+        #expect(config["layers_to_transform"] as? [Int] == [1])
+        let reloaded = try Decoder(config: Self.config, seed: 1, std: 0.2)
+        try reloaded.loadLoRAAdapter(from: folder)
+        #expect(reloaded.loraConfig?.layers == 1 && Set(reloaded.adapters.keys) == Set(top.decoder.adapters.keys))
+    }
+
     @Test func badSettingsAndFilesAreRefused() throws {
         let decoder = try Decoder(config: Self.config, seed: 1)
         #expect(throws: (any Error).self) { try decoder.attachLoRA(LoRAConfig(rank: 0), seed: 0) }
         #expect(throws: (any Error).self) { try decoder.attachLoRA(LoRAConfig(targets: ["qkv"]), seed: 0) }
+        #expect(throws: (any Error).self) { try decoder.attachLoRA(LoRAConfig(layers: -1), seed: 0) }
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-peft-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }

@@ -72,6 +72,8 @@ import Training
         let train = try String(contentsOf: folder.appendingPathComponent("train.jsonl"), encoding: .utf8)
         let reservedQuestion = try #require(JSONValue.parse(String(test.split(separator: "\n")[0]))["question"]?.string)
         #expect(!train.contains(reservedQuestion))
+        let answerable = try JSONLines.read(QuestionSplits.Question.self, from: folder.appendingPathComponent("train-answerable.jsonl"))
+        #expect(answerable == splits.train.filter(\.answerable) && answerable.first?.line == 0)
     }
 
     @Test func aShortQuestionFileIsRefused() throws {
@@ -93,6 +95,44 @@ import Training
         #expect(SimulatorTuning.snippet(text, query: "last moon landing apollo", words: 6) == "… delta. The Moon landing of Apollo …")
         #expect(SimulatorTuning.snippet("short text", query: "x", words: 6) == "short text")
         #expect(SimulatorTuning.snippet(text, query: "nothing matches", words: 3) == "Alpha beta gamma …")
+        #expect(
+            SimulatorTuning.snippet(text, query: "alpha beta gamma", words: 4, answer: "December 1972") == "… was in December 1972. …",
+            "a window holding the answer wins over one with every query word")
+    }
+
+    /// Answer-guided pairs keep the question as their query and show the
+    /// answer; one that missed the answer is no engine's result for the
+    /// question, so it never becomes a noisy example.
+    @Test func answerGuidedPairsShowTheAnswerUnderTheQuestion() throws {
+        var builder = BM25Builder()
+        builder.add(
+            Passage(id: "0", title: "Apollo 17", text: "Apollo 17 was a mission. It landed on the Moon in December 1972, the last."))
+        builder.add(Passage(id: "1", title: "Moon", text: "The Moon orbits the Earth; people first walked on it in 1969."))
+        let question = QuestionSplits.Question(
+            line: 0, question: "when was anyone last on the moon", answer: ["December 1972"], answerable: false, answerRank: nil)
+        let missed = QuestionSplits.Question(
+            line: 1, question: "who first walked on the moon", answer: ["Neil Armstrong"], answerable: false, answerRank: nil)
+        var pairs = SimulatorTuning.collect(
+            questions: [question, missed], answerGuided: true, index: try builder.build(), topK: 1, snippetWords: 6)
+        #expect(pairs.map(\.source) == ["question", "question", "answer_guided", "answer_guided"])
+        #expect(pairs.allSatisfy { [question.question, missed.question].contains($0.query) })
+        #expect(pairs[2].documents == ["(Title: Apollo 17) … Moon in December 1972, the last."])
+        for index in pairs.indices { pairs[index].label = SimulatorTuning.ruleLabel(pairs[index]) }
+        #expect(pairs.map(\.label) == [.useful, .noisy, .useful, .noisy])
+        let model = try LoadedModel(ColdStartTests.tinyModel, prepareInference: false)
+        let examples = SimulatorTuning.examples(pairs, model: model, ratio: 5)
+        #expect(examples.count == 3, "both useful pairs and the missed question's; not the missed answer-guided one")
+
+        var useful = EnginePair(
+            question: "q", answers: ["Ada"], query: "q", source: "question", documents: ["(Title: B) Bob ran.", "(Title: A) Ada won."])
+        useful.label = .useful
+        var noisy = useful
+        noisy.label = .noisy
+        let sequence = try #require(SimulatorTuning.examples([useful, noisy], model: model).first?.sequence)
+        #expect(
+            model.tokenizer.decode(Array(sequence.tokens[sequence.promptLength...]), skipSpecialTokens: true).hasPrefix(
+                "Doc 1: (Title: A) Ada won.\nDoc 2: (Title: B) Bob ran."),
+            "a useful target shows its answer-holding document first")
     }
 
     @Test func theRuleJudgesByWholeWordAnswers() {

@@ -17,11 +17,12 @@ extension Decoder {
         var archive = TensorArchive()
         for parameter in adapterParameters { archive.tensors[Self.peftPrefix + parameter.name] = parameter.value }
         try archive.write(to: staging.appendingPathComponent("adapter_model.safetensors"))
-        let config: [String: Any] = [
+        var config: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": loraConfig.rank, "lora_alpha": loraConfig.alpha,
             "target_modules": loraConfig.targets, "lora_dropout": 0.0, "bias": "none", "fan_in_fan_out": false,
             "inference_mode": true, "base_model_name_or_path": baseModel,
         ]
+        if loraConfig.layers > 0 { config["layers_to_transform"] = Array(loraConfig.adaptedLayers(of: layers.count)) }
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             .write(to: staging.appendingPathComponent("adapter_config.json"))
         try replaceDirectory(folder, with: staging)
@@ -39,7 +40,12 @@ extension Decoder {
         else {
             throw InvalidInput(place: op, problem: "adapter_config.json is missing or lacks r, lora_alpha, target_modules")
         }
-        try attachLoRA(LoRAConfig(rank: rank, alpha: alpha, targets: targets), seed: 0)
+        // PEFT's `layers_to_transform`: this project adapts a top range only.
+        let adapted = (object["layers_to_transform"] as? [Int]) ?? []
+        try check(
+            adapted.isEmpty || adapted == Array(layers.count - adapted.count..<layers.count), op,
+            "layers_to_transform must be the top layers of the \(layers.count); got \(adapted)")
+        try attachLoRA(LoRAConfig(rank: rank, alpha: alpha, targets: targets, layers: adapted.count), seed: 0)
         let archive = try TensorArchive(contentsOf: folder.appendingPathComponent("adapter_model.safetensors"))
         for parameter in adapterParameters {
             guard let tensor = archive.tensors[Self.peftPrefix + parameter.name] else {

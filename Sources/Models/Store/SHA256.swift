@@ -81,3 +81,13 @@ public struct SHA256: Sendable {
 
     private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }
+
+extension SHA256 {
+    /// A cache key for settings: the start of the SHA-256 of their
+    /// sorted-keys JSON, so that changed settings never reuse a stale model.
+    public static func key(_ settings: some Encodable) -> String {
+        var digest = SHA256()
+        ((try? prettyJSON(settings)) ?? Data()).withUnsafeBytes { digest.update($0) }
+        return String(digest.hexDigest().prefix(16))
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Demo
 import Foundation
+import Support
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
 }
 
 /// Progress bars on stderr, one per stage, and notes between them.
-final class TerminalObserver: DemoObserver {
+final class TerminalObserver: StageObserver {
     private var bar: ProgressBar?
 
     func begin(_ stage: String, total: Int) { bar = ProgressBar(title: stage, total: total) }

@@ -27,13 +27,16 @@ struct SimulatorCollect: AsyncParsableCommand {
     @Option(help: "Documents per query.") var topK = 5
     @Option(help: "Words per document: the window of the passage with the most query words.") var snippetWords = 30
     @Option(help: "Use the first N questions (0: all).") var limit = 0
+    @Flag(help: "Also ask each question with its first gold answer appended (answer-guided useful pairs).")
+    var answerGuided = false
     @Option(help: "JSONL file to write.") var out: String
 
     func run() async throws {
         var asked = try JSONLines.read(QuestionSplits.Question.self, from: URL(fileURLWithPath: questions))
         if limit > 0 { asked = Array(asked.prefix(limit)) }
         let bm25 = try BM25Index(contentsOf: URL(fileURLWithPath: index))
-        let pairs = SimulatorTuning.collect(questions: asked, index: bm25, topK: topK, snippetWords: snippetWords)
+        let pairs = SimulatorTuning.collect(
+            questions: asked, answerGuided: answerGuided, index: bm25, topK: topK, snippetWords: snippetWords)
         try JSONLines.write(pairs, to: URL(fileURLWithPath: out))
         print("wrote \(pairs.count) pairs to \(out)")
     }
@@ -98,7 +101,7 @@ struct SimulatorEval: AsyncParsableCommand {
 
     @Option(help: "Held-out questions (a split file).") var questions: String
     @Option(help: "The real engine's BM25 index.") var index: String
-    @Option(help: "The untuned model, run in prompt mode.") var base = "smollm2-135m-instruct"
+    @Option(help: "The untuned model, run in prompt mode (empty: leave that row out).") var base = "smollm2-135m-instruct"
     @Option(help: "The tuned simulator's model folder, run in sft mode.") var simulator: String?
     @Option(help: "Documents per call.") var topK = 5
     @Option(help: "Simulator output limit in tokens.") var maxTokens = 320
@@ -112,7 +115,9 @@ struct SimulatorEval: AsyncParsableCommand {
         real.spec = "bm25:" + index
         real.topK = topK
         var engines: [(String, any SearchEngine)] = [("real engine (BM25)", try await makeEngine(real))]
-        for (name, path, mode) in [("prompt-mode simulator", Optional(base), SimulatorMode.prompt), ("tuned simulator", simulator, .sft)] {
+        for (name, path, mode) in [
+            ("prompt-mode simulator", base.isEmpty ? nil : base, SimulatorMode.prompt), ("tuned simulator", simulator, .sft),
+        ] {
             guard let path else { continue }
             var config = real
             config.spec = "sim:" + path
@@ -146,6 +151,7 @@ struct SimulatorEval: AsyncParsableCommand {
 /// The settings of a supervised fine-tuning, as flags.
 struct FineTuningOptions: ParsableArguments {
     @Option(help: "LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).") var loraRank = 16
+    @Option(help: "Adapters on the top N layers only (0: every layer); the backward pass stops below them.") var loraLayers = 0
     @Option(help: "Optimiser steps.") var steps = 48
     @Option(help: "Examples per step.") var batchSize = 8
     @Option(help: "Peak learning rate (linear warm-up over a tenth of the steps, then a cosine to a tenth).") var lr = 1e-3
@@ -153,7 +159,9 @@ struct FineTuningOptions: ParsableArguments {
     func fineTune(_ examples: [SupervisedExample], base: LoadedModel, title: String, to out: String) throws {
         let tokens = examples.reduce(0) { $0 + $1.sequence.tokens.count }
         standardErrorLine("\(examples.count) examples, \(tokens / max(examples.count, 1)) tokens each on average")
-        let lora = loraRank > 0 ? LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targets: LoRAConfig.projections) : nil
+        let lora =
+            loraRank > 0
+            ? LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targets: LoRAConfig.projections, layers: loraLayers) : nil
         let config = SupervisedConfig(
             steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4)
         let progress = ProgressBar(title: title, total: steps)

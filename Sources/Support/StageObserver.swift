@@ -1,6 +1,6 @@
-/// Where the demo reports progress: stages with a known number of steps,
+/// Where a long job (the demo, `zerosearch real`) reports progress: stages with a known number of steps,
 /// and one-line notes. The command line draws progress bars from it.
-public protocol DemoObserver {
+public protocol StageObserver {
     func begin(_ stage: String, total: Int)
     /// `done` of the stage's total so far.
     func progress(_ done: Int, detail: String)
@@ -9,7 +9,7 @@ public protocol DemoObserver {
 }
 
 /// Reports nothing (tests).
-public struct SilentObserver: DemoObserver {
+public struct SilentObserver: StageObserver {
     public init() {}
     public func begin(_ stage: String, total: Int) {}
     public func progress(_ done: Int, detail: String) {}

@@ -1,0 +1,172 @@
+import Foundation
+import Models
+import Support
+import Training
+
+/// Everything `zerosearch real` (docs/real.md) runs with, in the one config
+/// dialect: snake_case keys, `--set simulator.tuning.steps=96`.
+public struct RealSettings: Codable, Equatable, Sendable {
+    /// Documents per search: BM25's top k in training and evaluation, the
+    /// simulator's document count, and the k of the answerable rule.
+    public var topK = 5
+    /// Words per real result snippet (a passage's window with the most query words).
+    public var snippetWords = 30
+    public var simulator = SimulatorStage()
+    public var coldStart = ColdStartStage()
+    /// The RL config the three runs share; each run sets its own policy,
+    /// engine, questions and output folder.
+    public var training = RealSettings.rlDefaults
+    /// The RL runs, by row name: `zerosearch` (the tuned simulator),
+    /// `zerosearch_prompt_sim` (the prompt-mode simulator), `search_r1` (BM25).
+    public var runs = ["zerosearch", "zerosearch_prompt_sim", "search_r1"]
+    public var evaluation = EvaluationStage()
+
+    public init() {}
+
+    /// The simulation tuning: collect, rule labels, `sft` fine-tuning.
+    public struct SimulatorStage: Codable, Equatable, Sendable {
+        /// A simulator to use instead of tuning one: a Hugging Face model
+        /// folder that writes the `sft` format (e.g. one tuned by hand with
+        /// `zerosearch simulator train`); empty: the stage tunes one.
+        public var model = ""
+        /// The model tuned into the simulator (and the prompt-mode simulator of `zerosearch_prompt_sim`).
+        public var base = "smollm2-135m-instruct"
+        /// Also ask the real engine each question with its answer appended,
+        /// for useful pairs (`SimulatorTuning.collect`).
+        public var answerGuided = true
+        /// Kept examples of the more frequent label per example of the rarer one.
+        public var ratio = 0.5
+        /// LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).
+        public var loraRank = 16
+        /// Adapters on the top N layers only (0: every layer).
+        public var loraLayers = 0
+        public var tuning = SupervisedConfig(steps: 96, batchSize: 8, lr: 1e-3, warmupSteps: 9, cosineFloor: 0.1, lengthGrouping: 4)
+        /// Simulator sampling in RL and in the cold start's demonstrations.
+        public var temperature = 0.7
+        /// Simulator output limit in tokens: five 30-word documents fit in 320.
+        public var maxTokens = 320
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case model, base, ratio, tuning, temperature
+            case answerGuided = "answer_guided", loraRank = "lora_rank", loraLayers = "lora_layers", maxTokens = "max_tokens"
+        }
+    }
+
+    /// The policy's cold start: demonstrations of the agent's format.
+    public struct ColdStartStage: Codable, Equatable, Sendable {
+        /// A cold-started policy (a Hugging Face model folder) to use instead of making one; empty: the stage makes one.
+        public var model = ""
+        /// The policy before anything: the model every agent row starts from.
+        public var policy = "smollm2-135m-instruct"
+        /// Training questions demonstrated (the first N).
+        public var questions = 128
+        public var loraRank = 16
+        public var tuning = SupervisedConfig(steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4)
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case model, policy, questions, tuning
+            case loraRank = "lora_rank"
+        }
+    }
+
+    /// The final scoring, always with the real engine (BM25).
+    public struct EvaluationStage: Codable, Equatable, Sendable {
+        /// The splits scored: `dev` (lines 2500–2999) and `test` (the
+        /// reserved lines 3000–3609, never trained, tuned or selected on);
+        /// each row reports both and their union.
+        public var splits = ["dev", "test"]
+        /// Score only questions the real engine can answer (one of its top
+        /// k passages for the question holds a gold answer).
+        public var answerableOnly = true
+        /// The first N questions of each split (0: all).
+        public var limit = 0
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case splits, limit
+            case answerableOnly = "answerable_only"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case simulator, training, runs, evaluation
+        case topK = "top_k", snippetWords = "snippet_words", coldStart = "cold_start"
+    }
+
+    /// The RL runs' shared config: GRPO on 4 questions × 4 responses, one
+    /// search, LoRA on the top 10 layers (the backward pass stops there),
+    /// the sampler's log-probs as the old ones (one epoch, exactly on-policy),
+    /// no reference pass (no KL term: 16 small LoRA steps stay near the cold
+    /// start; the pass would cost an eighth of each step).
+    static var rlDefaults: TrainConfig {
+        var config = TrainConfig()
+        config.policy.lora = LoRAConfig(rank: 8, alpha: 16, targets: LoRAConfig.projections, layers: 10)
+        config.engine.simulatorMode = .sft
+        config.engine.temperature = 0.7
+        config.engine.maxTokens = 320
+        config.curriculum.start = 0
+        config.curriculum.end = 0.5
+        config.rollout.promptsPerStep = 4
+        config.rollout.groupSize = 4
+        config.rollout.maxTurns = 1
+        config.rollout.maxTurnTokens = 48
+        config.rollout.maxObservationTokens = 320
+        config.rollout.maxContextTokens = 1024
+        config.algorithm.advantage = .grpo
+        config.algorithm.recomputeOldLogProbs = false
+        config.algorithm.klLoss = false
+        config.actor.lr = 2e-4
+        config.actor.warmupRatio = 0
+        config.actor.microBatchSize = 4
+        config.trainer.totalSteps = 16
+        config.trainer.saveEvery = 4
+        return config
+    }
+
+    public static let full = RealSettings()
+
+    /// `make real-quick`: the same models (cached), the ZeroSearch run
+    /// alone and shorter, scored on the dev split's first 40 answerable questions.
+    public static var quick: RealSettings {
+        var settings = RealSettings()
+        settings.runs = ["zerosearch"]
+        settings.training.trainer.totalSteps = 8
+        settings.evaluation.splits = ["dev"]
+        settings.evaluation.limit = 40
+        return settings
+    }
+
+    /// The settings with `key.path=value` overrides applied, checked.
+    public func applying(_ overrides: [String]) throws -> RealSettings {
+        let settings = try overriding(self, with: overrides, source: "real-run settings")
+        try settings.validate()
+        return settings
+    }
+
+    public func validate() throws {
+        try requireValid(topK > 0, "top_k", "must be positive")
+        try requireValid(snippetWords > 0, "snippet_words", "must be positive")
+        try requireValid(simulator.ratio >= 0 && simulator.ratio.isFinite, "simulator.ratio", "must be ≥ 0")
+        try requireValid(coldStart.questions > 0, "cold_start.questions", "must be positive")
+        for (tuning, key) in [(simulator.tuning, "simulator.tuning"), (coldStart.tuning, "cold_start.tuning")] {
+            try requireValid(tuning.steps > 0, "\(key).steps", "must be positive")
+            try requireValid(tuning.batchSize > 0, "\(key).batch_size", "must be positive")
+            try requireValid(tuning.lr > 0 && tuning.lr.isFinite, "\(key).lr", "must be positive")
+        }
+        for run in runs {
+            try requireValid(
+                RealPipeline.runs.contains { $0.name == run }, "runs",
+                "unknown run '\(run)'; use \(RealPipeline.runs.map(\.name).joined(separator: ", "))")
+        }
+        try requireValid(
+            !evaluation.splits.isEmpty && evaluation.splits.allSatisfy(["dev", "test"].contains), "evaluation.splits",
+            "must name dev, test or both")
+        try requireValid(evaluation.limit >= 0, "evaluation.limit", "must be ≥ 0")
+        try training.validate()
+    }
+}
