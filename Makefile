@@ -31,7 +31,7 @@ real:
 	swift build -c release
 	.build/release/zerosearch real
 
-# The ZeroSearch run alone, 8 steps, scored on 40 dev questions (it makes or
+# The ZeroSearch run alone, 2 questions × 4 per step, scored on 40 dev questions (it makes or
 # reuses the same cached simulator and cold start as `make real`).
 real-quick:
 	scripts/setup-system.sh

@@ -34,8 +34,10 @@ public struct RealSettings: Codable, Equatable, Sendable {
         /// Also ask the real engine each question with its answer appended,
         /// for useful pairs (`SimulatorTuning.collect`).
         public var answerGuided = true
-        /// Kept examples of the more frequent label per example of the rarer one.
-        public var ratio = 0.5
+        /// Kept examples of the more frequent label per example of the rarer
+        /// one. Balanced: at two useful per noisy the simulator also wrote
+        /// answers into noisy documents (docs/real.md, pass 4).
+        public var ratio = 1.0
         /// LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).
         public var loraRank = 16
         /// Adapters on the top N layers only (0: every layer).
@@ -101,7 +103,7 @@ public struct RealSettings: Codable, Equatable, Sendable {
     /// The RL runs' shared config: GRPO on 4 questions × 4 responses, one
     /// search, LoRA on the top 10 layers (the backward pass stops there),
     /// the sampler's log-probs as the old ones (one epoch, exactly on-policy),
-    /// no reference pass (no KL term: 16 small LoRA steps stay near the cold
+    /// no reference pass (no KL term: 20 small LoRA steps stay near the cold
     /// start; the pass would cost an eighth of each step).
     static var rlDefaults: TrainConfig {
         var config = TrainConfig()
@@ -123,7 +125,7 @@ public struct RealSettings: Codable, Equatable, Sendable {
         config.actor.lr = 2e-4
         config.actor.warmupRatio = 0
         config.actor.microBatchSize = 4
-        config.trainer.totalSteps = 16
+        config.trainer.totalSteps = 20
         config.trainer.saveEvery = 4
         return config
     }
@@ -131,11 +133,12 @@ public struct RealSettings: Codable, Equatable, Sendable {
     public static let full = RealSettings()
 
     /// `make real-quick`: the same models (cached), the ZeroSearch run
-    /// alone and shorter, scored on the dev split's first 40 answerable questions.
+    /// alone on half as many responses per step (2 questions × 4), scored on
+    /// the dev split's first 40 answerable questions.
     public static var quick: RealSettings {
         var settings = RealSettings()
         settings.runs = ["zerosearch"]
-        settings.training.trainer.totalSteps = 8
+        settings.training.rollout.promptsPerStep = 2
         settings.evaluation.splits = ["dev"]
         settings.evaluation.limit = 40
         return settings

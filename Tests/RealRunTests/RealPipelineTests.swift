@@ -81,7 +81,7 @@ import Testing
         #expect { try RealSettings.full.applying(["simulator.tuning.step=12"]) } throws: { "\($0)".contains("simulator.tuning.steps") }
         #expect { try RealSettings.full.applying(["evaluation.splits=[train]"]) } throws: { "\($0)".contains("evaluation.splits") }
         #expect { try RealSettings.full.applying(["runs=[search_r2]"]) } throws: { "\($0)".contains("search_r1") }
-        #expect(RealSettings.quick.training.trainer.totalSteps < RealSettings.full.training.trainer.totalSteps)
+        #expect(RealSettings.quick.training.rollout.promptsPerStep < RealSettings.full.training.rollout.promptsPerStep)
         #expect(RealSettings.quick.runs == ["zerosearch"] && RealSettings.quick.evaluation.splits == ["dev"])
     }
 }

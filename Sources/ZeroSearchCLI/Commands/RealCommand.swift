@@ -12,7 +12,7 @@ struct RealCommand: AsyncParsableCommand {
             "ZeroSearch on real data: Wikipedia BM25, NQ-open, a tuned simulator, a cold-started SmolLM2 trained three ways, scored with BM25."
     )
 
-    @Flag(help: "The ZeroSearch run alone and shorter, scored on 40 dev questions (the models are the full run's, cached).")
+    @Flag(help: "The ZeroSearch run alone, 2 questions × 4 per step, scored on 40 dev questions (the models are the full run's, cached).")
     var quick = false
     @Option(help: "Stop after this stage: corpus, splits, simulator, cold_start, train, evaluate.") var through = "evaluate"
     @Option(help: "Where the RL runs, evaluations, results.json and report.html go.") var out: String?
