@@ -120,20 +120,17 @@ public struct RealPipeline {
         guard settings.simulator.model.isEmpty, !Self.done(simulatorFolder) else { return }
         let stage = settings.simulator
         let pairsFile = models.appendingPathComponent("simulator-pairs-\(simulatorKey).jsonl")
-        var pairs = SimulatorTuning.collect(
-            questions: try split("train", answerableOnly: false), answerGuided: stage.answerGuided,
-            index: try BM25Index(contentsOf: wiki.index), topK: settings.topK, snippetWords: settings.snippetWords)
-        for index in pairs.indices {
-            pairs[index].label = SimulatorTuning.ruleLabel(pairs[index])
-            pairs[index].judge = "rule"
-        }
+        let pairs = SimulatorTuning.ruleLabels(
+            SimulatorTuning.collect(
+                questions: try split("train", answerableOnly: false), answerGuided: stage.answerGuided,
+                index: try BM25Index(contentsOf: wiki.index), topK: settings.topK, snippetWords: settings.snippetWords))
         try JSONLines.write(pairs, to: pairsFile)
         let base = try LoadedModel(try await resolveModel(stage.base), prepareInference: false)
         let examples = SimulatorTuning.examples(pairs, model: base, ratio: stage.ratio)
         observer.note(
             "simulator: \(pairs.filter { $0.label == .useful }.count) useful of \(pairs.count) pairs; \(examples.count) examples")
         try fineTune(
-            examples, base: base, lora: stage.loraRank > 0 ? Self.lora(stage.loraRank, layers: stage.loraLayers) : nil,
+            examples, base: base, lora: SimulatorTuning.lora(rank: stage.loraRank, layers: stage.loraLayers),
             config: stage.tuning, title: "simulator", to: simulatorFolder, observer: observer)
     }
 
@@ -149,12 +146,8 @@ public struct RealPipeline {
         let policy = try LoadedModel(try await resolveModel(stage.policy), prepareInference: false)
         let examples = ColdStart.demonstrations(asked, documents: documents, model: policy)
         try fineTune(
-            examples, base: policy, lora: stage.loraRank > 0 ? Self.lora(stage.loraRank, layers: 0) : nil,
+            examples, base: policy, lora: SimulatorTuning.lora(rank: stage.loraRank),
             config: stage.tuning, title: "cold start", to: coldStartFolder, observer: observer)
-    }
-
-    static func lora(_ rank: Int, layers: Int) -> LoRAConfig {
-        LoRAConfig(rank: rank, alpha: Double(2 * rank), targets: LoRAConfig.projections, layers: layers)
     }
 
     func fineTune(

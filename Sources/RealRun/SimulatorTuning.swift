@@ -1,6 +1,7 @@
 import Agent
 import Foundation
 import Generation
+import Models
 import RL
 import Search
 import Support
@@ -91,6 +92,23 @@ public enum SimulatorTuning {
     /// Step 2 by rule: useful when the documents contain a gold answer.
     public static func ruleLabel(_ pair: EnginePair) -> DocumentKind {
         containsAnswer(pair.text, gold: pair.answers) ? .useful : .noisy
+    }
+
+    /// Step 2 by rule for every pair, recorded as the rule's judgement.
+    public static func ruleLabels(_ pairs: [EnginePair]) -> [EnginePair] {
+        pairs.map { pair in
+            var labelled = pair
+            labelled.label = ruleLabel(pair)
+            labelled.judge = "rule"
+            return labelled
+        }
+    }
+
+    /// LoRA for a tuning (the simulator's, the cold start's): rank `rank`,
+    /// α = 2·rank, on every projection of the top `layers` layers (0: every
+    /// layer); rank 0 means full fine-tuning (nil).
+    public static func lora(rank: Int, layers: Int = 0) -> LoRAConfig? {
+        rank > 0 ? LoRAConfig(rank: rank, alpha: Double(2 * rank), targets: LoRAConfig.projections, layers: layers) : nil
     }
 
     /// The LLM judge's prompt: the paper asks a strong LLM whether the

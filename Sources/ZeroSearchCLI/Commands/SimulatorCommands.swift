@@ -64,10 +64,7 @@ struct SimulatorLabel: AsyncParsableCommand {
             engine.maxTokens = 8
             labelled = await SimulatorTuning.llmLabels(labelled, judge: try makeCompleter(engine))
         } else {
-            for index in labelled.indices {
-                labelled[index].label = SimulatorTuning.ruleLabel(labelled[index])
-                labelled[index].judge = "rule"
-            }
+            labelled = SimulatorTuning.ruleLabels(labelled)
         }
         try JSONLines.write(labelled, to: URL(fileURLWithPath: out))
         let useful = labelled.filter { $0.label == .useful }.count
@@ -159,9 +156,7 @@ struct FineTuningOptions: ParsableArguments {
     func fineTune(_ examples: [SupervisedExample], base: LoadedModel, title: String, to out: String) throws {
         let tokens = examples.reduce(0) { $0 + $1.sequence.tokens.count }
         standardErrorLine("\(examples.count) examples, \(tokens / max(examples.count, 1)) tokens each on average")
-        let lora =
-            loraRank > 0
-            ? LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank), targets: LoRAConfig.projections, layers: loraLayers) : nil
+        let lora = SimulatorTuning.lora(rank: loraRank, layers: loraLayers)
         let config = SupervisedConfig(
             steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4)
         let progress = ProgressBar(title: title, total: steps)
