@@ -88,14 +88,33 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
         vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, layers: 30, heads: 9, kvHeads: 3,
         ropeTheta: 100_000, rmsNormEps: 1e-5, maxPositions: 8192, tieEmbeddings: true)
 
+    /// The largest shapes accepted: several times today's largest open
+    /// models, small enough that nothing derived from them overflows. A file
+    /// may hold any number; these stop a corrupted one before it allocates.
+    var bounded: [(name: String, value: Int, limit: Int)] {
+        [
+            ("vocab_size", vocabSize, 1 << 22), ("hidden_size", hiddenSize, 1 << 16),
+            ("intermediate_size", intermediateSize, 1 << 18), ("num_hidden_layers", layers, 1024),
+            ("num_attention_heads", heads, 1024), ("num_key_value_heads", kvHeads, 1024),
+            ("max_position_embeddings", maxPositions, 1 << 20),
+        ]
+    }
+
+    /// Weights the shape implies (embeddings, attention, MLP, norms).
+    public var parameterCount: Int {
+        let kvWidth = kvHeads * headDim
+        let attention = hiddenSize * (2 * hiddenSize + 2 * kvWidth)
+        let perLayer = attention + 3 * hiddenSize * intermediateSize + 2 * hiddenSize
+        return vocabSize * hiddenSize * (tieEmbeddings ? 1 : 2) + layers * perLayer + hiddenSize
+    }
+
+    /// Checks every field against its bounds and the others before anything
+    /// derived from them (the head size, the rotary table, the weights) is
+    /// computed or allocated.
     public func validate() throws {
         let op = "DecoderConfig"
-        for (name, value) in [
-            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-            ("num_hidden_layers", layers), ("num_attention_heads", heads), ("num_key_value_heads", kvHeads),
-            ("max_position_embeddings", maxPositions),
-        ] where value <= 0 {
-            throw InvalidInput(place: op, problem: "\(name) must be positive, got \(value)")
+        for (name, value, limit) in bounded where !(1...limit).contains(value) {
+            throw InvalidInput(place: "\(op).\(name)", problem: "must be in 1...\(limit), got \(value)")
         }
         if hiddenSize % heads != 0 || headDim % 2 != 0 {
             throw InvalidInput(place: op, problem: "hidden_size \(hiddenSize) must split into \(heads) heads of even size")
@@ -103,5 +122,31 @@ public struct DecoderConfig: Codable, Equatable, Sendable {
         if heads % kvHeads != 0 {
             throw InvalidInput(place: op, problem: "\(heads) attention heads are not a multiple of \(kvHeads) KV heads")
         }
+        try requireValid(
+            ropeTheta.isFinite && ropeTheta > 1, "\(op).rope_theta", "must be a finite number above 1, got \(ropeTheta)")
+        try requireValid(
+            rmsNormEps.isFinite && rmsNormEps > 0 && rmsNormEps < 1, "\(op).rms_norm_eps", "must be in (0, 1), got \(rmsNormEps)")
+        switch ropeScaling {
+        case nil: break
+        case let .llama3(factor, low, high, original):
+            for (name, value) in [("factor", factor), ("low_freq_factor", low), ("high_freq_factor", high)] {
+                try requireValid(value.isFinite && value > 0, "\(op).rope_scaling.\(name)", "must be a positive number, got \(value)")
+            }
+            try requireValid(high > low, "\(op).rope_scaling", "high_freq_factor \(high) must exceed low_freq_factor \(low)")
+            try requireValid(
+                (1...maxPositions).contains(original), "\(op).rope_scaling.original_max_position_embeddings",
+                "must be in 1...\(maxPositions), got \(original)")
+        case .frequencyDivisors(let divisors):
+            try requireValid(
+                divisors.allSatisfy { $0.isFinite && $0 > 0 }, "\(op).rope_freqs", "every divisor must be a positive number")
+        }
+        // Even at four bits a weight, more than the machine holds cannot load.
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        let leastBytes = Double(parameterCount) / 2
+        try requireValid(
+            leastBytes <= memory, op,
+            String(
+                format: "%.3g parameters need at least %.3g GB even at 4 bits a weight; this machine has %.3g GB",
+                Double(parameterCount), leastBytes / 1e9, memory / 1e9))
     }
 }

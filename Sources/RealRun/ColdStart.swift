@@ -13,12 +13,12 @@ import Training
 /// A demonstration is built without the real engine: the question under the
 /// Search-R1 prompt, a `<search>` with the question as its query, the
 /// simulator's documents for it as the observation (masked, as in RL), and
-/// an `<answer>` with the first gold answer. With `requireAnswer`, only
-/// demonstrations whose documents hold a gold answer are kept, so that the
-/// policy learns to answer from what it reads; without it (the default,
-/// while the tuned simulator puts the answer in only about one useful call
-/// in six, docs/real.md) every question makes a demonstration: the point
-/// here is the format, which RL then builds on.
+/// an `<answer>` with the gold answer those documents hold (the first gold
+/// answer when they hold none). With `requireAnswer` (what `zerosearch real`
+/// does), only demonstrations whose documents hold a gold answer are kept:
+/// one that answers what it never read teaches the policy to answer from
+/// memory, and at 135M it remembers almost nothing (Direct scores ≈ 0), so
+/// reading is the skill RL should start from.
 public enum ColdStart {
     /// The demonstrated reasoning: short, because the policy writes it on
     /// every turn and a 135M model cannot reason at length anyway.
@@ -48,14 +48,16 @@ public enum ColdStart {
         requireAnswer: Bool = false
     ) -> [SupervisedExample] {
         zip(questions, documents).compactMap { question, documents in
-            guard let documents, !requireAnswer || containsAnswer(documents, gold: question.answer) else { return nil }
+            guard let documents else { return nil }
+            let read = question.answer.first { containsAnswer(documents, gold: [$0]) }
+            guard read != nil || !requireAnswer else { return nil }
             let encode = { (text: String) in model.tokenizer.encode(text, addSpecialTokens: false) }
             var sequence = Trajectory(
                 prompt: model.instructionTokens(prompt.render(question: question.question)))
             let search = encode(searchThought + "<search> \(question.question) </search>")
             sequence.appendGenerated(search, logProbs: Array(repeating: 0, count: search.count), turn: 0)
             sequence.appendObservation(encode(informationText(documents)), turn: 0)
-            let answer = encode(answerThought + "<answer> \(question.answer[0]) </answer>")
+            let answer = encode(answerThought + "<answer> \(read ?? question.answer[0]) </answer>")
             sequence.appendGenerated(answer, logProbs: Array(repeating: 0, count: answer.count), turn: 1)
             return SupervisedExample(sequence: sequence)
         }

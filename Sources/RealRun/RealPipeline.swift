@@ -144,7 +144,9 @@ public struct RealPipeline {
         }
         observer.end()
         let policy = try LoadedModel(try await resolveModel(stage.policy), prepareInference: false)
-        let examples = ColdStart.demonstrations(asked, documents: documents, model: policy)
+        let examples = ColdStart.demonstrations(asked, documents: documents, model: policy, requireAnswer: stage.requireAnswer)
+        observer.note("cold start: \(examples.count) demonstrations of \(asked.count) questions")
+        try requireValid(!examples.isEmpty, "cold_start.require_answer", "no simulated search held a gold answer")
         try fineTune(
             examples, base: policy, lora: SimulatorTuning.lora(rank: stage.loraRank),
             config: stage.tuning, title: "cold start", to: coldStartFolder, observer: observer)

@@ -41,8 +41,8 @@ public struct RealSettings: Codable, Equatable, Sendable {
         /// LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).
         public var loraRank = 16
         /// Adapters on the top N layers only (0: every layer).
-        public var loraLayers = 0
-        public var tuning = SupervisedConfig(steps: 96, batchSize: 8, lr: 1e-3, warmupSteps: 9, cosineFloor: 0.1, lengthGrouping: 4)
+        public var loraLayers = 16
+        public var tuning = SupervisedConfig(steps: 128, batchSize: 8, lr: 1e-3, warmupSteps: 12, cosineFloor: 0.1, lengthGrouping: 4)
         /// Simulator sampling in RL and in the cold start's demonstrations.
         public var temperature = 0.7
         /// Simulator output limit in tokens: five 30-word documents fit in 320.
@@ -62,8 +62,11 @@ public struct RealSettings: Codable, Equatable, Sendable {
         public var model = ""
         /// The policy before anything: the model every agent row starts from.
         public var policy = "smollm2-135m-instruct"
-        /// Training questions demonstrated (the first N).
-        public var questions = 128
+        /// Training questions asked of the tuned simulator (the first N).
+        public var questions = 256
+        /// Keep only demonstrations whose documents hold a gold answer
+        /// (`ColdStart`): the policy learns to answer from what it reads.
+        public var requireAnswer = true
         public var loraRank = 16
         public var tuning = SupervisedConfig(steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4)
 
@@ -71,7 +74,7 @@ public struct RealSettings: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case model, policy, questions, tuning
-            case loraRank = "lora_rank"
+            case loraRank = "lora_rank", requireAnswer = "require_answer"
         }
     }
 

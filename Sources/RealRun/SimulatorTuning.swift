@@ -39,27 +39,28 @@ public struct EnginePair: Codable, Equatable, Sendable {
 public enum SimulatorTuning {
     /// The result snippet of a passage for a query: the `words`-word window
     /// with the most query words in it (the earliest on a tie), as a search
-    /// engine's result page shows a passage. With `answer`, a window holding
-    /// the answer's words wins over any that does not (the query's words
-    /// still choose among those).
+    /// engine's result page shows a passage. With `answer`, the window opens
+    /// a few words before an occurrence of the answer (the query's words
+    /// choose among occurrences): a useful document that names its answer
+    /// early is the pattern a small simulator learns to copy (docs/real.md).
     public static func snippet(_ text: String, query: String, words: Int, answer: String? = nil) -> String {
         let tokens = text.split(whereSeparator: \.isWhitespace)
         guard tokens.count > words else { return tokens.joined(separator: " ") }
         let analyzer = BM25Analyzer()
         let wanted = Set(analyzer.terms(query))
         let answerTerms = Set(answer.map(analyzer.terms) ?? [])
-        let hits = tokens.map { token in
-            let terms = analyzer.terms(String(token))
-            return (terms.contains(where: answerTerms.contains) ? words : 0) + (terms.contains(where: wanted.contains) ? 1 : 0)
+        let termsOfTokens = tokens.map { analyzer.terms(String($0)) }
+        let holdsAnswer = termsOfTokens.map { $0.contains(where: answerTerms.contains) }
+        var hitsBefore = [0]
+        for (terms, isAnswer) in zip(termsOfTokens, holdsAnswer) {
+            hitsBefore.append(hitsBefore.last! + (isAnswer ? words : 0) + (terms.contains(where: wanted.contains) ? 1 : 0))
         }
-        var inWindow = hits[0..<words].reduce(0, +)
-        var best = (start: 0, hits: inWindow)
-        for start in 1...(tokens.count - words) {
-            inWindow += hits[start + words - 1] - hits[start - 1]
-            if inWindow > best.hits { best = (start, inWindow) }
-        }
-        let window = tokens[best.start..<best.start + words].joined(separator: " ")
-        return (best.start > 0 ? "… " : "") + window + (best.start + words < tokens.count ? " …" : "")
+        let lastStart = tokens.count - words
+        let answerStarts = holdsAnswer.indices.filter { holdsAnswer[$0] && ($0 == 0 || !holdsAnswer[$0 - 1]) }
+        let starts = answerStarts.isEmpty ? Array(0...lastStart) : answerStarts.map { min(max($0 - words / 6, 0), lastStart) }
+        let start = starts.max { hitsBefore[$0 + words] - hitsBefore[$0] < hitsBefore[$1 + words] - hitsBefore[$1] }!
+        let window = tokens[start..<start + words].joined(separator: " ")
+        return (start > 0 ? "… " : "") + window + (start + words < tokens.count ? " …" : "")
     }
 
     /// Step 1, *collect*: the real engine's top `topK` passages, as

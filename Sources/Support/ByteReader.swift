@@ -28,3 +28,18 @@ public struct ByteReader {
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
     }
 }
+
+/// The product of sizes read from a file (dimensions, counts, bytes per
+/// element), or nil when one is negative or the product overflows `Int`:
+/// a file may hold any number, and a wrapped product would pass a bounds
+/// check and then index or allocate past it.
+public func checkedProduct(_ factors: [Int]) -> Int? {
+    var product = 1
+    for factor in factors {
+        guard factor >= 0 else { return nil }
+        let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return nil }
+        product = result
+    }
+    return product
+}

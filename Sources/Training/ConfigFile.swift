@@ -17,7 +17,9 @@ extension TrainConfig {
     ) throws -> TrainConfig {
         let node: Node
         do {
-            node = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
+            node = try composeBounded(yaml: text, source: source) ?? Node.mapping(Node.Mapping([]))
+        } catch let error as InvalidInput {
+            throw error
         } catch {
             throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
         }
@@ -143,7 +145,9 @@ private func applying(_ overrides: [String], to node: Node) throws -> Node {
             throw InvalidInput(place: "--set", problem: "'\(override)' is not KEY=VALUE (e.g. actor.lr=1e-6)")
         }
         let path = override[..<equals].split(separator: ".").map(String.init)
-        let value = (try? Yams.compose(yaml: String(override[override.index(after: equals)...]))) ?? nil
+        let text = String(override[override.index(after: equals)...])
+        try checkNesting(yaml: text, source: "--set")
+        let value = (try? Yams.compose(yaml: text)) ?? nil
         node = setting(node, path: path[...], to: value ?? Node(""))
     }
     return node
@@ -220,4 +224,45 @@ private func editDistance(_ a: String, _ b: String) -> Int {
         }
     }
     return row[b.count]
+}
+
+/// YAML nested deeper than this is refused before it is parsed: the parser
+/// recurses once per level, and a few thousand `[` overflow the stack.
+let maximumYAMLDepth = 64
+
+/// `Yams.compose`, after `checkNesting`.
+func composeBounded(yaml text: String, source: String) throws -> Node? {
+    try checkNesting(yaml: text, source: source)
+    return try Yams.compose(yaml: text)
+}
+
+/// Refuses `text` if it nests deeper than `maximumYAMLDepth` levels
+/// (indented blocks, `- ` items and `[`/`{` collections counted together;
+/// quoted text and comments skipped).
+func checkNesting(yaml text: String, source: String) throws {
+    var indents: [Int] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        let indent = line.prefix { $0 == " " }.count
+        let content = line.dropFirst(indent)
+        guard !content.isEmpty, !content.hasPrefix("#") else { continue }
+        while let last = indents.last, last >= indent { indents.removeLast() }
+        indents.append(indent)
+        var depth = indents.count + content.prefix { $0 == "-" || $0 == " " }.filter { $0 == "-" }.count
+        var quote: Character?
+        for character in content {
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "#" {
+                break
+            } else if character == "[" || character == "{" {
+                depth += 1
+                try requireValid(depth <= maximumYAMLDepth, source, "nested deeper than \(maximumYAMLDepth) levels")
+            } else if character == "]" || character == "}" {
+                depth -= 1
+            }
+        }
+        try requireValid(depth <= maximumYAMLDepth, source, "nested deeper than \(maximumYAMLDepth) levels")
+    }
 }

@@ -206,13 +206,29 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Checks every value a run depends on, naming the field.
     public func validate() throws {
         func field(_ ok: Bool, _ name: String, _ problem: String) throws { try requireValid(ok, name, problem) }
-        try field(rollout.promptsPerStep > 0, "rollout.prompts_per_step", "must be positive")
-        try field(rollout.groupSize > 0, "rollout.group_size", "must be positive")
+        // Every trajectory of a step is held in memory with its KV cache: a
+        // step of more than this many cannot run, whatever the machine.
+        let maxTrajectories = 1 << 16
+        try field(
+            (1...maxTrajectories).contains(rollout.promptsPerStep), "rollout.prompts_per_step", "must be in 1...\(maxTrajectories)")
+        try field((1...maxTrajectories).contains(rollout.groupSize), "rollout.group_size", "must be in 1...\(maxTrajectories)")
+        try field(
+            rollout.promptsPerStep * rollout.groupSize <= maxTrajectories, "rollout.prompts_per_step",
+            "× rollout.group_size = \(rollout.promptsPerStep * rollout.groupSize) trajectories a step; at most \(maxTrajectories)")
+        for (name, value) in [
+            ("max_turn_tokens", rollout.maxTurnTokens), ("max_observation_tokens", rollout.maxObservationTokens),
+            ("max_prompt_tokens", rollout.maxPromptTokens), ("max_context_tokens", rollout.maxContextTokens),
+        ] {
+            try field((1...(1 << 20)).contains(value), "rollout.\(name)", "must be in 1...\(1 << 20), got \(value)")
+        }
+        try field(
+            rollout.maxContextTokens > rollout.maxTurnTokens, "rollout.max_context_tokens",
+            "\(rollout.maxContextTokens) leaves no room for a turn of rollout.max_turn_tokens \(rollout.maxTurnTokens)")
         try field(rollout.temperature > 0, "rollout.temperature", "must be positive (training needs sampled rollouts)")
         try field(rollout.topP > 0 && rollout.topP <= 1, "rollout.top_p", "must lie in (0, 1]")
         try algorithm.validate(groupSize: rollout.groupSize)
         for (name, optimizer) in [("actor", actor), ("critic", critic)] {
-            try field(optimizer.lr > 0 && optimizer.lr.isFinite, "\(name).lr", "must be positive")
+            try field(optimizer.lr > 0 && optimizer.lr <= 1, "\(name).lr", "must be positive (and at most 1)")
             try field(optimizer.warmupRatio >= 0 && optimizer.warmupRatio <= 1, "\(name).warmup_ratio", "must lie in [0, 1]")
             try field(optimizer.weightDecay >= 0 && optimizer.weightDecay.isFinite, "\(name).weight_decay", "must be ≥ 0")
             try field(optimizer.ppoEpochs > 0, "\(name).ppo_epochs", "must be positive")

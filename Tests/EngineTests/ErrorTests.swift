@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 import Testing
 
 /// Bad shapes and arguments are reported by name, before any kernel runs.
@@ -62,6 +63,44 @@ import Testing
             let url = folder.appendingPathComponent("\(name).safetensors")
             try data.write(to: url)
             #expect(throws: (any Error).self, "\(name)") { try TensorArchive(contentsOf: url) }
+        }
+    }
+
+    /// Headers whose numbers are each plausible on their own (issue 18's
+    /// findings): each is refused with the field it got wrong, never read
+    /// through a wrapped pointer or loaded as garbage.
+    @Test func safetensorsHeadersAreCheckedAsTheFormatChecksThem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("headers-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func file(_ header: String, dataBytes: Int = 24) throws -> URL {
+            let json = Data(header.utf8)
+            var data = Data()
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+            let url = folder.appendingPathComponent("\(UUID()).safetensors")
+            try (data + json + Data(count: dataBytes)).write(to: url)
+            return url
+        }
+        let entry = { (name: String, shape: String, offsets: String) in
+            "\"\(name)\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":\(offsets)}"
+        }
+        #expect(try TensorArchive(contentsOf: file("{\(entry("a", "[2]", "[0,8]")),\(entry("b", "[4]", "[8,24]"))}")).tensors.count == 2)
+        let refused: [(String, String, String)] = [
+            ("{\(entry("a", "[2]", "[9223372036854775800,9223372036854775807]"))}", "data_offsets", "offsets near 2^63"),
+            ("{\(entry("a", "[4611686018427387904,4]", "[0,16]"))}", "shape", "a shape whose byte count wraps"),
+            ("{\(entry("a", "[-2]", "[0,8]"))}", "shape", "a negative dimension"),
+            ("{\(entry("a", "[true]", "[0,4]"))}", "shape", "a boolean dimension"),
+            ("{\(entry("a", "[2]", "[0,8]")),\(entry("b", "[4]", "[4,20]"))}", "overlap", "overlapping tensors"),
+            ("{\(entry("a", "[2]", "[0,8]")),\(entry("b", "[3]", "[12,24]"))}", "gap", "a gap"),
+            ("{\(entry("a", "[2]", "[0,8]")),\(entry("b", "[3]", "[8,20]"))}", "cover", "bytes nobody owns at the end"),
+            ("{\(entry("a", "[2]", "[0,8]"))," + String(repeating: "[", count: 5000), "header", "5,000 nested brackets"),
+        ]
+        for (header, field, what) in refused {
+            let url = try file(header)
+            #expect(throws: InvalidInput.self, "\(what)") { try TensorArchive(contentsOf: url) }
+            do { _ = try TensorArchive(contentsOf: url) } catch {
+                #expect("\(error)".contains(field), "\(what): \(error)")
+            }
         }
     }
 }

@@ -115,7 +115,7 @@ import Testing
             }
         }
         let weights = "model.safetensors"
-        try expectError("truncated", containing: "outside the file") { dir in
+        try expectError("truncated", containing: "truncated or corrupt") { dir in
             let url = dir.appendingPathComponent(weights)
             let data = try Data(contentsOf: url)
             try data.prefix(data.count - 100).write(to: url)
@@ -127,10 +127,10 @@ import Testing
             try data.write(to: url)
         }
         try expectError("tiny", containing: "too short") { dir in try Data([1, 2]).write(to: dir.appendingPathComponent(weights)) }
-        try expectError("json", containing: "not a JSON object") { dir in
+        try expectError("json", containing: "line 1, column 2") { dir in
             try Data("{oops".utf8).write(to: dir.appendingPathComponent("config.json"))
         }
-        try expectError("type", containing: "model_type gpt_neox") { dir in
+        try expectError("type", containing: #"model_type "gpt_neox""#) { dir in
             try Data(#"{"model_type": "gpt_neox"}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
         }
         try expectError("shape", containing: "the configuration needs") { dir in
@@ -141,6 +141,27 @@ import Testing
         }
         try expectError("missing", containing: "neither model.safetensors") { dir in
             try FileManager.default.removeItem(at: dir.appendingPathComponent(weights))
+        }
+        // Issue 18's config.json findings: each field refused by name before
+        // anything derived from it is computed or allocated.
+        let badFields: [(String, String, String)] = [
+            ("\"num_attention_heads\": 4", "\"num_attention_heads\": 0", "num_attention_heads"),
+            ("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4294967295", "num_hidden_layers"),
+            ("\"num_hidden_layers\": 2", "\"num_hidden_layers\": true", "num_hidden_layers"),
+            ("\"max_position_embeddings\": 128", "\"max_position_embeddings\": 1099511627776", "max_position_embeddings"),
+            ("\"rope_theta\": 10000.0", "\"rope_theta\": \"x\"", "rope_theta"),
+            ("\"rope_theta\": 10000.0", "\"rope_theta\": null", "rope_theta"),
+            ("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": -1", "rms_norm_eps"),
+            ("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": 1e308", "rms_norm_eps"),
+            ("\"factor\": 8.0", "\"factor\": 0", "rope_scaling.factor"),
+        ]
+        let configText = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+        for (original, replacement, field) in badFields {
+            #expect(configText.contains(original), "the fixture's config.json has \(original)")
+            try expectError(field + UUID().uuidString, containing: field) { dir in
+                try Data(configText.replacingOccurrences(of: original, with: replacement).utf8)
+                    .write(to: dir.appendingPathComponent("config.json"))
+            }
         }
     }
 }

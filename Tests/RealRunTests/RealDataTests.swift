@@ -96,8 +96,12 @@ import Training
         #expect(SimulatorTuning.snippet("short text", query: "x", words: 6) == "short text")
         #expect(SimulatorTuning.snippet(text, query: "nothing matches", words: 3) == "Alpha beta gamma …")
         #expect(
-            SimulatorTuning.snippet(text, query: "alpha beta gamma", words: 4, answer: "December 1972") == "… was in December 1972. …",
+            SimulatorTuning.snippet(text, query: "alpha beta gamma", words: 4, answer: "December 1972")
+                == "… December 1972. Epsilon zeta …",
             "a window holding the answer wins over one with every query word")
+        #expect(
+            SimulatorTuning.snippet(text, query: "apollo", words: 6, answer: "December 1972") == "… in December 1972. Epsilon zeta eta …",
+            "the window opens words/6 words before the answer")
     }
 
     /// Answer-guided pairs keep the question as their query and show the
@@ -184,12 +188,12 @@ import Training
         .appendingPathComponent("DemoTests/Fixtures/tiny-base")
 
     /// A demonstration searches with the question, reads the documents
-    /// (masked), and answers with the first gold answer; one whose documents
-    /// hold no gold answer is left out.
+    /// (masked), and answers with the gold answer they hold; one whose
+    /// documents hold none is left out.
     @Test func demonstrationsAnswerFromWhatTheyRead() throws {
         let model = try LoadedModel(Self.tinyModel, prepareInference: false)
         let questions = [
-            QuestionSplits.Question(line: 0, question: "who won", answer: ["Ada", "Ada L"], answerable: true, answerRank: 1),
+            QuestionSplits.Question(line: 0, question: "who won", answer: ["Ada L", "Ada"], answerable: true, answerRank: 1),
             QuestionSplits.Question(line: 1, question: "where is it", answer: ["Rome"], answerable: false, answerRank: nil),
         ]
         let examples = ColdStart.demonstrations(

@@ -22,7 +22,8 @@ import Testing
 
     static let settings = [
         "simulator.base=\(tinyModel.path)", "simulator.lora_rank=2", "simulator.tuning.steps=2", "simulator.tuning.batch_size=2",
-        "simulator.max_tokens=24", "cold_start.policy=\(tinyModel.path)", "cold_start.questions=4", "cold_start.lora_rank=2",
+        "simulator.max_tokens=24", "cold_start.policy=\(tinyModel.path)", "cold_start.questions=4", "cold_start.require_answer=false",
+        "cold_start.lora_rank=2",
         "cold_start.tuning.steps=2", "cold_start.tuning.batch_size=2", "training.trainer.total_steps=2",
         "training.trainer.save_every=1", "training.rollout.prompts_per_step=2", "training.rollout.group_size=2",
         "training.rollout.max_turn_tokens=8", "training.rollout.max_observation_tokens=64", "training.rollout.max_context_tokens=512",

@@ -51,6 +51,42 @@ import Training
         #expect(message("policy:\n  lora:\n    targets: [qq_proj]\n").contains("policy.lora.targets: unknown target 'qq_proj'"))
     }
 
+    /// Issue 18's findings: values that passed validation and died steps
+    /// later, or allocated without bound. Each is refused by name at load.
+    @Test func everyNumberHasItsRange() {
+        func message(_ overrides: [String], yaml: String = "") -> String {
+            do {
+                _ = try TrainConfig.load(yaml: yaml, overrides: overrides)
+                return ""
+            } catch { return "\(error)" }
+        }
+        let cases: [([String], String)] = [
+            (["actor.weight_decay=-1"], "actor.weight_decay"),
+            (["algorithm.kl_loss_coef=-1"], "algorithm.kl_loss_coef"),
+            (["algorithm.kl_loss_coef=.nan"], "algorithm.kl_loss_coef"),
+            (["algorithm.entropy_coef=.nan"], "algorithm.entropy_coef"),
+            (["algorithm.advantage=grpo", "algorithm.grpo_epsilon=-1"], "algorithm.grpo_epsilon"),
+            (["engine.top_k=0"], "engine.top_k"),
+            (["rollout.max_context_tokens=1"], "rollout.max_context_tokens"),
+            (["actor.lr=1e30"], "actor.lr"),
+            (["actor.lr=.nan"], "actor.lr"),
+            (["rollout.prompts_per_step=1000000000"], "rollout.prompts_per_step"),
+            (["rollout.group_size=1000000000"], "rollout.group_size"),
+            (["trainer.total_steps=-5"], "trainer.total_steps"),
+            (["curriculum.end=.nan"], "curriculum"),
+            (["rollout.temperature=.nan"], "rollout.temperature"),
+        ]
+        for (overrides, field) in cases {
+            let text = message(overrides)
+            #expect(text.contains(field), "\(overrides): \(text.isEmpty ? "accepted" : text)")
+        }
+        let deep = "actor: " + String(repeating: "[", count: 5000)
+        #expect(message([], yaml: deep).contains("nested deeper than"))
+        #expect(message(["actor.lr=" + String(repeating: "[", count: 5000)]).contains("nested deeper than"))
+        let indented = (0..<100).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n")
+        #expect(message([], yaml: indented).contains("nested deeper than"))
+    }
+
     /// Every estimator honours the settings it reads; a setting it would
     /// silently ignore is refused, naming the estimators that read it.
     @Test func settingsAnEstimatorIgnoresAreRefused() {

@@ -69,18 +69,18 @@ public final class GGUFFile: @unchecked Sendable {
         var reader = ByteReader(file.bytes, context: op)
         let magic = try reader.read(UInt32.self, "magic")
         guard magic == 0x4655_4747 else {  // "GGUF" little-endian
-            throw TensorError.invalidArgument(op: op, detail: "not a GGUF file (magic \(String(magic, radix: 16)), expected 46554747)")
+            throw InvalidInput(place: op, problem: "not a GGUF file (magic \(String(magic, radix: 16)), expected 46554747)")
         }
         version = try reader.read(UInt32.self, "version")
         guard version == 2 || version == 3 else {
-            throw TensorError.invalidArgument(op: op, detail: "GGUF version \(version) is not supported (2 and 3 are)")
+            throw InvalidInput(place: op, problem: "GGUF version \(version) is not supported (2 and 3 are)")
         }
         let tensorCount = try reader.read(UInt64.self, "tensor count")
         let metadataCount = try reader.read(UInt64.self, "metadata count")
         // Each entry needs at least a few bytes, which bounds what a corrupted count can ask for.
         guard tensorCount <= UInt64(file.bytes.count / 24), metadataCount <= UInt64(file.bytes.count / 12) else {
-            throw TensorError.invalidArgument(
-                op: op, detail: "\(tensorCount) tensors / \(metadataCount) metadata entries cannot fit in \(file.bytes.count) bytes")
+            throw InvalidInput(
+                place: op, problem: "\(tensorCount) tensors / \(metadataCount) metadata entries cannot fit in \(file.bytes.count) bytes")
         }
         var metadata: [String: GGUFValue] = [:]
         for _ in 0..<metadataCount {
@@ -96,48 +96,49 @@ public final class GGUFFile: @unchecked Sendable {
             let name = try Self.readString(&reader, "tensor name")
             let rank = try reader.read(UInt32.self, "rank of \(name)")
             guard (1...4).contains(rank) else {
-                throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has rank \(rank) (1 to 4 allowed)")
+                throw InvalidInput(place: op, problem: "tensor \(name) has rank \(rank) (1 to 4 allowed)")
             }
             var dimensions: [Int] = []
             var elements = 1
             for _ in 0..<rank {
                 let d = try reader.read(UInt64.self, "dimensions of \(name)")
                 guard let dim = Int(exactly: d), dim >= 0, !elements.multipliedReportingOverflow(by: dim).overflow else {
-                    throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has an impossible dimension \(d)")
+                    throw InvalidInput(place: op, problem: "tensor \(name) has an impossible dimension \(d)")
                 }
                 elements *= dim
                 dimensions.append(dim)
             }
             let rawType = try reader.read(UInt32.self, "type of \(name)")
             guard let type = GGMLType(rawValue: rawType) else {
-                throw TensorError.invalidArgument(
-                    op: op, detail: "tensor \(name) has ggml type \(rawType), which is not supported (\(GGMLType.supportedNames))")
+                throw InvalidInput(
+                    place: op, problem: "tensor \(name) has ggml type \(rawType), which is not supported (\(GGMLType.supportedNames))")
             }
             guard dimensions[0] % type.blockSize == 0 else {
-                throw TensorError.invalidArgument(
-                    op: op,
-                    detail: "tensor \(name): row length \(dimensions[0]) is not a multiple of the \(type) block size \(type.blockSize)")
+                throw InvalidInput(
+                    place: op,
+                    problem: "tensor \(name): row length \(dimensions[0]) is not a multiple of the \(type) block size \(type.blockSize)")
             }
             let offset = try reader.read(UInt64.self, "offset of \(name)")
             guard let start = Int(exactly: offset) else {
-                throw TensorError.invalidArgument(op: op, detail: "tensor \(name) has offset \(offset)")
+                throw InvalidInput(place: op, problem: "tensor \(name) has offset \(offset)")
             }
-            guard index[name] == nil else { throw TensorError.invalidArgument(op: op, detail: "tensor \(name) appears twice") }
+            guard index[name] == nil else { throw InvalidInput(place: op, problem: "tensor \(name) appears twice") }
             index[name] = infos.count
             infos.append(GGUFTensorInfo(name: name, dimensions: dimensions, type: type, offset: start))
         }
-        let alignment = metadata["general.alignment"]?.int ?? 32
-        guard alignment > 0, alignment.nonzeroBitCount == 1 else {
-            throw TensorError.invalidArgument(op: op, detail: "general.alignment \(alignment) is not a power of two")
-        }
+        let alignment = try Self.alignment(metadata["general.alignment"], op: op)
         dataStart = (reader.offset + alignment - 1) / alignment * alignment
+        let dataBytes = file.bytes.count - min(dataStart, file.bytes.count)
         for info in infos {
-            let end = info.offset.addingReportingOverflow(info.byteCount)
-            guard !end.overflow, dataStart + end.partialValue <= file.bytes.count else {
-                throw TensorError.invalidArgument(
-                    op: op,
-                    detail:
-                        "tensor \(info.name) (\(info.byteCount) bytes at data offset \(info.offset)) runs past the end of the file (\(file.bytes.count) bytes): the file is truncated"
+            // Sizes from the file are checked before any sum: a byte count that
+            // wraps around 2^64 would pass a plain end-of-file comparison.
+            guard let bytes = checkedProduct([info.elementCount / info.type.blockSize, info.type.bytesPerBlock]),
+                info.offset <= dataBytes, bytes <= dataBytes - info.offset
+            else {
+                throw InvalidInput(
+                    place: "\(op): tensor \(info.name)",
+                    problem:
+                        "\(info.dimensions) \(info.type) at data offset \(info.offset) runs past the end of the file (\(file.bytes.count) bytes): the file is truncated or corrupt"
                 )
             }
         }
@@ -147,6 +148,16 @@ public final class GGUFFile: @unchecked Sendable {
 
     public func info(_ name: String) -> GGUFTensorInfo? { index[name].map { tensorInfos[$0] } }
 
+    /// `general.alignment`: 32 when absent, else a power of two up to 64 KiB
+    /// (llama.cpp's files use 32; a huge one would push the data past any file).
+    static func alignment(_ value: GGUFValue?, op: String) throws -> Int {
+        guard let value else { return 32 }
+        guard let alignment = value.int, (1...65536).contains(alignment), alignment.nonzeroBitCount == 1 else {
+            throw InvalidInput(place: "\(op): general.alignment", problem: "must be a power of two up to 65536, got \(value)")
+        }
+        return alignment
+    }
+
     /// The raw bytes of a tensor, as stored.
     public func rawBytes(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: file.bytes[dataStart + info.offset..<dataStart + info.offset + info.byteCount])
@@ -155,7 +166,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// A tensor converted to Float32, in row-major (PyTorch) shape.
     public func tensor(_ name: String) throws -> Tensor {
         guard let info = info(name) else {
-            throw TensorError.invalidArgument(op: "GGUF(\(url.lastPathComponent))", detail: "no tensor named \(name)")
+            throw InvalidInput(place: "GGUF(\(url.lastPathComponent))", problem: "no tensor named \(name)")
         }
         let result = Tensor(uninitialized: info.shape)
         try dequantize(rawBytes(info), type: info.type, count: info.elementCount, into: result.pointer)
@@ -180,12 +191,12 @@ public final class GGUFFile: @unchecked Sendable {
         case 6: return .float(Double(Float(bitPattern: try reader.read(UInt32.self, key))))
         case 7:
             let byte = try reader.read(UInt8.self, key)
-            guard byte <= 1 else { throw TensorError.invalidArgument(op: reader.context, detail: "\(key): boolean byte \(byte)") }
+            guard byte <= 1 else { throw InvalidInput(place: reader.context, problem: "\(key): boolean byte \(byte)") }
             return .bool(byte == 1)
         case 8: return .string(try readString(&reader, key))
         case 9:
             guard depth == 0 else {
-                throw TensorError.invalidArgument(op: reader.context, detail: "\(key): nested arrays are not supported")
+                throw InvalidInput(place: reader.context, problem: "\(key): nested arrays are not supported")
             }
             let elementType = try reader.read(UInt32.self, "element type of \(key)")
             let count = try reader.read(UInt64.self, "length of \(key)")
@@ -197,7 +208,7 @@ public final class GGUFFile: @unchecked Sendable {
         case 10: return .uint(try reader.read(UInt64.self, key))
         case 11: return .int(try reader.read(Int64.self, key))
         case 12: return .float(Double(bitPattern: try reader.read(UInt64.self, key)))
-        default: throw TensorError.invalidArgument(op: reader.context, detail: "\(key) has unknown value type \(type)")
+        default: throw InvalidInput(place: reader.context, problem: "\(key) has unknown value type \(type)")
         }
     }
 }

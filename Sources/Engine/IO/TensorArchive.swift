@@ -35,42 +35,77 @@ public struct TensorArchive {
         try writeAtomically(data, to: url)
     }
 
+    /// Reads a safetensors file, checked as the format's own reader checks
+    /// it: a header of sane size that is a JSON object, every entry's size
+    /// computed without overflow and equal to its byte range, and the
+    /// ranges covering the data exactly, in order, without gaps or overlaps
+    /// (a shifted or one-byte-short header would otherwise load garbage).
     public init(contentsOf url: URL) throws {
-        let op = "TensorArchive"
+        let place = url.path
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw TensorError.invalidArgument(op: op, detail: "cannot read \(url.path): \(error.localizedDescription)")
+            throw InvalidInput(place: place, problem: "cannot read: \(error.localizedDescription)")
         }
-        guard data.count >= 8 else { throw TensorError.invalidArgument(op: op, detail: "\(url.path) is too short to be safetensors") }
+        try requireValid(data.count >= 8, place, "too short to be safetensors (\(data.count) bytes)")
         let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw TensorError.invalidArgument(op: op, detail: "\(url.path): header length \(headerLength) exceeds file size \(data.count)")
-        }
+        try requireValid(
+            headerLength <= min(UInt64(data.count - 8), Self.maxHeaderBytes), "\(place): header length",
+            "\(headerLength) bytes, beyond the file (\(data.count) bytes) or the format's \(Self.maxHeaderBytes)-byte limit")
         let dataStart = 8 + Int(headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
-            throw TensorError.invalidArgument(op: op, detail: "\(url.path): header is not a JSON object")
+        let dataBytes = data.count - dataStart
+        let header: [JSONValue.Member]
+        do { header = try JSONValue.parse(data.subdata(in: 8..<dataStart)).members ?? [] } catch {
+            throw InvalidInput(place: "\(place): header", problem: error.located)
         }
-        for (name, entry) in header {
-            if name == "__metadata__" {
-                metadata = (entry as? [String: String]) ?? [:]
+        var entries: [(name: String, dtype: DType, shape: [Int], range: Range<Int>)] = []
+        for member in header {
+            if member.name == "__metadata__" {
+                guard let pairs = member.value.members, pairs.allSatisfy({ $0.value.string != nil }) else {
+                    throw InvalidInput(place: "\(place): __metadata__", problem: "must map strings to strings")
+                }
+                metadata = Dictionary(pairs.map { ($0.name, $0.value.string!) }, uniquingKeysWith: { $1 })
                 continue
             }
-            guard let info = entry as? [String: Any], let dtypeName = info["dtype"] as? String,
-                let dtype = DType(rawValue: dtypeName), let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
-                offsets.count == 2,
-                shape.allSatisfy({ $0 >= 0 })
+            let field = "\(place): tensor \(member.name)"
+            let integers = { (key: String) in member.value[key]?.list?.map { $0.int.flatMap { Int(exactly: $0) } } }
+            guard let dtypeName = member.value["dtype"]?.string, let shape = integers("shape"), let offsets = integers("data_offsets"),
+                offsets.count == 2, shape.count <= 8
+            else { throw InvalidInput(place: field, problem: "malformed entry (dtype, shape of at most 8 integers, two data_offsets)") }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw InvalidInput(place: field, problem: "dtype \(dtypeName) is not read (F32, F16, BF16 are)")
+            }
+            let dims = shape.compactMap { $0 }
+            guard dims.count == shape.count, let bytes = checkedProduct(dims + [dtype.byteSize]) else {
+                throw InvalidInput(place: "\(field) shape", problem: "\(shape.map { $0.map(String.init) ?? "?" }) is not a size")
+            }
+            guard let start = offsets[0], let end = offsets[1], (0...dataBytes).contains(start), (start...dataBytes).contains(end),
+                end - start == bytes
             else {
-                throw TensorError.invalidArgument(
-                    op: op, detail: "\(url.path): tensor \(name) has a malformed entry or an unsupported dtype (F32, F16, BF16 are read)")
+                throw InvalidInput(
+                    place: "\(field) data_offsets",
+                    problem:
+                        "\(offsets.map { $0.map(String.init) ?? "?" }) do not hold the \(bytes) bytes of \(describe(dims)) \(dtypeName) inside the file's \(dataBytes) data bytes: truncated or corrupt"
+                )
             }
-            let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * dtype.byteSize, dataStart + offsets[1] <= data.count else {
-                throw TensorError.invalidArgument(
-                    op: op, detail: "\(url.path): tensor \(name) \(describe(shape)) has offsets \(offsets) outside the file")
-            }
-            tensors[name] = data.withUnsafeBytes { raw in
-                Tensor(converting: raw.baseAddress! + dataStart + offsets[0], dtype: dtype, shape: shape)
+            entries.append((member.name, dtype, dims, start..<end))
+        }
+        var covered = 0
+        for entry in entries.sorted(by: { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }) {
+            try requireValid(
+                entry.range.lowerBound == covered, "\(place): tensor \(entry.name) data_offsets",
+                entry.range.lowerBound < covered
+                    ? "overlap the tensor before it (start at \(entry.range.lowerBound), before \(covered))"
+                    : "leave a gap (start at \(entry.range.lowerBound), the tensor before ends at \(covered))")
+            covered = entry.range.upperBound
+        }
+        try requireValid(covered == dataBytes, "\(place): data", "\(dataBytes) bytes, of which the tensors cover \(covered)")
+        for entry in entries {
+            tensors[entry.name] = data.withUnsafeBytes { raw in
+                Tensor(converting: raw.baseAddress! + dataStart + entry.range.lowerBound, dtype: entry.dtype, shape: entry.shape)
             }
         }
     }
+
+    /// The safetensors package refuses larger headers.
+    static let maxHeaderBytes: UInt64 = 100_000_000
 }

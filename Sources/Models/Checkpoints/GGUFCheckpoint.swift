@@ -15,10 +15,24 @@ extension DecoderConfig {
         guard let architecture = Architecture(rawValue: name) else {
             throw InvalidInput(place: op, problem: "architecture \(name) is not supported (llama, qwen2 are)")
         }
-        func integer(_ key: String, default value: Int? = nil) throws -> Int {
-            if let found = meta["\(name).\(key)"]?.int { return found }
-            if let value { return value }
-            throw InvalidInput(place: op, problem: "missing metadata \(name).\(key)")
+        // A key that is present must hold its type: a string is not a layer
+        // count, and a count that does not fit an Int is refused, not defaulted.
+        func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
+            guard let value = meta["\(name).\(key)"] else {
+                if let fallback { return fallback }
+                throw InvalidInput(place: op, problem: "missing metadata \(name).\(key)")
+            }
+            guard let found = value.int else {
+                throw InvalidInput(place: "\(op): \(name).\(key)", problem: "must be an integer, got \(value)")
+            }
+            return found
+        }
+        func number(_ key: String, default fallback: Double) throws -> Double {
+            guard let value = meta["\(name).\(key)"] else { return fallback }
+            guard case .float(let found) = value else {
+                throw InvalidInput(place: "\(op): \(name).\(key)", problem: "must be a float, got \(value)")
+            }
+            return found
         }
         guard let embedding = gguf.info("token_embd.weight"), embedding.dimensions.count == 2 else {
             throw InvalidInput(place: op, problem: "no 2-D token_embd.weight tensor")
@@ -31,8 +45,8 @@ extension DecoderConfig {
             layers: try integer("block_count"),
             heads: heads,
             kvHeads: try integer("attention.head_count_kv", default: heads),
-            ropeTheta: meta["\(name).rope.freq_base"]?.double ?? 10000,
-            rmsNormEps: Float(meta["\(name).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
+            ropeTheta: try number("rope.freq_base", default: 10000),
+            rmsNormEps: Float(try number("attention.layer_norm_rms_epsilon", default: 1e-5)),
             maxPositions: try integer("context_length", default: 2048),
             tieEmbeddings: gguf.info("output.weight") == nil,
             attentionBias: gguf.info("blk.0.attn_q.bias") != nil,

@@ -7,23 +7,48 @@ import Support
 /// the layout `transformers` loads with `AutoModelForCausalLM.from_pretrained`.
 extension DecoderConfig {
     /// Reads a Llama or Qwen2 `config.json`. Missing optional fields take the
-    /// defaults `transformers` gives them for that model type.
+    /// defaults `transformers` gives them for that model type; a field that
+    /// is present must have its type (a boolean is not a layer count, a
+    /// string is not a rope base), and `null` is accepted only where
+    /// `transformers` writes it (`rope_scaling`, `head_dim`).
     public init(huggingFaceConfig data: Data, source: String = "config.json") throws {
-        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw InvalidInput(place: source, problem: "not a JSON object")
+        let json: JSONValue
+        do { json = try JSONValue.parse(data) } catch { throw InvalidInput(place: source, problem: error.located) }
+        guard json.members != nil else { throw InvalidInput(place: source, problem: "not a JSON object") }
+        func wrongType(_ key: String, _ value: JSONValue, _ expected: String) -> InvalidInput {
+            InvalidInput(place: "\(source): \(key)", problem: "must be \(expected), got \(value.jsonText)")
         }
-        guard let type = json["model_type"] as? String, let architecture = Architecture(rawValue: type) else {
+        func integer(_ key: String, in object: JSONValue = json, default fallback: Int? = nil) throws -> Int {
+            guard let value = object[key] else {
+                if let fallback { return fallback }
+                throw InvalidInput(place: source, problem: "missing integer field \(key)")
+            }
+            guard let number = value.int, let exact = Int(exactly: number) else { throw wrongType(key, value, "an integer") }
+            return exact
+        }
+        func number(_ key: String, in object: JSONValue = json) throws -> Double? {
+            guard let value = object[key] else { return nil }
+            guard let number = value.number else { throw wrongType(key, value, "a number") }
+            return number
+        }
+        func boolean(_ key: String) throws -> Bool {
+            guard let value = json[key] else { return false }
+            guard let flag = value.bool else { throw wrongType(key, value, "true or false") }
+            return flag
+        }
+        func object(_ key: String) throws -> JSONValue? {
+            guard let value = json[key], !value.isNull else { return nil }
+            guard value.members != nil else { throw wrongType(key, value, "an object") }
+            return value
+        }
+        guard let type = json["model_type"]?.string, let architecture = Architecture(rawValue: type) else {
             throw InvalidInput(
-                place: source, problem: "model_type \(json["model_type"] ?? "missing") is not supported (llama, qwen2 are)")
-        }
-        func integer(_ key: String, default value: Int? = nil) throws -> Int {
-            if let found = json[key] as? Int { return found }
-            if let value { return value }
-            throw InvalidInput(place: source, problem: "missing integer field \(key)")
+                place: source,
+                problem: "model_type \(json["model_type"]?.jsonText ?? "missing") is not supported (llama, qwen2 are)")
         }
         let heads = try integer("num_attention_heads")
         // transformers 5 folds rope_theta and rope_scaling into rope_parameters.
-        let rope = json["rope_parameters"] as? [String: Any]
+        let rope = try object("rope_parameters")
         self.init(
             vocabSize: try integer("vocab_size"),
             hiddenSize: try integer("hidden_size"),
@@ -31,27 +56,29 @@ extension DecoderConfig {
             layers: try integer("num_hidden_layers"),
             heads: heads,
             kvHeads: try integer("num_key_value_heads", default: heads),
-            ropeTheta: (json["rope_theta"] as? Double) ?? (rope?["rope_theta"] as? Double) ?? 10000,
-            rmsNormEps: Float((json["rms_norm_eps"] as? Double) ?? 1e-6),
+            ropeTheta: try number("rope_theta") ?? rope.flatMap { try number("rope_theta", in: $0) } ?? 10000,
+            rmsNormEps: Float(try number("rms_norm_eps") ?? 1e-6),
             maxPositions: try integer("max_position_embeddings", default: architecture == .qwen2 ? 32768 : 2048),
-            tieEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false,
-            attentionBias: architecture == .qwen2 || (json["attention_bias"] as? Bool) ?? false,
+            tieEmbeddings: try boolean("tie_word_embeddings"),
+            attentionBias: try architecture == .qwen2 || boolean("attention_bias"),
             architecture: architecture)
-        if let headDim = json["head_dim"] as? Int, headDim != self.headDim {
-            throw InvalidInput(
-                place: source,
-                problem: "head_dim \(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
+        try validate()
+        if let value = json["head_dim"], !value.isNull {
+            guard let headDim = value.int else { throw wrongType("head_dim", value, "an integer") }
+            try requireValid(
+                headDim == self.headDim, "\(source): head_dim",
+                "\(headDim) differs from hidden_size / num_attention_heads = \(self.headDim), which is not supported")
         }
-        if let scaling = (json["rope_scaling"] as? [String: Any]) ?? rope,
-            let kind = (scaling["rope_type"] ?? scaling["type"]) as? String, kind != "default"
+        if let scaling = try object("rope_scaling") ?? rope,
+            let kind = (scaling["rope_type"] ?? scaling["type"])?.string, kind != "default"
         {
-            guard kind == "llama3", let factor = scaling["factor"] as? Double else {
-                throw InvalidInput(place: source, problem: "rope scaling \(kind) is not supported (llama3 is)")
+            guard kind == "llama3", let factor = try number("factor", in: scaling) else {
+                throw InvalidInput(place: source, problem: "rope scaling \(kind) is not supported (llama3 with a factor is)")
             }
             ropeScaling = .llama3(
-                factor: factor, lowFrequencyFactor: (scaling["low_freq_factor"] as? Double) ?? 1,
-                highFrequencyFactor: (scaling["high_freq_factor"] as? Double) ?? 4,
-                originalMaxPositions: (scaling["original_max_position_embeddings"] as? Int) ?? 8192)
+                factor: factor, lowFrequencyFactor: try number("low_freq_factor", in: scaling) ?? 1,
+                highFrequencyFactor: try number("high_freq_factor", in: scaling) ?? 4,
+                originalMaxPositions: try integer("original_max_position_embeddings", in: scaling, default: 8192))
         }
         try validate()
     }
