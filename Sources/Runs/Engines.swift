@@ -27,6 +27,10 @@ public struct Preloaded {
 /// The search engine a config describes, with every option it sets. An
 /// in-process simulator reuses a preloaded model of the same name; a
 /// credential is sent only when `api_key_env` names the variable that holds it.
+extension TrainConfig.Engine {
+    var retryPolicy: RetryPolicy { RetryPolicy(maxAttempts: attempts, deadline: .seconds(deadline)) }
+}
+
 public func makeEngine(
     _ config: TrainConfig.Engine, preloaded: Preloaded = Preloaded(),
     log: @escaping @Sendable (String) -> Void = standardErrorLine
@@ -35,7 +39,7 @@ public func makeEngine(
     if let engine = preloaded.engines[config.spec] { return engine }
     let apiKey = try config.apiKeyEnv.isEmpty ? nil : environmentValue(config.apiKeyEnv)
     let timeout = Duration.seconds(config.timeout)
-    let retry = RetryPolicy(maxAttempts: config.attempts)
+    let retry = config.retryPolicy
     switch try config.parsedSpec() {
     case .simulator, .simulatorServers:
         let completer = try await makeCompleter(config, preloaded: preloaded, log: log)
@@ -73,7 +77,7 @@ public func makeCompleter(
                 servers: servers, model: config.servedModel,
                 apiKey: try config.apiKeyEnv.isEmpty ? nil : environmentValue(config.apiKeyEnv),
                 maxTokens: config.maxTokens, temperature: Double(config.temperature), seed: config.seed,
-                concurrency: config.concurrency, timeout: .seconds(config.timeout), retry: RetryPolicy(maxAttempts: config.attempts)))
+                concurrency: config.concurrency, timeout: .seconds(config.timeout), retry: config.retryPolicy))
     default:
         throw InvalidInput(place: "engine.spec", problem: "\(config.spec) is not a model: use sim:MODEL or sim+http://HOST:PORT")
     }

@@ -57,17 +57,40 @@ extension RLTrainer {
             try load(TensorArchive(contentsOf: file(CheckpointFile.critic)), into: critic.parameters, op: op)
             try criticOptimizer.load(from: file(CheckpointFile.criticOptimizer))
         }
+        let savedState: TrainerState
         do {
-            state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: file(CheckpointFile.state)))
+            savedState = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: file(CheckpointFile.state)))
         } catch {
             throw InvalidInput(place: op, problem: "cannot read \(CheckpointFile.state): \(error)")
         }
+        try Self.checkConsistent(
+            savedState, rows: rows.count, totalSteps: config.trainer.totalSteps, place: "\(op): \(CheckpointFile.state)")
+        state = savedState
+        let weights = policy.trainableParameters + (critic?.parameters ?? [])
+        for parameter in weights where !parameter.value.scalars.allSatisfy(\.isFinite) {
+            throw InvalidInput(place: op, problem: "\(parameter.name) holds NaN or infinite weights")
+        }
+    }
+
+    /// A saved state this run can continue from: a step within the run (a
+    /// step past its end would "finish" it silently), a data order that is a
+    /// permutation of this data's rows, a cursor inside it.
+    static func checkConsistent(_ state: TrainerState, rows: Int, totalSteps: Int, place: String) throws {
+        try requireValid((0...totalSteps).contains(state.step), "\(place): step", "\(state.step) is outside 0...\(totalSteps)")
+        try requireValid(
+            state.order.isEmpty || state.order.sorted() == Array(0..<rows), "\(place): order",
+            "is not an order of this run's \(rows) training rows")
+        try requireValid((0...state.order.count).contains(state.cursor), "\(place): cursor", "\(state.cursor) is outside the order")
+        try requireValid(state.epoch >= 0, "\(place): epoch", "\(state.epoch) is negative")
     }
 
     /// The newest checkpoint folder (`step-NNNNNN`) under a run's
     /// `checkpoints/`, or the folder itself if it is a checkpoint.
     public static func latestCheckpoint(in run: URL) -> URL? {
         let fm = FileManager.default
+        // A run killed while saving left a staging folder (or a moved-aside
+        // checkpoint, which goes back into place) before anything resumes.
+        removeStaleStaging(in: run.appendingPathComponent("checkpoints"))
         if fm.fileExists(atPath: run.appendingPathComponent(CheckpointFile.state).path) { return run }
         let folder = run.appendingPathComponent("checkpoints")
         let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []

@@ -65,7 +65,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// The `model` field sent to a simulator server (vLLM wants the served name; sglang ignores it).
         public var servedModel = ""
         /// Remote engines: seconds before one attempt is abandoned.
-        public var timeout = 120.0
+        public var timeout = 60.0
+        /// Remote engines: seconds a whole call may take, every attempt and
+        /// pause included (a server that never answers costs this).
+        public var deadline = 120.0
         /// Remote engines: calls in flight at once.
         public var concurrency = 10
         /// Remote engines: attempts per call, the first included.
@@ -76,7 +79,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var apiKeyEnv = ""
         public init() {}
         enum CodingKeys: String, CodingKey {
-            case spec, temperature, seed, timeout, concurrency, attempts
+            case spec, temperature, seed, timeout, deadline, concurrency, attempts
             case simulatorMode = "simulator_mode", topK = "top_k", maxTokens = "max_tokens", servedModel = "served_model"
             case apiKeyEnv = "api_key_env"
         }
@@ -88,6 +91,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             try requireValid(temperature >= 0 && temperature.isFinite, "\(section).temperature", "must be ≥ 0")
             try requireValid(maxTokens > 0, "\(section).max_tokens", "must be positive")
             try requireValid(timeout > 0 && timeout.isFinite, "\(section).timeout", "must be positive")
+            try requireValid(deadline >= timeout && deadline.isFinite, "\(section).deadline", "must be at least \(section).timeout")
             try requireValid(concurrency > 0, "\(section).concurrency", "must be positive")
             try requireValid(attempts > 0, "\(section).attempts", "must be positive")
         }

@@ -54,6 +54,37 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         #expect(time < .seconds(100))
     }
 
+    /// A server that never answers costs a call its overall deadline, not
+    /// the per-attempt timeout times the attempts.
+    @Test func aServerThatNeverAnswersFailsWithinTheCallsDeadline() async {
+        let server = TestHTTPServer { _, _ in .silence }
+        defer { server.stop() }
+        let callDeadline = Duration.milliseconds(600)
+        let retry = RetryPolicy(maxAttempts: 10, initialDelay: .milliseconds(10), deadline: callDeadline)
+        let (result, time) = await elapsed {
+            await client([server], timeout: .milliseconds(250), retry: retry).get("x", as: Echo.self)
+        }
+        guard case .failure(let failure) = result else {
+            Issue.record("a silent server answered")
+            return
+        }
+        #expect(failure.reason == .deadline(callDeadline))
+        #expect((2...4).contains(failure.attempts), "attempts of 250 ms within 600 ms: \(failure.attempts)")
+        #expect(time < .seconds(100))
+    }
+
+    /// An answer over the cap is stopped there and fails the call at once.
+    @Test func anAnswerOverTheCapIsRefused() async {
+        let big = #"{"value": 1, "padding": ""# + String(repeating: "x", count: 300_000) + #""}"#
+        let server = TestHTTPServer { _, _ in .json(big) }
+        defer { server.stop() }
+        let capped = JSONHTTPClient(.init(servers: [server.url], maxResponseBytes: 100_000, retry: quick))
+        let result = await capped.get("x", as: Echo.self)
+        #expect(result == .failure(HTTPFailure(reason: .tooLarge(100_000), server: "http://127.0.0.1:\(server.port)", attempts: 1)))
+        let roomy = JSONHTTPClient(.init(servers: [server.url], maxResponseBytes: 1_000_000, retry: quick))
+        #expect(await roomy.get("x", as: Echo.self) == .success(Echo(value: 1)))
+    }
+
     @Test func serverErrorsAreRetriedThenReported() async throws {
         let server = TestHTTPServer { _, _ in .json("", status: 500) }
         defer { server.stop() }

@@ -65,6 +65,62 @@ import Training
         #expect("\(error!)".contains("policy.safetensors") || "\(error!)".contains("truncated") || "\(error!)".contains("safetensors"))
     }
 
+    /// Issue 18: a state that cannot continue this run (a negative step
+    /// crashed the progress bar, a step past the end "finished" it), or NaN
+    /// weights, is refused with the field at fault.
+    @Test func inconsistentCheckpointsAreRefused() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = try trainer(.reinforce, output: folder)
+        _ = try await original.step()
+        let checkpoint = original.checkpointFolder(step: 1)
+        try original.saveCheckpoint(to: checkpoint)
+        let stateFile = checkpoint.appendingPathComponent("trainer_state.json")
+        let goodState = try Data(contentsOf: stateFile)
+        func refusal(_ edit: (inout [String: Any]) -> Void) throws -> String {
+            var json = try JSONSerialization.jsonObject(with: goodState) as! [String: Any]
+            edit(&json)
+            try JSONSerialization.data(withJSONObject: json).write(to: stateFile)
+            do {
+                try trainer(.reinforce, output: folder).restore(from: checkpoint)
+                return "restored"
+            } catch { return "\(error)" }
+        }
+        #expect(try refusal { _ in } == "restored")
+        #expect(try refusal { $0["step"] = -5 }.contains("step"))
+        #expect(try refusal { $0["step"] = 1_000_000 }.contains("step"))
+        #expect(try refusal { $0["cursor"] = 1_000_000 }.contains("cursor"))
+        #expect(try refusal { $0["order"] = [0, 0, 0] }.contains("order"))
+        try goodState.write(to: stateFile)
+
+        let weightsFile = checkpoint.appendingPathComponent("policy.safetensors")
+        var archive = try TensorArchive(contentsOf: weightsFile)
+        let name = try #require(archive.tensors.keys.sorted().first)
+        archive.tensors[name]!.pointer[0] = .nan
+        try archive.write(to: weightsFile)
+        let error = #expect(throws: (any Error).self) { try trainer(.reinforce, output: folder).restore(from: checkpoint) }
+        #expect("\(error!)".contains("NaN"))
+    }
+
+    /// A writer killed mid-save leaves its staging folder; the next save or
+    /// resume removes it, and puts back a checkpoint it had moved aside.
+    @Test func staleStagingFoldersAreCleaned() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try trainer(.reinforce, output: folder)
+        try run.saveCheckpoint(to: run.checkpointFolder(step: 0))
+        let checkpoints = run.checkpointFolder(step: 0).deletingLastPathComponent()
+        let fm = FileManager.default
+        // PIDs past the kernel's limit (4,194,304) belong to no process.
+        try fm.createDirectory(at: checkpoints.appendingPathComponent(".step-000004.partial-9999999"), withIntermediateDirectories: true)
+        try fm.moveItem(at: run.checkpointFolder(step: 0), to: checkpoints.appendingPathComponent(".step-000000.old-9999998"))
+        #expect(RLTrainer.latestCheckpoint(in: folder) == run.checkpointFolder(step: 0))
+        #expect(try fm.contentsOfDirectory(atPath: checkpoints.path) == ["step-000000"])
+        try fm.createDirectory(at: checkpoints.appendingPathComponent(".step-000008.partial-9999999"), withIntermediateDirectories: true)
+        try run.saveCheckpoint(to: run.checkpointFolder(step: 12))
+        #expect(try fm.contentsOfDirectory(atPath: checkpoints.path).sorted() == ["step-000000", "step-000012"])
+    }
+
     /// Saving over an existing checkpoint replaces it whole.
     @Test func savingReplacesAtomically() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")

@@ -117,7 +117,7 @@ import Training
         config.evaluation.engine = ""
         config.engine.temperature = 0.7
         let text = try config.yaml()
-        #expect(text.contains("temperature: 0.7\n") && text.contains("timeout: 120.0\n"), "numbers as people write them")
+        #expect(text.contains("temperature: 0.7\n") && text.contains("timeout: 60.0\n"), "numbers as people write them")
         #expect(try TrainConfig.load(yaml: config.yaml()) == config)
     }
 

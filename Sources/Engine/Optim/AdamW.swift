@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// AdamW with decoupled weight decay and bias correction, as
 /// `torch.optim.AdamW` computes it:
@@ -94,7 +95,7 @@ public final class AdamW {
     /// Restores what `save` wrote, checking every moment's shape.
     public func load(from url: URL) throws {
         let archive = try TensorArchive(contentsOf: url)
-        guard let stepText = archive.metadata["step"], let savedStep = Int(stepText),
+        guard let stepText = archive.metadata["step"], let savedStep = Int(stepText), savedStep >= 0,
             let hyper = archive.metadata["hyperparameters"]
         else {
             throw TensorError.invalidArgument(op: "AdamW.load", detail: "\(url.path) has no optimiser metadata")
@@ -106,6 +107,9 @@ public final class AdamW {
             try check(
                 m.shape == p.shape && v.shape == p.shape, "AdamW.load",
                 "state for \(p.name) is \(describe(m.shape)), parameter is \(describe(p.shape))")
+            try requireValid(
+                m.scalars.allSatisfy(\.isFinite) && v.scalars.allSatisfy { $0.isFinite && $0 >= 0 }, "\(url.path): \(p.name)",
+                "moments hold NaN, infinite or negative values")
             restored[ObjectIdentifier(p)] = (m, v)
         }
         moments = restored

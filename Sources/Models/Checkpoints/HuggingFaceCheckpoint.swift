@@ -193,6 +193,7 @@ func readSafetensorsWeights(folder: URL) throws -> [String: Tensor] {
 /// An empty folder beside `target` (same file system, so the final rename
 /// is atomic), named after it and this process.
 public func makeStagingDirectory(for target: URL) throws -> URL {
+    removeStaleStaging(in: target.deletingLastPathComponent())
     let staging = target.deletingLastPathComponent()
         .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: staging)
@@ -213,4 +214,27 @@ public func replaceDirectory(_ target: URL, with staging: URL) throws {
         throw error
     }
     if hadTarget { try? fm.removeItem(at: backup) }
+    removeStaleStaging(in: target.deletingLastPathComponent())
+}
+
+/// Cleans what killed writers left in `folder`: staging folders
+/// (`.NAME.partial-PID`) are removed, and a moved-aside folder
+/// (`.NAME.old-PID`) goes back to NAME if the kill came before the new one
+/// took its place, else is removed. Only folders of processes no longer
+/// running are touched, so concurrent writers keep theirs.
+public func removeStaleStaging(in folder: URL) {
+    let fm = FileManager.default
+    guard let names = try? fm.contentsOfDirectory(atPath: folder.path) else { return }
+    for name in names where name.hasPrefix(".") {
+        let parts = name.dropFirst().split(separator: "-")
+        guard let last = parts.last, let pid = Int32(last), parts.count >= 2 else { continue }
+        let stem = parts.dropLast().joined(separator: "-")
+        let isStaging = stem.hasSuffix(".partial")
+        guard isStaging || stem.hasSuffix(".old") else { continue }
+        guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+        let item = folder.appendingPathComponent(name)
+        let original = folder.appendingPathComponent(String(stem.dropLast(isStaging ? ".partial".count : ".old".count)))
+        if !isStaging, !fm.fileExists(atPath: original.path), (try? fm.moveItem(at: item, to: original)) != nil { continue }
+        try? fm.removeItem(at: item)
+    }
 }

@@ -13,6 +13,10 @@ public struct HTTPFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case malformed(String)
         /// The calling task was cancelled.
         case cancelled
+        /// An answer larger than the client's cap (bytes), stopped there.
+        case tooLarge(Int)
+        /// The call's overall deadline (all attempts and pauses) passed.
+        case deadline(Duration)
 
         /// Whether another attempt may succeed: a 4xx other than 429 says the
         /// request itself is wrong, and asking again only repeats the error.
@@ -20,7 +24,7 @@ public struct HTTPFailure: Error, Sendable, Equatable, CustomStringConvertible {
             switch self {
             case .timeout, .connection, .malformed: true
             case let .status(code, _): code == 429 || code >= 500
-            case .cancelled: false
+            case .cancelled, .tooLarge, .deadline: false
             }
         }
 
@@ -31,6 +35,8 @@ public struct HTTPFailure: Error, Sendable, Equatable, CustomStringConvertible {
             case let .status(code, body): body.isEmpty ? "HTTP \(code)" : "HTTP \(code) (\(body))"
             case let .malformed(what): "malformed answer: \(what)"
             case .cancelled: "cancelled"
+            case let .tooLarge(cap): "answer larger than \(cap) bytes"
+            case let .deadline(limit): "no answer within the call's deadline of \(limit.seconds) s"
             }
         }
     }

@@ -17,6 +17,8 @@ public struct JSONHTTPClient: Sendable {
         /// byte of the answer. URLSession's own timeout only bounds the gap
         /// between packets, which a server that trickles never exceeds.
         public var timeout: Duration
+        /// The largest answer read; a larger one fails the call (not retried).
+        public var maxResponseBytes: Int
         public var retry: RetryPolicy
         /// Attempts in flight at once, over all calls through this client.
         public var maxConcurrentRequests: Int
@@ -24,11 +26,13 @@ public struct JSONHTTPClient: Sendable {
         public var headers: [String: String]
 
         public init(
-            servers: [URL], timeout: Duration = .seconds(60), retry: RetryPolicy = RetryPolicy(),
-            maxConcurrentRequests: Int = 10, headers: [String: String] = [:]
+            servers: [URL], timeout: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20, retry: RetryPolicy = RetryPolicy(),
+            maxConcurrentRequests: Int = 10,
+            headers: [String: String] = [:]
         ) {
             self.servers = servers
             self.timeout = timeout
+            self.maxResponseBytes = maxResponseBytes
             self.retry = retry
             self.maxConcurrentRequests = maxConcurrentRequests
             self.headers = headers
@@ -47,7 +51,7 @@ public struct JSONHTTPClient: Sendable {
         limiter = AsyncLimiter(limit: configuration.maxConcurrentRequests)
         transport = Transport(
             connectionsPerHost: configuration.maxConcurrentRequests,
-            backstop: configuration.timeout.seconds + 5)
+            backstop: configuration.timeout.seconds + 5, maxResponseBytes: configuration.maxResponseBytes)
     }
 
     public var metrics: RemoteMetrics { recorder.snapshot }
@@ -77,15 +81,23 @@ public struct JSONHTTPClient: Sendable {
         var attempts = 0
         var previous: Int?
         var failure: HTTPFailure
+        let deadline = started + configuration.retry.deadline
         repeat {
             attempts += 1
-            if attempts > 1 { try? await Task.sleep(for: configuration.retry.delay(before: attempts)) }
+            if attempts > 1 { try? await Task.sleep(for: min(configuration.retry.delay(before: attempts), deadline - .now)) }
             let (server, outcome) = await limiter.withPermit {
                 let server = pool.acquire(avoiding: previous)
                 defer { pool.release(server) }
                 if Task.isCancelled { return (server, Result<Data, HTTPFailure.Reason>.failure(.cancelled)) }
+                let remaining = deadline - .now
+                guard remaining > .zero else { return (server, .failure(.deadline(configuration.retry.deadline))) }
                 let request = request(method, pool.urls[server], path, query: query, body: body)
-                return (server, await transport.load(request, deadline: configuration.timeout))
+                let outcome = await transport.load(request, deadline: min(configuration.timeout, remaining))
+                // An attempt cut short by the call's deadline is the call's failure.
+                if case .failure(.timeout) = outcome, remaining < configuration.timeout {
+                    return (server, .failure(.deadline(configuration.retry.deadline)))
+                }
+                return (server, outcome)
             }
             previous = server
             let reason: HTTPFailure.Reason

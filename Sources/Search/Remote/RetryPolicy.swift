@@ -10,12 +10,20 @@ public struct RetryPolicy: Sendable, Equatable {
     public var initialDelay: Duration
     /// The longest pause between two attempts.
     public var maxDelay: Duration
+    /// The whole call's deadline: every attempt and every pause. A server
+    /// that never answers costs this, not the per-attempt timeout times the
+    /// attempts (the retriever's 10 attempts of 60 s once took 638 s).
+    public var deadline: Duration
 
-    public init(maxAttempts: Int = 3, initialDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(8)) {
+    public init(
+        maxAttempts: Int = 3, initialDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(8),
+        deadline: Duration = .seconds(120)
+    ) {
         precondition(maxAttempts >= 1, "at least one attempt")
         self.maxAttempts = maxAttempts
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
+        self.deadline = deadline
     }
 
     /// The pause before attempt `attempt` (2, 3, …): exponential, capped, and

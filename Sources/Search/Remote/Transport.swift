@@ -6,11 +6,14 @@ import Synchronization
 #endif
 
 /// The URLSession behind a client, made once and invalidated with its last
-/// copy, and the per-attempt deadline around it.
+/// copy, the per-attempt deadline around it, and a cap on an answer's size
+/// (the body is counted as it arrives and the transfer stopped past the cap,
+/// so a runaway server costs at most the cap in memory).
 final class Transport: Sendable {
     private let session: URLSession
+    private let loads: Loads
 
-    init(connectionsPerHost: Int, backstop: TimeInterval) {
+    init(connectionsPerHost: Int, backstop: TimeInterval, maxResponseBytes: Int) {
         let configuration = URLSessionConfiguration.ephemeral
         // Search answers must never come from a cache: a retried GET would
         // return the cached failure, and two identical queries may differ.
@@ -19,7 +22,8 @@ final class Transport: Sendable {
         configuration.httpMaximumConnectionsPerHost = connectionsPerHost
         configuration.timeoutIntervalForRequest = backstop
         configuration.timeoutIntervalForResource = backstop
-        session = URLSession(configuration: configuration)
+        loads = Loads(maxBytes: maxResponseBytes)
+        session = URLSession(configuration: configuration, delegate: loads, delegateQueue: nil)
     }
 
     deinit { session.invalidateAndCancel() }
@@ -46,9 +50,8 @@ final class Transport: Sendable {
 
     private func load(_ request: URLRequest) async -> Result<Data, HTTPFailure.Reason> {
         let answer = OneShot<Result<Data, HTTPFailure.Reason>>()
-        let task = session.dataTask(with: request) { data, response, error in
-            answer.resume(with: Self.classify(data, response, error))
-        }
+        let task = session.dataTask(with: request)
+        loads.begin(task.taskIdentifier, answer: answer)
         task.resume()
         return await withTaskCancellationHandler {
             await answer.value
@@ -57,8 +60,60 @@ final class Transport: Sendable {
             task.cancel()
         }
     }
+}
 
-    private static func classify(_ data: Data?, _ response: URLResponse?, _ error: Error?) -> Result<Data, HTTPFailure.Reason> {
+/// The session's delegate: each task's status and body so far, by task id.
+private final class Loads: NSObject, URLSessionDataDelegate, Sendable {
+    private struct Load {
+        let answer: OneShot<Result<Data, HTTPFailure.Reason>>
+        var status = 0
+        var body = Data()
+    }
+
+    private let maxBytes: Int
+    private let loads = Mutex([Int: Load]())
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func begin(_ task: Int, answer: OneShot<Result<Data, HTTPFailure.Reason>>) {
+        loads.withLock { $0[task] = Load(answer: answer) }
+    }
+
+    /// Ends a task's load with `result` (the first end wins).
+    private func finish(_ task: Int, _ result: Result<Data, HTTPFailure.Reason>) {
+        loads.withLock { $0.removeValue(forKey: task) }?.answer.resume(with: result)
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+    ) {
+        if response.expectedContentLength > maxBytes {
+            finish(dataTask.taskIdentifier, .failure(.tooLarge(maxBytes)))
+            completionHandler(.cancel)
+            return
+        }
+        loads.withLock { $0[dataTask.taskIdentifier]?.status = (response as? HTTPURLResponse)?.statusCode ?? 0 }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let size = loads.withLock { loads -> Int in
+            loads[dataTask.taskIdentifier]?.body.append(data)
+            return loads[dataTask.taskIdentifier]?.body.count ?? 0
+        }
+        if size > maxBytes {
+            finish(dataTask.taskIdentifier, .failure(.tooLarge(maxBytes)))
+            dataTask.cancel()
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        guard let load = loads.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+        load.answer.resume(with: Self.classify(load.body, status: load.status, error))
+    }
+
+    private static func classify(_ body: Data, status: Int, _ error: Error?) -> Result<Data, HTTPFailure.Reason> {
         if let error {
             let what =
                 switch (error as? URLError)?.code {
@@ -71,8 +126,6 @@ final class Transport: Sendable {
                 }
             return .failure(.connection(what))
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let body = data ?? Data()
         guard (200..<300).contains(status) else {
             let start = String(decoding: body.prefix(200), as: UTF8.self)
             return .failure(.status(status, body: start.trimmingCharacters(in: .whitespacesAndNewlines)))
