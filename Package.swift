@@ -95,17 +95,21 @@ let package = Package(
             swiftSettings: nativeCPU),
         // Timed harnesses behind `zerosearch bench` (not used by any run).
         .target(name: "Benchmarks", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
+        // Mutated real files through every parser of untrusted bytes, behind `zerosearch fuzz`.
+        .target(
+            name: "Fuzzing", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Search", "Training"],
+            swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks",
+                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks", "Fuzzing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
         ),
         .testTarget(
-            name: "EngineTests", dependencies: ["Engine"],
+            name: "EngineTests", dependencies: ["Engine", "Support"],
             resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(
             name: "ModelsTests", dependencies: ["Models", "Engine", "Support"],

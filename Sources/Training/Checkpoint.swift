@@ -75,7 +75,7 @@ extension RLTrainer {
     /// A saved state this run can continue from: a step within the run (a
     /// step past its end would "finish" it silently), a data order that is a
     /// permutation of this data's rows, a cursor inside it.
-    static func checkConsistent(_ state: TrainerState, rows: Int, totalSteps: Int, place: String) throws {
+    public static func checkConsistent(_ state: TrainerState, rows: Int, totalSteps: Int, place: String) throws {
         try requireValid((0...totalSteps).contains(state.step), "\(place): step", "\(state.step) is outside 0...\(totalSteps)")
         try requireValid(
             state.order.isEmpty || state.order.sorted() == Array(0..<rows), "\(place): order",

@@ -1,6 +1,8 @@
 import Foundation
 
-/// A one-line progress bar on stderr (so `--json` stdout stays clean).
+/// A one-line progress bar on stderr (so `--json` stdout stays clean). When
+/// stderr is not a terminal (a log file, CI) it writes a plain line at every
+/// tenth of the work instead of a redraw per update.
 final class ProgressBar {
     let title: String
     let total: Int
@@ -8,6 +10,9 @@ final class ProgressBar {
     private var done = 0
     private var detail = ""
     private let start = Date()
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    /// Tenths of the work already logged (when not a terminal).
+    private var loggedTenths = -1
 
     init(title: String, total: Int, enabled: Bool = true) {
         self.title = title
@@ -29,7 +34,12 @@ final class ProgressBar {
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled && isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled && !isTerminal && loggedTenths < 10 {
+            loggedTenths = 9
+            done = total
+            draw()
+        }
     }
 
     private func draw() {
@@ -39,6 +49,14 @@ final class ProgressBar {
         let elapsed = Date().timeIntervalSince(start)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let status = detail.isEmpty ? "" : " " + detail
+        guard isTerminal else {
+            let tenths = 10 * done / total
+            guard tenths > loggedTenths else { return }
+            loggedTenths = tenths
+            let line = "\(title) \(done)/\(total) \(String(format: "%.0f", elapsed))s\(status)\n"
+            FileHandle.standardError.write(Data(line.utf8))
+            return
+        }
         let line = "\r\(title) \(bar) \(done)/\(total) \(String(format: "%.0f", elapsed))s\(status)\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
     }

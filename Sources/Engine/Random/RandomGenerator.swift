@@ -18,6 +18,19 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         }
     }
 
+    /// A saved state: four words, not all zero (xoshiro's one fixed point).
+    public init(from decoder: any Swift.Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let state = try container.decode([UInt64].self, forKey: .state)
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .state, in: container, debugDescription: "a generator's state is four words, not all zero")
+        }
+        self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey { case state }
+
     public mutating func next() -> UInt64 {
         let result = rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17
