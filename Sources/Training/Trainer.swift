@@ -239,6 +239,21 @@ public final class RLTrainer {
             metrics.merge(criticMetrics) { $1 }
         }
         for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
+        if config.algorithm.recomputeOldLogProbs {
+            // veRL's rollout_probs_diff: how far the sampler's log-probs are from
+            // the trainer's own, over the tokens trained on. Near 0 when the
+            // update is on-policy, which is what lets `recompute_old_log_probs:
+            // false` reuse the sampler's.
+            var differences: [Double] = []
+            for (index, trajectory) in trajectories.enumerated() {
+                let sampled = trajectory.logProbs[trajectory.promptLength...]
+                for (offset, (sampledValue, recomputed)) in zip(sampled, oldLogProbs[index]).enumerated() where masks[index][offset] > 0 {
+                    differences.append(abs(Double(sampledValue) - recomputed))
+                }
+            }
+            metrics["rollout_log_prob_diff_max"] = differences.max() ?? 0
+            metrics["rollout_log_prob_diff_mean"] = differences.isEmpty ? 0 : differences.reduce(0, +) / Double(differences.count)
+        }
         return (metrics, scores, rewards)
     }
 

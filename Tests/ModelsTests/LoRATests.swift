@@ -98,6 +98,43 @@ import Testing
         #expect(reloaded.loraConfig?.layers == 1 && Set(reloaded.adapters.keys) == Set(top.decoder.adapters.keys))
     }
 
+    /// Stopping the backward pass below the lowest adapter loses nothing:
+    /// the top layer's adapters get the gradients a full backward gives them
+    /// (the full one here has adapters on every layer, the lower ones at
+    /// B = 0, so that both compute the same function).
+    @Test func theShortBackwardGivesTheFullBackwardsGradients() throws {
+        let top = try Decoder(config: Self.config, seed: 1, std: 0.2)
+        try top.attachLoRA(LoRAConfig(rank: 4, alpha: 8, layers: 1), seed: 5)
+        var rng = RandomGenerator(seed: 9)
+        for parameter in top.adapterParameters where parameter.name.contains("lora_B") {
+            let values = rng.normalTensor(parameter.shape, std: 0.3)
+            withExtendedLifetime(values) { parameter.value.pointer.update(from: values.pointer, count: values.count) }
+        }
+        let full = try Decoder(config: Self.config, seed: 1, std: 0.2)
+        try full.attachLoRA(LoRAConfig(rank: 4, alpha: 8), seed: 6)
+        let topValues = Dictionary(uniqueKeysWithValues: top.adapterParameters.map { ($0.name, $0.value) })
+        for parameter in full.adapterParameters {
+            if let value = topValues[parameter.name] {
+                parameter.value.pointer.update(from: value.pointer, count: value.count)
+            } else if parameter.name.contains("lora_B") {
+                #expect(parameter.value.scalars.allSatisfy { $0 == 0 }, "a lower adapter starts as the identity")
+            }
+        }
+        #expect(try logits(full) == logits(top))
+        for decoder in [top, full] {
+            let tape = Tape()
+            try tape.backward(decoder.languageModelingLoss(tokens: tokens, batch: 2, tape: tape))
+        }
+        let fullGradients = Dictionary(uniqueKeysWithValues: full.adapterParameters.map { ($0.name, $0.grad) })
+        for parameter in top.adapterParameters {
+            let short = try #require(parameter.grad?.scalars, "\(parameter.name)")
+            let reference = try #require(fullGradients[parameter.name]??.scalars, "\(parameter.name)")
+            let largest = zip(short, reference).map { abs($0 - $1) }.max() ?? 0
+            #expect(largest <= 1e-5 * max(1, reference.map(abs).max() ?? 0), "\(parameter.name): differs by \(largest)")
+        }
+        #expect(top.adapterParameters.contains { $0.grad!.scalars.contains { $0 != 0 } }, "gradients that are all zero prove nothing")
+    }
+
     @Test func badSettingsAndFilesAreRefused() throws {
         let decoder = try Decoder(config: Self.config, seed: 1)
         #expect(throws: (any Error).self) { try decoder.attachLoRA(LoRAConfig(rank: 0), seed: 0) }
