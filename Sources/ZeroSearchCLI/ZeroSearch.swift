@@ -8,7 +8,8 @@ struct ZeroSearch: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, WorldCommand.self, Search.self, Ask.self,
             Score.self,
-            Train.self, Eval.self, ReportCommand.self, DataCommand.self, SimulatorCommand.self, ColdStartCommand.self, RealCommand.self, Fuzz.self,
+            Train.self, Eval.self, ReportCommand.self, DataCommand.self, SimulatorCommand.self, ColdStartCommand.self, RealCommand.self,
+            Fuzz.self,
             Bench.self,
         ]
     )
