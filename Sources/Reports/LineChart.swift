@@ -43,10 +43,19 @@ public struct LineChart: Sendable {
         self.yLabel = yLabel
     }
 
-    // Room for tick labels and axis titles on the left and bottom, the title above and the legend on the right.
-    private let left = 64.0, right = 150.0, top = 36.0, bottom = 48.0
+    // Room for tick labels and axis titles on the left and bottom, the title above.
+    private let left = 64.0, top = 36.0, bottom = 48.0
 
+    /// The legend's column on the right: wide enough for the longest name
+    /// (11-pixel sans-serif runs at most about 7 pixels a character), so no
+    /// name is cut.
+    var right: Double { max(150, 44 + 7 * Double(series.map(\.name.count).max() ?? 0)) }
+
+    /// The chart scales to its container's width (`width="100%"`, the
+    /// aspect ratio kept by the view box); `width` is the view box's, widened
+    /// when a long legend would leave the plot under 400 units.
     public func svg() -> String {
+        let width = max(self.width, left + 400 + right)
         let all = series.flatMap(\.finitePoints)
         let xTicks = niceTicks(all.map(\.x), integral: integralX)
         let yTicks = niceTicks(all.map(\.y), integral: false)
@@ -58,7 +67,7 @@ public struct LineChart: Sendable {
         func py(_ y: Double) -> Double { top + plotH - (y - y0) / (y1 - y0) * plotH }
 
         var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(width))" height="\(fmt(height))" \
+            <svg xmlns="http://www.w3.org/2000/svg" width="100%" \
             viewBox="0 0 \(fmt(width)) \(fmt(height))" role="img" font-family="sans-serif" font-size="11">
             <title>\(xmlEscape(title))</title>
             <text x="\(fmt(left + plotW / 2))" y="20" text-anchor="middle" font-size="14" font-weight="bold">\(xmlEscape(title))</text>

@@ -55,6 +55,7 @@ public struct Report: Sendable {
             <style>
             body { font-family: sans-serif; margin: 2em; color: #222; }
             .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+            .charts svg { flex: 1 1 560px; min-width: 0; max-width: 100%; height: auto; }
             table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
             th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
             th { background: #f3f3f3; }
@@ -66,7 +67,8 @@ public struct Report: Sendable {
             <h1>\(xmlEscape(title))</h1>
 
             """
-        out += "<h2>Runs</h2>\n" + summaryTable() + "\n"
+        // A folder with no training steps (a results folder, an empty run) is no run to list.
+        if runs.contains(where: { !$0.steps.isEmpty }) { out += "<h2>Runs</h2>\n" + summaryTable() + "\n" }
         for run in runs where run.config != nil || run.unreadableLines > 0 {
             if run.unreadableLines > 0 {
                 out += "<p>\(xmlEscape(run.name)): \(run.unreadableLines) unreadable line(s) of metrics.jsonl skipped.</p>\n"
@@ -88,7 +90,7 @@ public struct Report: Sendable {
     }
 
     private func summaryTable() -> String {
-        let rows = runs.map { run -> [String] in
+        let rows = runs.filter { !$0.steps.isEmpty }.map { run -> [String] in
             let rewards = run.steps.compactMap { step in step["reward_mean"].map { (step: step["step"], reward: $0) } }
             let best = rewards.max { $0.reward < $1.reward }
             let seconds = run.steps.compactMap { $0["seconds"] }

@@ -42,6 +42,23 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
     #expect(counter.counts["text", default: 0] > 6)  // title, axis labels, ticks, legend
 }
 
+/// A legend name as long as the demo's longest fits inside the view box
+/// (the report once cut `zerosearch_fixed_noise` to `zerosearch_fixed_nois…`),
+/// and the chart takes its container's width.
+@Test func longLegendNamesFitAndChartsScaleToThePage() throws {
+    let name = "zerosearch_prompt_sim_fixed_noise"
+    let chart = LineChart(
+        series: [Series(name: "run", points: [(1, 0.1), (2, 0.4)]), Series(name: name, points: [(1, 0.2), (2, 0.3)])],
+        title: "Reward", xLabel: "step", yLabel: "reward")
+    let counter = try #require(parse(chart.svg()))
+    let svg = try #require(counter.attributes["svg"]?.first)
+    #expect(svg["width"] == "100%")
+    let viewWidth = try #require(svg["viewBox"].flatMap { Double($0.split(separator: " ")[2]) })
+    let legendX = try #require(counter.attributes["text", default: []].compactMap { $0["x"].flatMap(Double.init) }.max())
+    // At most 7 units a character at font size 11.
+    #expect(legendX + 7 * Double(name.count) <= viewWidth, "legend from x = \(legendX) in a \(viewWidth)-wide view box")
+}
+
 @Test func niceTickValues() {
     #expect(niceTicks([0.03, 0.97]) == [0, 0.2, 0.4, 0.6, 0.8, 1])
     #expect(niceTicks([1, 10], integral: true) == [0, 2, 4, 6, 8, 10])
@@ -117,6 +134,7 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
     let json = try JSONValue.parse(#"{"nq": {"f1": 0.3, "n": 10}, "popqa": {"f1": 0.2, "n": 5}}"#)
     let html = Report(runs: [RunFolder(name: "eval", steps: [], tables: [(file: "eval.json", json: json)])]).html()
     let counter = try #require(parse(html))
-    #expect(counter.counts["tr"] == 2 + 3)  // summary header + row, table header + two sources
+    #expect(counter.counts["tr"] == 3)  // the table's header and two sources; no run summary for a folder without steps
+    #expect(!html.contains("<h2>Runs</h2>"))
     #expect(counter.counts["svg"] == nil)
 }
