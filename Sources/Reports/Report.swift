@@ -56,7 +56,7 @@ public struct Report: Sendable {
             body { font-family: sans-serif; margin: 2em; color: #222; }
             .charts { display: flex; flex-wrap: wrap; gap: 1em; }
             .charts svg { flex: 1 1 560px; min-width: 0; max-width: 100%; height: auto; }
-            table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+            table { border-collapse: collapse; margin: 0.5em 0 1.5em; display: block; max-width: 100%; overflow-x: auto; }
             th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
             th { background: #f3f3f3; }
             td.text, th.text { text-align: left; }
@@ -84,7 +84,10 @@ public struct Report: Sendable {
         let tables = runs.flatMap { run in run.tables.map { (title: "\(run.name): \($0.file)", json: $0.json) } }
         if !tables.isEmpty {
             out += "<h2>Evaluation</h2>\n"
-            for table in tables { out += "<h3>\(xmlEscape(table.title))</h3>\n" + jsonTable(table.json) + "\n" }
+            for table in tables {
+                out += "<h3>\(xmlEscape(table.title))</h3>\n" + jsonTable(table.json) + "\n"
+                if let chart = scoreChart(table.json, title: table.title) { out += "<div class=\"charts\">\n" + chart.svg() + "\n</div>\n" }
+            }
         }
         return out + "</body>\n</html>\n"
     }
@@ -103,6 +106,30 @@ public struct Report: Sendable {
             ]
         }
         return htmlTable(header: ["run", "steps", "last reward", "best reward", "last F1", "total time"], rows: rows, textColumns: 1)
+    }
+
+    /// A results table (rows with a `method` and scores nested by question
+    /// kind or split, as the demo and `zerosearch real` write them) as bars:
+    /// substring EM in % of each method, one bar per kind or split.
+    func scoreChart(_ json: JSONValue, title: String) -> BarChart? {
+        guard let rows = json["rows"].map(objects), !rows.isEmpty else { return nil }
+        var methods: [String] = []
+        var categories: [String] = []
+        var values: [String: [String: Double]] = [:]
+        for row in rows {
+            guard let method = row.first(where: { $0.name == "method" })?.value.string else { continue }
+            methods.append(method)
+            for member in flatten(row) where member.name.hasSuffix(".subem") {
+                guard let score = member.value.number else { continue }
+                let category = String(member.name.dropLast(".subem".count))
+                if !categories.contains(category) { categories.append(category) }
+                values[method, default: [:]][category] = 100 * score
+            }
+        }
+        guard !methods.isEmpty, !categories.isEmpty else { return nil }
+        return BarChart(
+            groups: methods, series: categories.map { category in (category, methods.map { values[$0]?[category] }) },
+            title: "\(title): substring EM", yLabel: "substring EM (%)")
     }
 
     /// Any JSON as a table: a `rows` array or top-level array of objects gives a row

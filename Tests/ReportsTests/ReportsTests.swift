@@ -122,8 +122,10 @@ private func seriesPaths(_ counter: ElementCounter) -> [[String: String]] {
     #expect(run.steps.count == 5 && run.unreadableLines == 1)
     let html = Report(runs: [run]).html()
     let counter = try #require(parse(html))
-    #expect(counter.counts["svg"] == 4)
+    #expect(counter.counts["svg"] == 5)  // four metrics and the results as bars
     #expect(counter.counts["table"] == 2)
+    let bars = counter.attributes["rect", default: []].filter { $0["class"] == "bar" }
+    #expect(bars.count == 3, "Direct: single-hop, two-hop and overall substring EM")
     #expect(counter.counts["details"] == 1)
     #expect(html.contains("single_hop.f1") && html.contains("Direct") && html.contains("&lt;smol &amp; lm&gt;"))
     #expect(html.contains("2m 30s"))
