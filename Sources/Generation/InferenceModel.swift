@@ -31,31 +31,53 @@ public final class InferenceModel: @unchecked Sendable {
 
     /// Copies (and packs) the decoder's weights, with enabled LoRA adapters
     /// merged in, so training the decoder afterwards never leaves this model
-    /// half old, half new.
-    public init(_ decoder: Decoder) throws {
+    /// half old, half new. With `previous` (packed from the same decoder
+    /// earlier) and a frozen base (LoRA), only the adapted projections are
+    /// packed again: the embedding, norms, head and every other projection
+    /// cannot have changed, and an RL step would otherwise copy and repack
+    /// all of them (the 113 MB embedding and head of SmolLM2 among them).
+    public init(_ decoder: Decoder, reusingFrozenFrom previous: InferenceModel? = nil) throws {
         config = decoder.config
-        embedding = decoder.embedding.value.copy()
-        func projection(_ parts: [Variable]) throws -> Projection {
+        let reusable = previous.flatMap { previous in
+            previous.config == decoder.config && decoder.parameters.allSatisfy { !$0.requiresGrad } ? previous : nil
+        }
+        let adaptersMerged = decoder.adaptersEnabled
+        func isAdapted(_ parts: [Variable]) -> Bool {
+            // Off adapters leave the base, which a previous model may hold merged: pack again.
+            parts.contains { decoder.adapters[$0.name] != nil } || reusable?.mergedAdapters != adaptersMerged
+        }
+        func projection(_ parts: [Variable], reusing old: Projection?) throws -> Projection {
+            if let old, !isAdapted(parts) { return old }
             // An adapted weight is no longer what the file's blocks hold.
-            try Projection(
+            return try Projection(
                 parts.map(decoder.effectiveWeight),
                 blocks: parts.map { decoder.adapters[$0.name] == nil ? decoder.quantizedWeights[$0.name] : nil })
         }
-        layers = try decoder.layers.map { layer in
+        embedding = reusable?.embedding ?? decoder.embedding.value.copy()
+        layers = try decoder.layers.enumerated().map { index, layer in
+            let old = reusable?.layers[index]
             let biases = [layer.bq, layer.bk, layer.bv].compactMap { $0?.value }
             return Layer(
-                attentionNorm: layer.attentionNorm.value.copy(),
-                qkv: try projection([layer.wq, layer.wk, layer.wv]),
-                qkvBias: biases.isEmpty ? nil : try concatenatingRows(biases),
-                output: try projection([layer.wo]),
-                mlpNorm: layer.mlpNorm.value.copy(),
-                gateUp: try projection([layer.wGate, layer.wUp]),
-                down: try projection([layer.wDown]))
+                attentionNorm: old?.attentionNorm ?? layer.attentionNorm.value.copy(),
+                qkv: try projection([layer.wq, layer.wk, layer.wv], reusing: old?.qkv),
+                qkvBias: try old.map(\.qkvBias) ?? (biases.isEmpty ? nil : concatenatingRows(biases)),
+                output: try projection([layer.wo], reusing: old?.output),
+                mlpNorm: old?.mlpNorm ?? layer.mlpNorm.value.copy(),
+                gateUp: try projection([layer.wGate, layer.wUp], reusing: old?.gateUp),
+                down: try projection([layer.wDown], reusing: old?.down))
         }
-        finalNorm = decoder.finalNorm.value.copy()
-        head = try projection([decoder.outputWeight])
+        finalNorm = reusable?.finalNorm ?? decoder.finalNorm.value.copy()
+        head = try projection([decoder.outputWeight], reusing: reusable?.head)
         rotary = decoder.rotary
+        mergedAdapters = adaptersMerged
     }
+
+    /// Whether the adapters were on (merged) when this model was packed.
+    let mergedAdapters: Bool
+
+    /// Whether this model holds `other`'s embedding itself, not a copy (what
+    /// `reusingFrozenFrom` shares).
+    public func sharesFrozenWeights(with other: InferenceModel) -> Bool { embedding.pointer == other.embedding.pointer }
 
     public var vocabularySize: Int { config.vocabSize }
 

@@ -38,6 +38,8 @@ public struct StepReport: Sendable {
 /// advantages → clipped policy updates over mini-batches, with micro-batches
 /// accumulating gradients → metrics. Every phase is timed.
 public final class RLTrainer {
+    /// The last step's packed policy, whose frozen parts the next step reuses.
+    private var lastInference: InferenceModel?
     public let config: TrainConfig
     public let policy: Decoder
     let reference: Decoder?
@@ -266,13 +268,15 @@ public final class RLTrainer {
         return try body(policy)
     }
 
-    /// The policy with its current weights packed for generation.
+    /// The policy with its current weights packed for generation; with LoRA
+    /// only the adapted projections are packed again (`InferenceModel`).
     func makeAgent(sampling: SamplingParameters, seed: UInt64) async throws -> ModelPolicy {
-        try await computeOffPool {
-            ModelPolicy(
-                inference: try InferenceModel(policy), tokenizer: tokenizer, chatTemplate: chatTemplate,
-                stopTokens: stopTokens, sampling: sampling, seed: seed)
-        }
+        let previous = lastInference
+        let inference = try await computeOffPool { [policy] in try InferenceModel(policy, reusingFrozenFrom: previous) }
+        lastInference = inference
+        return ModelPolicy(
+            inference: inference, tokenizer: tokenizer, chatTemplate: chatTemplate, stopTokens: stopTokens, sampling: sampling,
+            seed: seed)
     }
 
     /// Runs `score` over the micro-batches and joins the rows in order.

@@ -172,6 +172,33 @@ import Testing
         #expect(full.contains(5))
     }
 
+    /// With LoRA, a step's packed model reuses the last one's frozen parts
+    /// and packs only the adapted projections, and computes what a fresh pack
+    /// computes after the adapters moved (on or off).
+    @Test func repackingReusesFrozenWeightsAndMatchesAFreshPack() throws {
+        let decoder = try Decoder(config: Self.config, seed: 11, std: 0.3)
+        try decoder.attachLoRA(LoRAConfig(rank: 2, alpha: 4, targets: ["q_proj", "down_proj"], layers: 1), seed: 1)
+        let first = try InferenceModel(decoder)
+        var rng = RandomGenerator(seed: 6)
+        for parameter in decoder.adapterParameters {
+            let values = rng.normalTensor(parameter.shape, std: 0.3)
+            withExtendedLifetime(values) { parameter.value.pointer.update(from: values.pointer, count: values.count) }
+        }
+        let tokens: [Int32] = [3, 17, 22, 5, 39, 0, 12]
+        func logits(_ model: InferenceModel) throws -> [Float] { try model.forward([(model.makeCache(), tokens)]).scalars }
+        for enabled in [true, false, true] {
+            decoder.adaptersEnabled = enabled
+            let reused = try InferenceModel(decoder, reusingFrozenFrom: first)
+            let fresh = try InferenceModel(decoder)
+            #expect(try logits(reused) == logits(fresh), "adapters \(enabled ? "on" : "off")")
+            #expect(reused.sharesFrozenWeights(with: first))
+        }
+        #expect(try logits(first) != logits(InferenceModel(decoder)), "the adapters moved: something had to be packed again")
+        let trainable = try Decoder(config: Self.config, seed: 11, std: 0.3)
+        let previous = try InferenceModel(trainable)
+        #expect(!(try InferenceModel(trainable, reusingFrozenFrom: previous)).sharesFrozenWeights(with: previous), "nothing is frozen")
+    }
+
     @Test func badRequestsAreRejected() throws {
         let cache = Self.model.makeCache()
         #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [40])]) }

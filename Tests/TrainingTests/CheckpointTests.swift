@@ -49,13 +49,19 @@ import Training
         #expect(weights(second) != weights(try trainer(advantage, output: folder)), "training changed nothing")
     }
 
-    @Test func refusesOtherSettingsAndDamagedFiles() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// A REINFORCE run's checkpoint after one step, under `folder`.
+    func checkpointAfterOneStep(in folder: URL) async throws -> URL {
         let original = try trainer(.reinforce, output: folder)
         _ = try await original.step()
         let checkpoint = original.checkpointFolder(step: 1)
         try original.saveCheckpoint(to: checkpoint)
+        return checkpoint
+    }
+
+    @Test func refusesOtherSettingsAndDamagedFiles() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = try await checkpointAfterOneStep(in: folder)
         #expect(throws: (any Error).self) { try trainer(.grpo, output: folder).restore(from: checkpoint) }
 
         let weightsFile = checkpoint.appendingPathComponent("policy.safetensors")
@@ -71,10 +77,7 @@ import Training
     @Test func inconsistentCheckpointsAreRefused() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let original = try trainer(.reinforce, output: folder)
-        _ = try await original.step()
-        let checkpoint = original.checkpointFolder(step: 1)
-        try original.saveCheckpoint(to: checkpoint)
+        let checkpoint = try await checkpointAfterOneStep(in: folder)
         let stateFile = checkpoint.appendingPathComponent("trainer_state.json")
         let goodState = try Data(contentsOf: stateFile)
         func refusal(_ edit: (inout [String: Any]) -> Void) throws -> String {
