@@ -186,6 +186,16 @@ private func elapsed<T>(_ body: () async -> T) async -> (T, Duration) {
         #expect(healthy.requests.count == 6)
     }
 
+    /// Clients made separately (separate processes, each with one search)
+    /// do not all send their first call to the first server.
+    @Test func separateClientsStartAtDifferentServers() async {
+        let servers = (0..<2).map { _ in TestHTTPServer { _, _ in .json(#"{"value": 1}"#) } }
+        defer { servers.forEach { $0.stop() } }
+        for _ in 0..<20 { _ = await client(servers).get("x", as: Echo.self) }
+        // All 20 on one server: a chance of 2 in 2^20.
+        #expect(servers.allSatisfy { $0.requests.count > 0 }, "\(servers.map(\.requests.count))")
+    }
+
     @Test func callsSpreadOverServers() async {
         let servers = (0..<3).map { _ in TestHTTPServer { _, _ in .json(#"{"value": 1}"#, after: .milliseconds(30)) } }
         defer { servers.forEach { $0.stop() } }

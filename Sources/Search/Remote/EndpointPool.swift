@@ -11,10 +11,13 @@ final class EndpointPool: Sendable {
     let urls: [URL]
     private let state: Mutex<(inFlight: [Int], next: Int)>
 
-    init(_ urls: [URL]) {
+    /// The wheel starts at a random server: separate processes (a shell loop
+    /// of `zerosearch search`, several trainers) each start one, and starting
+    /// at the first would send every process's first call to the same server.
+    init(_ urls: [URL], start: Int? = nil) {
         precondition(!urls.isEmpty, "at least one server URL")
         self.urls = urls
-        state = Mutex((inFlight: Array(repeating: 0, count: urls.count), next: 0))
+        state = Mutex((inFlight: Array(repeating: 0, count: urls.count), next: start ?? Int.random(in: 0..<urls.count)))
     }
 
     /// Picks a server and counts the call against it until `release`.
