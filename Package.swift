@@ -36,6 +36,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Modules in the order data flows; each depends only on earlier ones
@@ -82,7 +87,8 @@ let package = Package(
         .target(
             name: "RealRun",
             dependencies: [
-                "Support", "Engine", "Models", "Generation", "Search", "Agent", "RL", "Training", "Evaluation", "Reports", "Runs",
+                "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "Evaluation",
+                "Reports", "Runs",
             ],
             swiftSettings: nativeCPU),
         // The built-in demo (issue 6): everything above, on a synthetic world, in minutes.
@@ -99,11 +105,23 @@ let package = Package(
         .target(
             name: "Fuzzing", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Search", "Training"],
             swiftSettings: nativeCPU),
+        // `zerosearch serve` (issue 20): models and engines behind OpenAI-compatible and Search-R1 HTTP APIs.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Support", "Engine", "Models", "Generation", "Search",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: nativeCPU),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks", "Fuzzing",
+                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks", "Fuzzing", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -146,6 +164,10 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(
             name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],
+            swiftSettings: nativeCPU),
+        .testTarget(
+            name: "ServingTests",
+            dependencies: ["Serving", "Generation", "Search", "Support", .product(name: "Logging", package: "swift-log")],
             swiftSettings: nativeCPU),
         .testTarget(
             name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],

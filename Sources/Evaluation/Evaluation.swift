@@ -64,8 +64,49 @@ public struct EvaluationReport: Sendable, Codable {
     /// Responses with no `<answer>` element (scored 0).
     public var formatFailures: Int
     public var searchesPerQuestion: Double
+    /// Searches whose engine call failed (the policy read the failure text
+    /// instead of documents), RAG's retrievals included; counted as training counts them.
+    public var failedSearches: Int
     public var seconds: Double
     public var questionsPerMinute: Double
+
+    enum CodingKeys: String, CodingKey {
+        case method, engine, simulatedEngine, bySource, average, overall, formatFailures, searchesPerQuestion, failedSearches
+        case seconds, questionsPerMinute
+    }
+
+    init(
+        method: EvaluationMethod, engine: String, simulatedEngine: Bool, bySource: [String: ScoreSummary], average: ScoreSummary,
+        overall: ScoreSummary, formatFailures: Int, searchesPerQuestion: Double, failedSearches: Int, seconds: Double
+    ) {
+        self.method = method
+        self.engine = engine
+        self.simulatedEngine = simulatedEngine
+        self.bySource = bySource
+        self.average = average
+        self.overall = overall
+        self.formatFailures = formatFailures
+        self.searchesPerQuestion = searchesPerQuestion
+        self.failedSearches = failedSearches
+        self.seconds = seconds
+        questionsPerMinute = Double(overall.questions) / max(seconds, 1e-9) * 60
+    }
+
+    /// Reports saved before failed searches were counted read as 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        method = try container.decode(EvaluationMethod.self, forKey: .method)
+        engine = try container.decode(String.self, forKey: .engine)
+        simulatedEngine = try container.decode(Bool.self, forKey: .simulatedEngine)
+        bySource = try container.decode([String: ScoreSummary].self, forKey: .bySource)
+        average = try container.decode(ScoreSummary.self, forKey: .average)
+        overall = try container.decode(ScoreSummary.self, forKey: .overall)
+        formatFailures = try container.decode(Int.self, forKey: .formatFailures)
+        searchesPerQuestion = try container.decode(Double.self, forKey: .searchesPerQuestion)
+        failedSearches = try container.decodeIfPresent(Int.self, forKey: .failedSearches) ?? 0
+        seconds = try container.decode(Double.self, forKey: .seconds)
+        questionsPerMinute = try container.decode(Double.self, forKey: .questionsPerMinute)
+    }
 }
 
 /// Scores a policy on every question (no partial batch is dropped: the
@@ -89,18 +130,21 @@ public func evaluate<Policy: RolloutPolicy>(
     var scores: [AnswerScores] = []
     var failures = 0
     var searches = 0
+    var failedSearches = 0
     for start in stride(from: 0, to: questions.count, by: batchSize) {
         let batch = Array(questions[start..<min(start + batchSize, questions.count)])
         var rows = batch.map { RolloutRow(question: $0.question, goldAnswers: $0.goldAnswers) }
         if method == .rag {
             let documents = await engine.search(batch.map { SearchRequest(query: $0.question) })
             for index in rows.indices { rows[index].context = documents[index].text }
+            failedSearches += documents.filter(\.failed).count
         }
         let trajectories = try await Agent.rollout(rows, policy: policy, engine: engine, noiseProbability: 0, rng: &rng, config: config)
         for (trajectory, question) in zip(trajectories, batch) {
             scores.append(scoreAnswer(trajectory.answer, gold: question.goldAnswers))
             if trajectory.answer == nil { failures += 1 }
             searches += trajectory.searches.count + (method == .rag ? 1 : 0)
+            failedSearches += trajectory.searches.filter(\.failed).count
         }
         progress(scores.count)
     }
@@ -115,8 +159,7 @@ public func evaluate<Policy: RolloutPolicy>(
     return EvaluationReport(
         method: method, engine: engine.name, simulatedEngine: simulatedEngine, bySource: sources,
         average: average, overall: ScoreSummary(scores), formatFailures: failures,
-        searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), seconds: seconds,
-        questionsPerMinute: Double(questions.count) / max(seconds, 1e-9) * 60)
+        searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), failedSearches: failedSearches, seconds: seconds)
 }
 
 /// The paper's table: one row per method, one column per data source and

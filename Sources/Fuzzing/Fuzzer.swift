@@ -76,6 +76,9 @@ public enum Fuzzer {
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
+            // A crashing child must exit at once: Swift's backtracer would spend
+            // seconds symbolicating first, and the crash would read as a hang.
+            process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { _, new in new }
             pipe.fileHandleForReading.readabilityHandler = { handle in lines.append(handle.availableData) }
             try process.run()
             var running: Int?

@@ -38,6 +38,12 @@ public struct RealSettings: Codable, Equatable, Sendable {
         /// one. Balanced: at two useful per noisy the simulator also wrote
         /// answers into noisy documents (docs/real.md, pass 4).
         public var ratio = 1.0
+        /// Loss weight of a gold answer's tokens in useful examples (1:
+        /// plain cross-entropy). Among ~200 document tokens the few that copy
+        /// the answer from the prompt are what a useful call is for; unweighted,
+        /// a 135M simulator learnt the documents' style and put the answer in
+        /// 22 % of useful calls, at 8 in 72 % (and in 52 % of noisy ones; docs/real.md).
+        public var answerWeight = 8.0
         /// LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).
         public var loraRank = 16
         /// Adapters on the top N layers only (0: every layer).
@@ -52,7 +58,8 @@ public struct RealSettings: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case model, base, ratio, tuning, temperature
-            case answerGuided = "answer_guided", loraRank = "lora_rank", loraLayers = "lora_layers", maxTokens = "max_tokens"
+            case answerGuided = "answer_guided", answerWeight = "answer_weight", loraRank = "lora_rank", loraLayers = "lora_layers",
+                maxTokens = "max_tokens"
         }
     }
 
@@ -158,6 +165,8 @@ public struct RealSettings: Codable, Equatable, Sendable {
         try requireValid(topK > 0, "top_k", "must be positive")
         try requireValid(snippetWords > 0, "snippet_words", "must be positive")
         try requireValid(simulator.ratio >= 0 && simulator.ratio.isFinite, "simulator.ratio", "must be ≥ 0")
+        try requireValid(
+            simulator.answerWeight > 0 && simulator.answerWeight <= 1000, "simulator.answer_weight", "must be in (0, 1000]")
         try requireValid(coldStart.questions > 0, "cold_start.questions", "must be positive")
         for (tuning, key) in [(simulator.tuning, "simulator.tuning"), (coldStart.tuning, "cold_start.tuning")] {
             try requireValid(tuning.steps > 0, "\(key).steps", "must be positive")

@@ -5,6 +5,7 @@ import Models
 import RL
 import Search
 import Support
+import Tokenizers
 import Training
 
 /// One interaction with the real engine, the material of simulation tuning
@@ -168,7 +169,11 @@ public enum SimulatorTuning {
     /// Every pair of the rarer label is kept, and of the other label the
     /// first `ratio` times as many (labels come out unbalanced: about one
     /// training question in ten can be answered from this corpus).
-    public static func examples(_ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1) -> [SupervisedExample] {
+    /// In a useful example, the tokens of each gold answer's occurrence weigh
+    /// `answerWeight` times the rest in the loss.
+    public static func examples(
+        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1
+    ) -> [SupervisedExample] {
         // A search that found nothing teaches no documents.
         let pairs = pairs.filter { !$0.documents.isEmpty }
         let useful = pairs.filter { $0.label == .useful }
@@ -181,10 +186,56 @@ public enum SimulatorTuning {
         let end = model.chatTemplate.endOfTurn ?? ""
         return kept.map { pair in
             let request = SearchRequest(query: pair.query, question: pair.question, goldAnswers: pair.answers, kind: pair.label ?? .noisy)
+            let completion = weightedTokens(
+                answerFirst(pair).text + end, marking: pair.label == .useful ? pair.answers : [], weight: answerWeight,
+                tokenizer: model.tokenizer)
             return SupervisedExample(
                 prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),
-                completion: model.tokenizer.encode(answerFirst(pair).text + end, addSpecialTokens: false))
+                completion: completion.tokens, weights: completion.weights)
         }
+    }
+
+    /// `text`'s tokens, with `weight` on those of every whole-word,
+    /// case-insensitive occurrence of a `marking` string (1 elsewhere). The
+    /// marked stretches are encoded apart from the text around them, each
+    /// with the space before it, so their tokens are the ones the text's
+    /// own pre-tokenisation (which splits before spaces) makes.
+    public static func weightedTokens(
+        _ text: String, marking: [String], weight: Float, tokenizer: BPETokenizer
+    ) -> (tokens: [Int32], weights: [Float]) {
+        let spans = marking.filter { !$0.isEmpty }.flatMap { wholeWordRanges(of: $0, in: text) }.map { range in
+            range.lowerBound > text.startIndex && text[text.index(before: range.lowerBound)] == " "
+                ? text.index(before: range.lowerBound)..<range.upperBound : range
+        }.sorted { $0.lowerBound < $1.lowerBound }
+        var tokens: [Int32] = []
+        var weights: [Float] = []
+        var cursor = text.startIndex
+        func append(_ piece: Substring, _ pieceWeight: Float) {
+            let encoded = tokenizer.encode(String(piece), addSpecialTokens: false)
+            tokens += encoded
+            weights += Array(repeating: pieceWeight, count: encoded.count)
+        }
+        for span in spans where span.lowerBound >= cursor {
+            append(text[cursor..<span.lowerBound], 1)
+            append(text[span], weight)
+            cursor = span.upperBound
+        }
+        append(text[cursor...], 1)
+        return (tokens, weights)
+    }
+
+    static func wholeWordRanges(of word: String, in text: String) -> [Range<String.Index>] {
+        var ranges: [Range<String.Index>] = []
+        var searchStart = text.startIndex
+        while let range = text.range(of: word, options: [.caseInsensitive], range: searchStart..<text.endIndex) {
+            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
+            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
+            if !(before?.isLetter ?? false || before?.isNumber ?? false) && !(after?.isLetter ?? false || after?.isNumber ?? false) {
+                ranges.append(range)
+            }
+            searchStart = range.upperBound
+        }
+        return ranges
     }
 
     /// A useful pair with its answer-holding documents first (otherwise in

@@ -48,3 +48,8 @@ extension JSONValue {
     /// A number that is exactly an `Int32`, as token ids are.
     public var int32: Int32? { number.flatMap { Int32(exactly: $0) } }
 }
+
+/// Literal strings in JSON built by hand: `.init("object", "list")`.
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}

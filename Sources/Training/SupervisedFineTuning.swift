@@ -8,19 +8,27 @@ import Models
 /// simulator's SFT, a policy's warm start on demonstrated trajectories).
 public struct SupervisedExample: Sendable, Equatable {
     public var sequence: Trajectory
+    /// One weight per trained token, in order: a token's share of the loss.
+    /// Heavier tokens are the few a model must get right that plain
+    /// cross-entropy drowns among many easy ones (the gold answer a
+    /// simulator copies into a useful document).
+    public var weights: [Float]
 
     public init(sequence: Trajectory) {
         self.sequence = sequence
+        weights = Array(repeating: 1, count: sequence.lossMask.reduce(0) { $0 + Int($1) })
     }
 
-    /// A prompt and the one completion to learn after it.
-    public init(prompt: [Int32], completion: [Int32]) {
+    /// A prompt and the one completion to learn after it, each completion
+    /// token weighted by `weights` (default: all 1).
+    public init(prompt: [Int32], completion: [Int32], weights: [Float]? = nil) {
         var sequence = Trajectory(prompt: prompt)
         sequence.appendGenerated(completion, logProbs: Array(repeating: 0, count: completion.count), turn: 0)
         self.sequence = sequence
+        self.weights = weights ?? Array(repeating: 1, count: completion.count)
     }
 
-    var trainedTokens: Int { sequence.lossMask.reduce(0) { $0 + Int($1) } }
+    var trainedTokens: Int { weights.count }
 }
 
 public struct SupervisedConfig: Sendable, Equatable, Codable {
@@ -67,8 +75,8 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
 }
 
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to
-/// write each example's generated tokens: mean next-token cross-entropy over
-/// them, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
+/// write each example's generated tokens: next-token cross-entropy over
+/// them, averaged with the examples' token weights, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
 /// sees each step's loss; an error it throws stops the run. Returns the losses.
 @discardableResult
 public func supervisedFineTune(
@@ -80,6 +88,11 @@ public func supervisedFineTune(
         examples.allSatisfy { $0.sequence.promptLength > 0 && $0.trainedTokens > 0 }, "supervisedFineTune",
         "every example needs a prompt and tokens to learn")
     try require(
+        examples.allSatisfy { example in
+            example.weights.count == example.sequence.lossMask.reduce(0) { $0 + Int($1) }
+                && example.weights.allSatisfy { $0.isFinite && $0 >= 0 } && example.weights.contains { $0 > 0 }
+        }, "supervisedFineTune", "every example needs one finite, non-negative weight per trained token, not all 0")
+    try require(
         config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
         "steps, batch size, learning rate and length grouping must be positive")
     let optimizer = try AdamW(
@@ -88,17 +101,20 @@ public func supervisedFineTune(
     let schedule = LearningRateSchedule.cosine(warmup: config.warmupSteps, total: config.steps, minRatio: Float(config.cosineFloor))
     var rng = RandomGenerator(seed: config.seed)
     var losses: [Double] = []
-    var pending: [[Trajectory]] = []
+    var pending: [[SupervisedExample]] = []
     for step in 0..<config.steps {
         if pending.isEmpty {
             pending = lengthGroupedBatches(
                 of: examples, steps: min(config.lengthGrouping, config.steps - step),
                 batchSize: config.batchSize, rng: &rng)
         }
-        let batch = ResponseBatch(pending.removeLast())
+        let drawn = pending.removeLast()
+        let batch = ResponseBatch(drawn.map(\.sequence))
+        let weights = drawn.flatMap(\.weights)
         let tape = Tape()
         let scored = try batch.logProbs(model, temperature: 1, tape: tape)
-        let loss = try tape.scale(tape.sum(scored.logProbs), -1 / Float(batch.positions.count))
+        let weighted = try tape.mul(scored.logProbs, Variable(try Tensor(shape: [weights.count], values: weights)))
+        let loss = try tape.scale(tape.sum(weighted), -1 / weights.reduce(0, +))
         try tape.backward(loss)
         clipGradNorm(model.trainableParameters, maxNorm: Float(config.gradClip == 0 ? .infinity : config.gradClip))
         optimizer.update(learningRate: schedule.learningRate(base: Float(config.lr), step: step + 1))
@@ -114,10 +130,12 @@ public func supervisedFineTune(
 public func lengthGroupedBatches(
     of examples: [SupervisedExample], steps: Int, batchSize: Int,
     rng: inout RandomGenerator
-) -> [[Trajectory]] {
-    let drawn = (0..<steps * batchSize).map { _ in examples[rng.below(examples.count)].sequence }
+) -> [[SupervisedExample]] {
+    let drawn = (0..<steps * batchSize).map { _ in examples[rng.below(examples.count)] }
     guard steps > 1 else { return [drawn] }
-    let sorted = drawn.enumerated().sorted { ($0.element.tokens.count, $0.offset) < ($1.element.tokens.count, $1.offset) }.map(\.element)
+    let sorted = drawn.enumerated().sorted {
+        ($0.element.sequence.tokens.count, $0.offset) < ($1.element.sequence.tokens.count, $1.offset)
+    }.map(\.element)
     var batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<$0 + batchSize]) }
     rng.shuffle(&batches)
     return batches

@@ -9,7 +9,7 @@ struct ZeroSearch: AsyncParsableCommand {
             DemoCommand.self, ModelsCommand.self, Generate.self, Tokenize.self, IndexCommand.self, WorldCommand.self, Search.self, Ask.self,
             Score.self,
             Train.self, Eval.self, ReportCommand.self, DataCommand.self, SimulatorCommand.self, ColdStartCommand.self, RealCommand.self,
-            Fuzz.self,
+            Fuzz.self, Serve.self,
             Bench.self,
         ]
     )

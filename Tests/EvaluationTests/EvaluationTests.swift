@@ -55,6 +55,12 @@ final class CapitalEngine: SearchEngine {
     }
 }
 
+/// An engine whose every call fails, as a server that is down.
+struct DownEngine: SearchEngine {
+    let name = "down"
+    func search(_ batch: [SearchRequest]) async -> [SearchResult] { batch.map { _ in .failed("connection refused") } }
+}
+
 @Suite struct EvaluationTests {
     let questions = [
         EvaluationQuestion(question: "What is the capital of France?", goldAnswers: ["Paris"], dataSource: "nq"),
@@ -98,6 +104,11 @@ final class CapitalEngine: SearchEngine {
         #expect(rag.bySource["nq"]!.subem == 0.5)
         let direct = try await evaluate(questions, method: .direct, policy: agentPolicy(), engine: engine, simulatedEngine: false)
         #expect(direct.searchesPerQuestion == 0)
+        #expect(rag.failedSearches == 0 && direct.failedSearches == 0)
+        let down = try await evaluate(questions, method: .rag, policy: agentPolicy(), engine: DownEngine(), simulatedEngine: false)
+        #expect(down.failedSearches == 3, "every retrieval failed and is counted")
+        let agent = try await evaluate(questions, method: .agent, policy: agentPolicy(), engine: DownEngine(), simulatedEngine: false)
+        #expect(agent.failedSearches > 0 && Double(agent.failedSearches) == agent.searchesPerQuestion * 3)
         #expect(engine.requests.withLock { $0.count } == 3, "direct answering made no search")
         let table = markdownTable([direct, rag])
         #expect(table.contains("| Method | nq | triviaqa | Avg |"))

@@ -139,6 +139,28 @@ import Training
             "a useful target shows its answer-holding document first")
     }
 
+    /// A useful target's answer tokens carry the answer weight: every
+    /// whole-word occurrence, any case, with its leading space; the tokens are
+    /// the text's own.
+    @Test func answerTokensWeighMore() throws {
+        let model = try LoadedModel(ColdStartTests.tinyModel, prepareInference: false)
+        let text = "Doc 1: (Title: Ada) ada won. Adams lost to Ada."
+        let marked = SimulatorTuning.weightedTokens(text, marking: ["Ada"], weight: 8, tokenizer: model.tokenizer)
+        #expect(marked.tokens == model.tokenizer.encode(text, addSpecialTokens: false))
+        let heavy = zip(marked.tokens, marked.weights).filter { $0.1 == 8 }.map(\.0)
+        #expect(model.tokenizer.decode(heavy, skipSpecialTokens: true) == " Ada ada Ada")
+        #expect(marked.weights.allSatisfy { $0 == 1 || $0 == 8 })
+        let plain = SimulatorTuning.weightedTokens(text, marking: [], weight: 8, tokenizer: model.tokenizer)
+        #expect(plain.tokens == marked.tokens && plain.weights.allSatisfy { $0 == 1 })
+
+        var useful = EnginePair(question: "q", answers: ["Ada"], query: "q", source: "question", documents: ["(Title: A) Ada won."])
+        useful.label = .useful
+        var noisy = EnginePair(question: "q", answers: ["Ada"], query: "q", source: "question", documents: ["(Title: B) Bob ran."])
+        noisy.label = .noisy
+        let examples = SimulatorTuning.examples([useful, noisy], model: model, answerWeight: 8)
+        #expect(examples.map { $0.weights.filter { $0 == 8 }.isEmpty } == [false, true], "only useful examples weigh the answer")
+    }
+
     @Test func theRuleJudgesByWholeWordAnswers() {
         var pair = EnginePair(
             question: "how many seasons", answers: ["one"], query: "seasons", source: "question",

@@ -31,10 +31,35 @@ import Training
         let plain = lengthGroupedBatches(of: examples, steps: 1, batchSize: 32, rng: &drawing)
         let grouped = lengthGroupedBatches(of: examples, steps: 8, batchSize: 4, rng: &grouping)
         #expect(plain.count == 1 && grouped.count == 8 && grouped.allSatisfy { $0.count == 4 })
-        #expect(grouped.joined().map(\.tokens.count).sorted() == plain[0].map(\.tokens.count).sorted())
-        let spans = grouped.map { batch in batch.map(\.tokens.count) }.map { ($0.min()!, $0.max()!) }.sorted { $0 < $1 }
+        #expect(grouped.joined().map(\.sequence.tokens.count).sorted() == plain[0].map(\.sequence.tokens.count).sorted())
+        let spans = grouped.map { batch in batch.map(\.sequence.tokens.count) }.map { ($0.min()!, $0.max()!) }.sorted { $0 < $1 }
         #expect(zip(spans, spans.dropFirst()).allSatisfy { $0.1 <= $1.0 }, "\(spans)")
-        #expect(grouped.map { $0[0].tokens.count } != spans.map(\.0), "batches come in random order, not by length")
+        #expect(grouped.map { $0[0].sequence.tokens.count } != spans.map(\.0), "batches come in random order, not by length")
+    }
+
+    /// The loss is a weighted mean: a token of weight 0 teaches nothing (the
+    /// last token, read by nothing after it, may be anything), and scaling every weight changes nothing.
+    @Test func tokenWeightsShareTheLoss() throws {
+        let config = DecoderConfig(
+            vocabSize: 16, hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2, kvHeads: 1, ropeTheta: 100, maxPositions: 16)
+        let tuning = SupervisedConfig(steps: 4, batchSize: 2, lr: 1e-2)
+        func losses(_ examples: [SupervisedExample]) throws -> [Double] {
+            try supervisedFineTune(try Decoder(config: config, seed: 3), on: examples, config: tuning)
+        }
+        let ignored = try losses([
+            SupervisedExample(prompt: [1, 5], completion: [5, 2, 7], weights: [1, 1, 0]),
+            SupervisedExample(prompt: [1, 6], completion: [6, 2], weights: [1, 1]),
+        ])
+        let otherTarget = try losses([
+            SupervisedExample(prompt: [1, 5], completion: [5, 2, 9], weights: [1, 1, 0]),
+            SupervisedExample(prompt: [1, 6], completion: [6, 2], weights: [1, 1]),
+        ])
+        #expect(ignored == otherTarget)
+        let unit = try losses([SupervisedExample(prompt: [1, 5], completion: [5, 2, 7], weights: [1, 3, 1])])
+        let scaled = try losses([SupervisedExample(prompt: [1, 5], completion: [5, 2, 7], weights: [2, 6, 2])])
+        #expect(zip(unit, scaled).allSatisfy { abs($0 - $1) < 1e-5 }, "\(unit) vs \(scaled)")
+        let plain = try losses([SupervisedExample(prompt: [1, 5], completion: [5, 2, 7])])
+        #expect(plain != unit, "weights change what is learnt")
     }
 
     @Test func refusesEmptyInput() throws {
@@ -43,6 +68,12 @@ import Training
         #expect(throws: (any Error).self) { try supervisedFineTune(model, on: [], config: SupervisedConfig()) }
         #expect(throws: (any Error).self) {
             try supervisedFineTune(model, on: [SupervisedExample(prompt: [1], completion: [])], config: SupervisedConfig())
+        }
+        for weights: [Float] in [[1, 1], [0], [-1], [.nan]] {
+            #expect(throws: (any Error).self, "\(weights)") {
+                try supervisedFineTune(
+                    model, on: [SupervisedExample(prompt: [1], completion: [2], weights: weights)], config: SupervisedConfig())
+            }
         }
     }
 }

@@ -59,9 +59,9 @@ struct Eval: AsyncParsableCommand {
             reports.append(report)
             standardErrorLine(
                 String(
-                    format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each",
+                    format: "%@: %d questions in %.0f s (%.1f questions/minute), %d without an answer, %.2f searches each, %d failed",
                     method.rawValue, questions.count, report.seconds, report.questionsPerMinute,
-                    report.formatFailures, report.searchesPerQuestion))
+                    report.formatFailures, report.searchesPerQuestion, report.failedSearches))
         }
         let table = "Substring EM (%)\n\n" + markdownTable(reports) + "\n\nF1 (%)\n\n" + markdownTable(reports, score: \.f1)
         print(table)

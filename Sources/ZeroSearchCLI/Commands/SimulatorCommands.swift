@@ -81,12 +81,13 @@ struct SimulatorTrain: AsyncParsableCommand {
     @Option(help: "The model to tune: GGUF file, Hugging Face folder or installed name.") var base = "smollm2-135m-instruct"
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Kept examples of the more frequent label per example of the rarer one.") var ratio = 1.0
+    @Option(help: "Loss weight of a gold answer's tokens in useful examples.") var answerWeight: Float = 8
     @Option(help: "Model folder to write.") var out: String
 
     func run() async throws {
         let labelled = try JSONLines.read(EnginePair.self, from: URL(fileURLWithPath: pairs))
         let model = try LoadedModel(try await resolveModel(base), prepareInference: false)
-        let examples = SimulatorTuning.examples(labelled, model: model, ratio: ratio)
+        let examples = SimulatorTuning.examples(labelled, model: model, ratio: ratio, answerWeight: answerWeight)
         try tuning.fineTune(examples, base: model, title: "simulator", to: out)
     }
 }
