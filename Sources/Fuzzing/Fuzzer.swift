@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import Synchronization
 
 /// What fuzzing one parser found: cases run, files accepted (and used) and
 /// refused with a clean error, and the cases that crashed or hung the
@@ -153,23 +154,18 @@ public struct Sabotage: Sendable {
 }
 
 /// Lines of a child's output, collected from the pipe's handler thread.
-private final class LineCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
+private final class LineCollector: Sendable {
+    private let buffer = Mutex(Data())
 
-    func append(_ data: Data) {
-        lock.lock()
-        buffer.append(data)
-        lock.unlock()
-    }
+    func append(_ data: Data) { buffer.withLock { $0.append(data) } }
 
     /// The complete lines received since the last call.
     func take() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let end = buffer.lastIndex(of: 10) else { return [] }
-        let text = String(decoding: buffer[..<end], as: UTF8.self)
-        buffer.removeSubrange(..<(end + 1))
-        return text.split(separator: "\n").map(String.init)
+        buffer.withLock { buffer in
+            guard let end = buffer.lastIndex(of: 10) else { return [] }
+            let text = String(decoding: buffer[..<end], as: UTF8.self)
+            buffer.removeSubrange(..<(end + 1))
+            return text.split(separator: "\n").map(String.init)
+        }
     }
 }
