@@ -5,11 +5,13 @@
 # The source is the llama.cpp tree vendored in the llama-cpp-python sdist on PyPI
 # (Debian has no llama.cpp package). Result, under
 #   ${ZEROSEARCH_CACHE:-$HOME/.cache/zerosearch}/llama.cpp/
-#     llama-bench    llama.cpp's own benchmark
-#     llama-simple   llama.cpp's minimal greedy generation example (prints text)
+#     llama-bench          llama.cpp's own benchmark
+#     llama-batched-bench  its batched-decoding benchmark (parallel sequences)
+#     llama-server         its OpenAI-compatible server (the peer of `zerosearch serve`)
+#     llama-simple         llama.cpp's minimal greedy generation example (prints text)
 #     llama-greedy   scripts/reference/llama_greedy.cpp: greedy decoding that takes and prints token IDs
-# Idempotent: does nothing if the three binaries exist (delete them to rebuild).
-# Takes about 5 minutes on 2 cores. Env: LLAMA_CPP_PYTHON_VERSION (default 0.3.36), JOBS.
+# Idempotent: does nothing if the binaries exist (delete them to rebuild).
+# Takes about 5 minutes on 2 cores without the server, which adds several more. Env: LLAMA_CPP_PYTHON_VERSION (default 0.3.36), JOBS.
 set -euo pipefail
 
 VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
@@ -18,7 +20,8 @@ OUT="$CACHE/llama.cpp"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 JOBS="${JOBS:-$(nproc)}"
 
-if [ -x "$OUT/llama-bench" ] && [ -x "$OUT/llama-simple" ] && [ -x "$OUT/llama-greedy" ]; then
+if [ -x "$OUT/llama-bench" ] && [ -x "$OUT/llama-simple" ] && [ -x "$OUT/llama-greedy" ] \
+    && [ -x "$OUT/llama-batched-bench" ] && [ -x "$OUT/llama-server" ]; then
     echo "llama.cpp already built: $OUT"
     exit 0
 fi
@@ -45,9 +48,9 @@ SRC="$OUT/src/llama.cpp"
 # Static libraries, so that the binaries copied to $OUT are self-contained.
 cmake -S "$SRC" -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF -DGGML_OPENMP=ON \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF
-cmake --build "$OUT/build" -j "$JOBS" --target llama-bench llama-simple
-cp "$OUT/build/bin/llama-bench" "$OUT/build/bin/llama-simple" "$OUT/"
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF
+cmake --build "$OUT/build" -j "$JOBS" --target llama-bench llama-simple llama-batched-bench llama-server
+cp "$OUT/build/bin/llama-bench" "$OUT/build/bin/llama-simple" "$OUT/build/bin/llama-batched-bench" "$OUT/build/bin/llama-server" "$OUT/"
 
 # Our token-ID greedy tool, linked against the static libllama/ggml just built.
 libs=()
