@@ -47,8 +47,13 @@ public struct LoadedModel: @unchecked Sendable {
     /// template (its special tokens are written in the text), or raw text.
     public func promptTokens(_ text: String, chat: Bool, system: String? = nil) -> [Int32] {
         guard chat else { return tokenizer.encode(text, addSpecialTokens: true) }
-        let messages = (system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)]
-        return tokenizer.encode(chatTemplate.render(messages), addSpecialTokens: false)
+        return chatTokens((system.map { [ChatMessage.system($0)] } ?? []) + [.user(text)])
+    }
+
+    /// A conversation rendered with the model's template, ready for the
+    /// assistant's turn (its special tokens are written in the text).
+    public func chatTokens(_ messages: [ChatMessage]) -> [Int32] {
+        tokenizer.encode(chatTemplate.render(messages), addSpecialTokens: false)
     }
 }
 

@@ -142,3 +142,23 @@ func topIndices(_ logits: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
     }
     return heap.sorted { less($1, $0) }
 }
+
+/// A token's log-probability under the model (temperature 1, before any
+/// top-k or top-p cut, as vLLM and OpenAI report it) and its alternatives.
+public struct TokenLogProb: Sendable, Equatable {
+    public var token: Int32
+    public var logProb: Float
+    public var top: [(token: Int32, logProb: Float)]
+
+    /// The log-softmax of `logits[0..<count]` at `token` and at its `top` likeliest tokens.
+    public init(_ logits: UnsafePointer<Float>, count: Int, token: Int32, top: Int) {
+        let normaliser = logSumExp(logits, count)
+        self.token = token
+        logProb = logits[Int(token)] - normaliser
+        self.top = top > 0 ? topIndices(logits, count: count, k: top).map { (Int32($0), logits[$0] - normaliser) } : []
+    }
+
+    public static func == (a: TokenLogProb, b: TokenLogProb) -> Bool {
+        a.token == b.token && a.logProb == b.logProb && a.top.elementsEqual(b.top) { $0 == $1 }
+    }
+}

@@ -26,18 +26,6 @@ public struct GenerationSettings: Sendable, Equatable {
     }
 }
 
-/// A token's log-probability under the model (temperature 1, before any
-/// top-k or top-p cut, as vLLM and OpenAI report it) and its alternatives.
-public struct TokenLogProb: Sendable, Equatable {
-    public var token: Int32
-    public var logProb: Float
-    public var top: [(token: Int32, logProb: Float)]
-
-    public static func == (a: TokenLogProb, b: TokenLogProb) -> Bool {
-        a.token == b.token && a.logProb == b.logProb && a.top.elementsEqual(b.top) { $0 == $1 }
-    }
-}
-
 /// How a generation ended.
 public struct Finish: Sendable, Equatable {
     /// `stop`, `length`, `cancelled`, or `error: …`.
@@ -340,7 +328,7 @@ public final class BatchScheduler: Sendable {
         let drawn = sampleToken(logits, count: model.vocabularySize, parameters: settings.sampling, rng: &slot.rng)
         slot.sequence.append([drawn.token])
         if let top = settings.topLogProbs {
-            slot.logProbs.append(modelLogProbs(logits, count: model.vocabularySize, token: drawn.token, top: top))
+            slot.logProbs.append(TokenLogProb(logits, count: model.vocabularySize, token: drawn.token, top: top))
         }
         let isStopToken = stopTokens.contains(drawn.token)
         if !isStopToken { slot.generated.append(drawn.token) }
@@ -379,23 +367,4 @@ public final class BatchScheduler: Sendable {
                     finishedStep: step)))
         slot.job.continuation.finish()
     }
-}
-
-/// The model's log-probability of `token` and of its `top` likeliest tokens
-/// (log-softmax of the raw logits).
-func modelLogProbs(_ logits: UnsafePointer<Float>, count: Int, token: Int32, top: Int) -> TokenLogProb {
-    var maximum = -Float.infinity
-    for i in 0..<count { maximum = max(maximum, logits[i]) }
-    var total: Double = 0
-    for i in 0..<count { total += Double(exp(logits[i] - maximum)) }
-    let normaliser = maximum + Float(log(total))
-    var best: [(token: Int32, logProb: Float)] = []
-    if top > 0 {
-        for i in 0..<count where best.count < top || logits[i] > best[best.count - 1].logProb + normaliser {
-            best.append((Int32(i), logits[i] - normaliser))
-            best.sort { $0.logProb > $1.logProb }
-            if best.count > top { best.removeLast() }
-        }
-    }
-    return TokenLogProb(token: token, logProb: logits[Int(token)] - normaliser, top: best)
 }

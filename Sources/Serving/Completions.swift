@@ -33,7 +33,7 @@ extension Server {
         if let maxTokens = completion.maxTokens, let longest = prompts.map(\.count).max(), longest + maxTokens > context {
             throw APIError(
                 "max_tokens \(maxTokens) + \(longest) prompt tokens exceed the model's context of \(context)",
-                param: chat && completion.maxTokens != nil ? "max_tokens" : "max_tokens")
+                param: "max_tokens")
         }
         let seed = completion.seed ?? UInt64.random(in: 0...UInt64.max)
         var choices: [Choice] = []
@@ -54,10 +54,11 @@ extension Server {
             for choice in choices { choice.generation.cancel() }
             throw error
         }
+        let promptTokens = prompts.reduce(0) { $0 + $1.count }
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let reply = Reply(id: id, chat: chat, model: served, request: completion)
         if completion.stream {
-            return stream(choices, reply: reply, request: request)
+            return stream(choices, reply: reply, promptTokens: promptTokens, request: request)
         }
         let started = ContinuousClock.now
         let timer = deadlineTimer(choices)
@@ -75,14 +76,15 @@ extension Server {
         if let failed = outputs.first(where: { !["stop", "length"].contains($0.reason) }) {
             throw ended(failed.reason, since: started)
         }
-        var response = Self.json(reply.whole(zip(choices, outputs).map { ($0.index, $0.prompt, $1) }))
+        var response = Self.json(
+            reply.whole(zip(choices, outputs).map { ($0.index, $0.prompt, $1) }, promptTokens: promptTokens))
         response.headers[.connection] = "close"
         return response
     }
 
     /// Server-sent events, one `data:` line per piece of text, then
     /// `data: [DONE]`. A client that goes away cancels its choices.
-    func stream(_ choices: [Choice], reply: Reply, request: Request) -> Response {
+    func stream(_ choices: [Choice], reply: Reply, promptTokens: Int, request: Request) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
             body: .init { writer in
@@ -95,7 +97,7 @@ extension Server {
                 }
                 do {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        var usage = (prompt: 0, completion: 0)
+                        var completionTokens = 0
                         for choice in choices {
                             if reply.chat { try await writer.write(sse(reply.chunk(choice.index, role: true))) }
                             for await event in choice.generation.events {
@@ -103,8 +105,7 @@ extension Server {
                                 case .text(let text, let logProbs):
                                     try await writer.write(sse(reply.chunk(choice.index, text: text, logProbs: logProbs)))
                                 case .finished(let finish) where ["stop", "length"].contains(finish.reason):
-                                    usage.prompt += finish.promptTokens
-                                    usage.completion += finish.completionTokens
+                                    completionTokens += finish.completionTokens
                                     try await writer.write(sse(reply.chunk(choice.index, finish: finish.reason)))
                                 case .finished(let finish):
                                     throw ended(finish.reason, since: started)
@@ -112,7 +113,7 @@ extension Server {
                             }
                         }
                         if reply.request.includeUsageInStream {
-                            try await writer.write(sse(reply.usageChunk(prompt: usage.prompt, completion: usage.completion)))
+                            try await writer.write(sse(reply.usageChunk(prompt: promptTokens, completion: completionTokens)))
                         }
                     }
                 } catch let error as APIError {
@@ -166,7 +167,8 @@ struct Reply: Sendable {
         ])
     }
 
-    func whole(_ outputs: [(index: Int, prompt: [Int32], output: Generation.Output)]) -> JSONValue {
+    /// `promptTokens`: every prompt's tokens once, however many choices it has.
+    func whole(_ outputs: [(index: Int, prompt: [Int32], output: Generation.Output)], promptTokens: Int) -> JSONValue {
         let choices: [JSONValue] = outputs.map { index, prompt, output in
             var members: [JSONValue.Member] = [.init("index", .int(Int64(index)))]
             if chat {
@@ -178,10 +180,9 @@ struct Reply: Sendable {
             members.append(.init("finish_reason", .string(output.reason)))
             return .object(members)
         }
-        let prompt = Set(outputs.map(\.prompt)).reduce(0) { $0 + $1.count }
         return .object(
             envelope(chat ? "chat.completion" : "text_completion", choices: choices)
-                + [.init("usage", Self.usage(prompt: prompt, completion: outputs.reduce(0) { $0 + $1.output.completionTokens }))])
+                + [.init("usage", Self.usage(prompt: promptTokens, completion: outputs.reduce(0) { $0 + $1.output.completionTokens }))])
     }
 
     func chunk(_ index: Int, role: Bool = false, text: String = "", logProbs: [TokenLogProb] = [], finish: String? = nil) -> JSONValue {

@@ -32,7 +32,7 @@ public final class ServedModel: Sendable {
         guard model.chatTemplate.format != .raw else {
             return model.tokenizer.encode(messages.map(\.content).joined(separator: "\n"), addSpecialTokens: true)
         }
-        return model.tokenizer.encode(model.chatTemplate.render(messages), addSpecialTokens: false)
+        return model.chatTokens(messages)
     }
 
     func tokens(prompt: CompletionRequest.PromptInput) throws(APIError) -> [Int32] {
