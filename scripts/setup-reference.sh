@@ -52,3 +52,5 @@ ensure numba numba
 ensure peft peft
 # Writes the parquet fixtures (scripts/fixtures/make_parquet_fixtures.py).
 ensure pyarrow pyarrow
+# The GRPO reference of `zerosearch bench rl` (Hugging Face TRL).
+ensure trl "trl==1.16.0"

@@ -1,6 +1,8 @@
 import Engine
+import Generation
 import Search
 import Support
+import Synchronization
 
 /// Budgets and limits of a rollout. Defaults are the paper-era settings
 /// (`max_turns` 2, 500 tokens per turn and per observation), with the
@@ -19,6 +21,13 @@ public struct RolloutConfig: Sendable, Equatable, Codable {
     /// Whether the engine sees the row's question and gold answers (training
     /// with a simulator) or only the query (evaluation).
     public var revealGoldAnswers = true
+    /// Each trajectory on its own loop over one shared decoding batch: its
+    /// search starts when its generation stops, and it rejoins the batch
+    /// when its documents arrive (veRL's agent loop). Turn-synchronous when
+    /// false: a turn's searches go out together once every row has stopped.
+    /// Per trajectory, both give the same tokens for the same seed and the
+    /// same engine answers.
+    public var asynchronous = false
 
     public init() {}
 
@@ -55,113 +64,223 @@ public let invalidActionText =
 
 /// Runs the multi-turn search agent on a batch of questions.
 ///
-/// Each turn, every unfinished trajectory generates until `</search>`,
-/// `</answer>`, an end-of-turn token or its token budget; the generated
-/// tokens are kept exactly as sampled (no decode and re-encode), so their
-/// log-probs stay valid. The turn's first `<search>` or `<answer>` element is
-/// its action; a turn without one (even one that ended its reply) reads the
-/// published invalid-action text and goes on, as in the published loop. All searches of a turn go to the engine as one batch, each
-/// request carrying its own row's question and gold answers, and each drawn
-/// useful or noisy with probability `noiseProbability` from `rng`. After
-/// `maxTurns` searches a last generation may answer; its search, if any, is
-/// not run.
+/// Each generation runs until `</search>`, `</answer>`, an end-of-turn token
+/// or its token budget; the generated tokens are kept exactly as sampled (no
+/// decode and re-encode), so their log-probs stay valid. A generation's first
+/// `<search>` or `<answer>` element is its action; one without either (even
+/// one that ended its reply) reads the published invalid-action text and goes
+/// on, as in the published loop. Each request carries its own row's question
+/// and gold answers, and is useful or noisy with probability
+/// `noiseProbability` (drawn from `rng` up front, per trajectory and turn).
+/// After `maxTurns` searches a last generation may answer; its search, if
+/// any, is not run. Turn-synchronous (each turn's searches go to the engine
+/// as one batch) or asynchronous (`config.asynchronous`).
 public func rollout<Policy: RolloutPolicy>(
     _ rows: [RolloutRow], policy: Policy, engine: any SearchEngine, noiseProbability: Double,
     rng: inout RandomGenerator, config: RolloutConfig = RolloutConfig()
 ) async throws -> [Trajectory] {
     try config.validate()
-    let tokenizer = policy.tokenizer
-    var trajectories = rows.map { row in
-        Trajectory(
-            prompt: Array(
-                policy.promptTokens(config.prompt.render(question: row.question, context: row.context))
-                    .suffix(config.maxPromptTokens)))
+    let kinds = rows.map { _ in
+        (0..<config.maxTurns).map { _ -> DocumentKind in rng.uniformDouble() < noiseProbability ? .noisy : .useful }
     }
-    let contexts = trajectories.map { policy.makeContext($0.tokens) }
-    var active = Array(rows.indices)
-    for turn in 0...config.maxTurns where !active.isEmpty {
-        let budgets = active.map { min(config.maxTurnTokens, config.maxContextTokens - trajectories[$0].tokens.count) }
-        for (row, budget) in zip(active, budgets) where budget <= 0 { trajectories[row].end = .contextFull }
-        let generating = zip(active, budgets).filter { $0.1 > 0 }
-        active = generating.map(\.0)
-        guard !active.isEmpty else { break }
-        let turnContexts = active.map { contexts[$0] }
-        let limits = generating.map(\.1)
-        let completions = try await computeOffPool {
-            try policy.generate(turnContexts, maxNewTokens: limits, stopStrings: ["</search>", "</answer>"], call: turn)
+    let state = RolloutState(rows: rows, kinds: kinds, policy: policy, config: config)
+    if config.asynchronous {
+        try await state.runAsynchronously(engine: engine)
+    } else {
+        try await state.runTurnByTurn(engine: engine)
+    }
+    return state.finished()
+}
+
+/// The trajectories of one rollout and the steps both schedules share.
+private final class RolloutState<Policy: RolloutPolicy> {
+    let rows: [RolloutRow]
+    let kinds: [[DocumentKind]]
+    let policy: Policy
+    let config: RolloutConfig
+    var trajectories: [Trajectory]
+    let contexts: [Policy.Context]
+    /// Generations each trajectory has made.
+    var turns: [Int]
+    static var stopStrings: [String] { ["</search>", "</answer>"] }
+
+    init(rows: [RolloutRow], kinds: [[DocumentKind]], policy: Policy, config: RolloutConfig) {
+        self.rows = rows
+        self.kinds = kinds
+        self.policy = policy
+        self.config = config
+        trajectories = rows.map { row in
+            Trajectory(
+                prompt: Array(
+                    policy.promptTokens(config.prompt.render(question: row.question, context: row.context))
+                        .suffix(config.maxPromptTokens)))
         }
-        var searching: [(row: Int, request: SearchRequest)] = []
-        var stillActive: [Int] = []
-        for (row, completion) in zip(active, completions) {
-            let text = tokenizer.decode(completion.tokens, skipSpecialTokens: true)
-            trajectories[row].appendGenerated(completion.tokens, logProbs: completion.logProbs, turn: turn)
-            trajectories[row].generations.append(text)
-            switch parseAction(text) {
-            case .answer:
-                trajectories[row].end = .answered
-            case .search(let query) where turn < config.maxTurns:
-                let kind: DocumentKind = rng.uniformDouble() < noiseProbability ? .noisy : .useful
-                let source = rows[row]
-                searching.append(
-                    (
-                        row,
-                        config.revealGoldAnswers
-                            ? SearchRequest(query: query, question: source.question, goldAnswers: source.goldAnswers, kind: kind)
-                            : SearchRequest(query: query, kind: kind)
-                    ))
-            case .search, .invalid:
-                if turn == config.maxTurns {
-                    trajectories[row].end = .turnLimit
-                } else {
-                    observe(
-                        invalidActionText, row: row, turn: turn, into: &trajectories, contexts: contexts,
-                        policy: policy, config: config, active: &stillActive)
+        contexts = trajectories.map { policy.makeContext($0.tokens) }
+        turns = Array(repeating: 0, count: rows.count)
+    }
+
+    /// Starts the row's next generation, or ends it when its context is full.
+    func begin(_ row: Int, in decoding: Policy.Decoding) throws -> Bool {
+        let budget = min(config.maxTurnTokens, config.maxContextTokens - trajectories[row].tokens.count)
+        guard budget > 0 else {
+            trajectories[row].end = .contextFull
+            return false
+        }
+        try decoding.add(contexts[row], id: row, maxNewTokens: budget, stream: UInt64(turns[row]) << 32 | UInt64(row))
+        return true
+    }
+
+    enum Next {
+        case ended
+        case search(SearchRequest)
+        /// An observation was appended: the row generates again.
+        case generateAgain
+    }
+
+    /// Records a finished generation and says what the row does next.
+    func finish(_ row: Int, _ completion: Completion) -> Next {
+        let turn = turns[row]
+        turns[row] += 1
+        let text = policy.tokenizer.decode(completion.tokens, skipSpecialTokens: true)
+        trajectories[row].appendGenerated(completion.tokens, logProbs: completion.logProbs, turn: turn)
+        trajectories[row].generations.append(text)
+        switch parseAction(text) {
+        case .answer:
+            trajectories[row].end = .answered
+            return .ended
+        case .search(let query) where turn < config.maxTurns:
+            let source = rows[row]
+            let kind = kinds[row][turn]
+            return .search(
+                config.revealGoldAnswers
+                    ? SearchRequest(query: query, question: source.question, goldAnswers: source.goldAnswers, kind: kind)
+                    : SearchRequest(query: query, kind: kind))
+        case .search, .invalid:
+            if turn == config.maxTurns {
+                trajectories[row].end = .turnLimit
+                return .ended
+            }
+            return observe(invalidActionText, row: row, turn: turn) ? .generateAgain : .ended
+        }
+    }
+
+    /// Records a search's result; whether the row generates again.
+    func receive(_ row: Int, _ request: SearchRequest, _ result: SearchResult) -> Bool {
+        let turn = turns[row] - 1
+        trajectories[row].searches.append(
+            SearchCall(turn: turn, query: request.query, kind: request.kind, documents: result.text, failed: result.failed))
+        return observe(informationText(result.text.trimmingPythonWhitespace()), row: row, turn: turn)
+    }
+
+    /// Appends an observation, cut to the observation budget with its closing
+    /// tag kept, and to what is left of the context; a row without room for
+    /// any of it ends.
+    private func observe(_ text: String, row: Int, turn: Int) -> Bool {
+        let room = min(config.maxObservationTokens, config.maxContextTokens - trajectories[row].tokens.count)
+        var tokens = policy.tokenizer.encode(text, addSpecialTokens: false)
+        if tokens.count > room {
+            let closing = "</information>\n\n"
+            let tail = text.hasSuffix(closing) ? policy.tokenizer.encode(closing, addSpecialTokens: false) : []
+            let head = policy.tokenizer.encode(String(text.dropLast(tail.isEmpty ? 0 : closing.count)), addSpecialTokens: false)
+            tokens = room > tail.count ? Array(head.prefix(room - tail.count)) + tail : []
+        }
+        guard !tokens.isEmpty else {
+            trajectories[row].end = .contextFull
+            return false
+        }
+        trajectories[row].appendObservation(tokens, turn: turn)
+        policy.append(tokens, to: contexts[row])
+        return true
+    }
+
+    /// Every unfinished row generates; once all have stopped, the turn's
+    /// searches go to the engine as one batch.
+    func runTurnByTurn(engine: any SearchEngine) async throws {
+        var active = Array(rows.indices)
+        while !active.isEmpty {
+            let decoding = try policy.makeDecoding(stopStrings: Self.stopStrings)
+            active = try active.filter { try begin($0, in: decoding) }
+            let completions = try await computeOffPool { try decoding.finishAll() }
+            var searching: [(row: Int, request: SearchRequest)] = []
+            var again: [Int] = []
+            for row in active {
+                switch finish(row, completions[row]!) {
+                case .ended: break
+                case .search(let request): searching.append((row, request))
+                case .generateAgain: again.append(row)
+                }
+            }
+            let results = searching.isEmpty ? [] : await engine.search(searching.map(\.request))
+            for ((row, request), result) in zip(searching, results) where receive(row, request, result) {
+                again.append(row)
+            }
+            active = again.sorted()
+        }
+    }
+
+    /// One decoding batch for the whole rollout: the searches of the rows
+    /// that stop in the same step go out together at once, and a row whose
+    /// documents have arrived joins the next step.
+    func runAsynchronously(engine: any SearchEngine) async throws {
+        let decoding = try policy.makeDecoding(stopStrings: Self.stopStrings)
+        for row in rows.indices { _ = try begin(row, in: decoding) }
+        let inbox = SearchInbox()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = 0
+            while true {
+                let arrived = inbox.take()
+                pending -= arrived.count
+                for (row, request, result) in arrived where receive(row, request, result) {
+                    _ = try begin(row, in: decoding)
+                }
+                if decoding.isEmpty {
+                    guard pending > 0 else { break }
+                    // A search task ended; its results are in the inbox (or were read already).
+                    _ = try await group.next()
+                    continue
+                }
+                var searching: [(row: Int, request: SearchRequest)] = []
+                for finished in try await computeOffPool({ try decoding.step() }) {
+                    let row = finished.id
+                    switch finish(row, finished.completion) {
+                    case .ended: break
+                    case .search(let request): searching.append((row, request))
+                    case .generateAgain: _ = try begin(row, in: decoding)
+                    }
+                }
+                guard !searching.isEmpty else { continue }
+                pending += searching.count
+                group.addTask { [searching] in
+                    let results = await engine.search(searching.map(\.request))
+                    inbox.put(zip(searching, results).map { ($0.row, $0.request, $1) })
                 }
             }
         }
-        let results = searching.isEmpty ? [] : await engine.search(searching.map(\.request))
-        for ((row, request), result) in zip(searching, results) {
-            trajectories[row].searches.append(
-                SearchCall(
-                    turn: turn, query: request.query, kind: request.kind,
-                    documents: result.text, failed: result.failed))
-            observe(
-                informationText(result.text.trimmingPythonWhitespace()), row: row, turn: turn, into: &trajectories,
-                contexts: contexts, policy: policy, config: config, active: &stillActive)
+    }
+
+    func finished() -> [Trajectory] {
+        for index in trajectories.indices {
+            trajectories[index].answer = extractAnswer(trajectories[index].generations.joined())
         }
-        active = stillActive.sorted()
+        return trajectories
     }
-    for index in trajectories.indices {
-        trajectories[index].answer = extractAnswer(trajectories[index].generations.joined())
+}
+
+/// Search results that arrived while the decoding batch was busy.
+private final class SearchInbox: Sendable {
+    private let items = Mutex<[(row: Int, request: SearchRequest, result: SearchResult)]>([])
+
+    func put(_ arrived: [(row: Int, request: SearchRequest, result: SearchResult)]) { items.withLock { $0 += arrived } }
+
+    func take() -> [(row: Int, request: SearchRequest, result: SearchResult)] {
+        items.withLock { items in
+            defer { items = [] }
+            return items
+        }
     }
-    return trajectories
 }
 
 /// The observation that follows a search (published form).
 public func informationText(_ documents: String) -> String {
     "\n\n<information>" + documents + "</information>\n\n"
-}
-
-/// Appends an observation, cut to the observation budget with its closing
-/// tag kept, and to what is left of the context; a row without room for
-/// any of it ends.
-private func observe<Policy: RolloutPolicy>(
-    _ text: String, row: Int, turn: Int, into trajectories: inout [Trajectory], contexts: [Policy.Context],
-    policy: Policy, config: RolloutConfig, active: inout [Int]
-) {
-    let room = min(config.maxObservationTokens, config.maxContextTokens - trajectories[row].tokens.count)
-    var tokens = policy.tokenizer.encode(text, addSpecialTokens: false)
-    if tokens.count > room {
-        let closing = "</information>\n\n"
-        let tail = text.hasSuffix(closing) ? policy.tokenizer.encode(closing, addSpecialTokens: false) : []
-        let head = policy.tokenizer.encode(String(text.dropLast(tail.isEmpty ? 0 : closing.count)), addSpecialTokens: false)
-        tokens = room > tail.count ? Array(head.prefix(room - tail.count)) + tail : []
-    }
-    guard !tokens.isEmpty else {
-        trajectories[row].end = .contextFull
-        return
-    }
-    trajectories[row].appendObservation(tokens, turn: turn)
-    policy.append(tokens, to: contexts[row])
-    active.append(row)
 }

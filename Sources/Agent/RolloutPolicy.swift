@@ -3,21 +3,43 @@ import Models
 import Tokenizers
 
 /// A policy the rollout can drive: it turns the instructions into prompt
-/// tokens, keeps one context per trajectory, and extends a batch of contexts
-/// by one generation each.
+/// tokens, keeps one context per trajectory, and decodes contexts together
+/// in a batch they join and leave between forward passes.
 public protocol RolloutPolicy: AnyObject {
     associatedtype Context
+    associatedtype Decoding: RolloutDecoding where Decoding.Context == Context
     var tokenizer: any Tokenizer { get }
     /// The prompt's tokens: through the model's chat template when it has one.
     func promptTokens(_ instructions: String) -> [Int32]
     func makeContext(_ prompt: [Int32]) -> Context
     /// Adds tokens the policy did not generate (observations).
     func append(_ tokens: [Int32], to context: Context)
-    /// Generates for every context at once, stopping each at a stop string,
-    /// an end-of-turn token or its token limit; the generated tokens are
-    /// added to the contexts. `call` numbers the calls within a rollout, for
-    /// reproducible sampling.
-    func generate(_ contexts: [Context], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion]
+    /// A decoding batch whose generations stop at a stop string, an
+    /// end-of-turn token or their token limit.
+    func makeDecoding(stopStrings: [String]) throws -> Decoding
+}
+
+/// Generations in progress. Each `step` advances every one of them (a forward
+/// pass) and returns those that stopped; their tokens are in their contexts.
+public protocol RolloutDecoding: AnyObject {
+    associatedtype Context
+    /// Starts a generation of at most `maxNewTokens` tokens. `stream`
+    /// numbers it within the rollout: its sampling depends on the policy's
+    /// seed and `stream` only, never on the other generations in the batch.
+    func add(_ context: Context, id: Int, maxNewTokens: Int, stream: UInt64) throws
+    var isEmpty: Bool { get }
+    func step() throws -> [(id: Int, completion: Completion)]
+}
+
+extension RolloutDecoding {
+    /// Steps until every generation has stopped; the completions by id.
+    public func finishAll() throws -> [Int: Completion] {
+        var finished: [Int: Completion] = [:]
+        while !isEmpty {
+            for (id, completion) in try step() { finished[id] = completion }
+        }
+        return finished
+    }
 }
 
 /// A model as the policy, sampling with its own settings. The trainer makes
@@ -61,14 +83,32 @@ public final class ModelPolicy: RolloutPolicy {
 
     public func append(_ tokens: [Int32], to context: TokenSequence) { context.append(tokens) }
 
-    public func generate(_ contexts: [TokenSequence], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
-        let parameters = GenerationParameters(
-            sampling: sampling, seed: seed &+ UInt64(call) &* 0x1_0000_0001,
-            stopTokens: stopTokens, stopStrings: stopStrings)
-        let requests = zip(contexts, maxNewTokens).map { GenerationRequest(sequence: $0, maxNewTokens: $1) }
+    public func makeDecoding(stopStrings: [String]) throws -> ModelDecoding {
         let tokenizer = bpe
-        return try Generation.generate(requests, model: inference, parameters: parameters) {
-            tokenizer.decode($0, skipSpecialTokens: false)
-        }
+        return ModelDecoding(
+            batch: try DecodingBatch(
+                model: inference,
+                parameters: GenerationParameters(sampling: sampling, stopTokens: stopTokens, stopStrings: stopStrings),
+                decode: { tokenizer.decode($0, skipSpecialTokens: false) }),
+            seed: seed)
     }
+}
+
+/// A model policy's generations: one `DecodingBatch`.
+public final class ModelDecoding: RolloutDecoding {
+    let batch: DecodingBatch<Int>
+    let seed: UInt64
+
+    init(batch: DecodingBatch<Int>, seed: UInt64) {
+        self.batch = batch
+        self.seed = seed
+    }
+
+    public func add(_ context: TokenSequence, id: Int, maxNewTokens: Int, stream: UInt64) throws {
+        try batch.add(context, id: id, maxNewTokens: maxNewTokens, seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    public var isEmpty: Bool { batch.isEmpty }
+
+    public func step() throws -> [(id: Int, completion: Completion)] { try batch.step() }
 }

@@ -67,14 +67,17 @@ public struct Completion: Sendable, Equatable {
     }
 }
 
-/// A generation request: a sequence to extend and, optionally, its own limit.
+/// A generation request: a sequence to extend and, optionally, its own limit
+/// and its own seed (default: the parameters' seed plus its index).
 public struct GenerationRequest {
     public var sequence: TokenSequence
     public var maxNewTokens: Int?
+    public var seed: UInt64?
 
-    public init(sequence: TokenSequence, maxNewTokens: Int? = nil) {
+    public init(sequence: TokenSequence, maxNewTokens: Int? = nil, seed: UInt64? = nil) {
         self.sequence = sequence
         self.maxNewTokens = maxNewTokens
+        self.seed = seed
     }
 }
 
@@ -87,77 +90,124 @@ public func generate(
     _ requests: [GenerationRequest], model: InferenceModel, parameters: GenerationParameters,
     decode: (([Int32]) -> String)? = nil
 ) throws -> [Completion] {
-    try parameters.sampling.validate()
-    try require(parameters.prefillChunk > 0, "generate", "prefillChunk must be positive")
-    try require(parameters.stopStrings.isEmpty || decode != nil, "generate", "stop strings need a decoder")
-    try require(parameters.stopStrings.allSatisfy { !$0.isEmpty }, "generate", "a stop string is empty")
-    let sequences = requests.map(\.sequence)
-    for (i, sequence) in sequences.enumerated() {
-        try require(!sequence.unread.isEmpty, "generate", "request \(i) has no unread tokens to continue from")
-        try require(!sequences[..<i].contains { $0 === sequence }, "generate", "request \(i) repeats a sequence")
+    let batch = try DecodingBatch<Int>(model: model, parameters: parameters, decode: decode)
+    for (i, request) in requests.enumerated() {
+        try require(!requests[..<i].contains { $0.sequence === request.sequence }, "generate", "request \(i) repeats a sequence")
+        try batch.add(
+            request.sequence, id: i, maxNewTokens: request.maxNewTokens ?? parameters.maxNewTokens,
+            seed: request.seed ?? parameters.seed &+ UInt64(i))
     }
-    let limits = requests.map { $0.maxNewTokens ?? parameters.maxNewTokens }
-    var completions = requests.map { _ in Completion(tokens: [], logProbs: [], finishReason: .length) }
-    var generators = requests.indices.map { RandomGenerator(seed: parameters.seed &+ UInt64($0)) }
-    // Enough trailing tokens to contain any stop string (a token is at least one byte).
-    let stopWindow = (parameters.stopStrings.map(\.utf8.count).max() ?? 0) + 4
+    var completions = [Completion?](repeating: nil, count: requests.count)
+    while !batch.isEmpty {
+        for (id, completion) in try batch.step() { completions[id] = completion }
+    }
+    return completions.map { $0! }
+}
 
-    // Prefill gives every request a logits row; each decode step gives one per
-    // request still active, in `active` order.
-    var logits = try prefill(sequences, model: model, chunk: parameters.prefillChunk)
-    var active = requests.indices.filter { limits[$0] > 0 }
-    var logitRows = active
-    while !active.isEmpty {
-        var stillActive: [Int] = []
-        for (request, logitRow) in zip(active, logitRows) {
-            let row = logits.pointer + logitRow * model.vocabularySize
-            let drawn = sampleToken(row, count: model.vocabularySize, parameters: parameters.sampling, rng: &generators[request])
-            sequences[request].append([drawn.token])
-            completions[request].tokens.append(drawn.token)
-            completions[request].logProbs.append(drawn.logProb)
-            if parameters.stopTokens.contains(drawn.token) {
-                completions[request].finishReason = .stopToken(drawn.token)
-            } else if let decode, !parameters.stopStrings.isEmpty,
-                let stop = matchedStop(parameters.stopStrings, in: decode(Array(completions[request].tokens.suffix(stopWindow))))
-            {
-                completions[request].finishReason = .stopString(stop)
-            } else if completions[request].tokens.count >= limits[request] {
-                completions[request].finishReason = .length
-            } else {
-                stillActive.append(request)
-            }
+/// Continuous batching driven by its caller: sequences join between forward
+/// passes and leave as soon as they finish. Each `step` is one forward pass
+/// in which every decoding sequence reads its newest token and newcomers
+/// read their unread tokens (at most `prefillChunk` of them in all, so a
+/// long newcomer takes several passes), then each sequence that has read
+/// everything samples its next token from its own generator: what a
+/// sequence writes never depends on who shares its passes. An agent's
+/// trajectory rejoins with its observation appended while others decode.
+public final class DecodingBatch<ID> {
+    private final class Row {
+        let id: ID
+        let sequence: TokenSequence
+        let limit: Int
+        var rng: RandomGenerator
+        var completion = Completion(tokens: [], logProbs: [], finishReason: .length)
+
+        init(id: ID, sequence: TokenSequence, limit: Int, seed: UInt64) {
+            self.id = id
+            self.sequence = sequence
+            self.limit = limit
+            rng = RandomGenerator(seed: seed)
         }
-        active = stillActive
-        if active.isEmpty { break }
-        logits = try model.forward(active.map { (sequences[$0].cache, Array(sequences[$0].unread)) })
-        logitRows = Array(active.indices)
     }
-    return completions
+
+    let model: InferenceModel
+    let parameters: GenerationParameters
+    let decode: (([Int32]) -> String)?
+    /// Enough trailing tokens to contain any stop string (a token is at least one byte).
+    let stopWindow: Int
+    private var rows: [Row] = []
+    /// Requests for no tokens at all: they finish at the next step without a pass.
+    private var empty: [ID] = []
+
+    public init(model: InferenceModel, parameters: GenerationParameters, decode: (([Int32]) -> String)? = nil) throws {
+        try parameters.sampling.validate()
+        try require(parameters.prefillChunk > 0, "generate", "prefillChunk must be positive")
+        try require(parameters.stopStrings.isEmpty || decode != nil, "generate", "stop strings need a decoder")
+        try require(parameters.stopStrings.allSatisfy { !$0.isEmpty }, "generate", "a stop string is empty")
+        self.model = model
+        self.parameters = parameters
+        self.decode = decode
+        stopWindow = (parameters.stopStrings.map(\.utf8.count).max() ?? 0) + 4
+    }
+
+    /// Sequences still generating, and finished requests not yet returned.
+    public var isEmpty: Bool { rows.isEmpty && empty.isEmpty }
+    public var count: Int { rows.count + empty.count }
+
+    /// Adds a sequence to continue from its unread tokens, for at most
+    /// `maxNewTokens` tokens, sampling with a generator seeded by `seed`.
+    public func add(_ sequence: TokenSequence, id: ID, maxNewTokens: Int, seed: UInt64) throws {
+        try require(!sequence.unread.isEmpty, "generate", "a request has no unread tokens to continue from")
+        try require(!rows.contains { $0.sequence === sequence }, "generate", "a sequence is already generating")
+        if maxNewTokens > 0 {
+            rows.append(Row(id: id, sequence: sequence, limit: maxNewTokens, seed: seed))
+        } else {
+            empty.append(id)
+        }
+    }
+
+    /// One forward pass and a token for each sequence that has read
+    /// everything; returns the generations that ended, in the order they joined.
+    public func step() throws -> [(id: ID, completion: Completion)] {
+        var finished = empty.map { (id: $0, completion: Completion(tokens: [], logProbs: [], finishReason: .length)) }
+        empty = []
+        guard !rows.isEmpty else { return finished }
+        var budget = parameters.prefillChunk
+        var reading: [(row: Row, tokens: [Int32])] = []
+        for row in rows {
+            let decoding = !row.completion.tokens.isEmpty
+            let take = decoding ? row.sequence.unread.count : min(row.sequence.unread.count, budget)
+            guard take > 0 else { continue }
+            if !decoding { budget -= take }
+            reading.append((row, Array(row.sequence.unread.prefix(take))))
+        }
+        let logits = try model.forward(reading.map { ($0.row.sequence.cache, $0.tokens) })
+        var ended = Set<ObjectIdentifier>()
+        for (index, item) in reading.enumerated() where item.row.sequence.unread.isEmpty {
+            let row = item.row
+            let drawn = sampleToken(
+                logits.pointer + index * model.vocabularySize, count: model.vocabularySize, parameters: parameters.sampling,
+                rng: &row.rng)
+            row.sequence.append([drawn.token])
+            row.completion.tokens.append(drawn.token)
+            row.completion.logProbs.append(drawn.logProb)
+            if parameters.stopTokens.contains(drawn.token) {
+                row.completion.finishReason = .stopToken(drawn.token)
+            } else if let decode, !parameters.stopStrings.isEmpty,
+                let stop = matchedStop(parameters.stopStrings, in: decode(Array(row.completion.tokens.suffix(stopWindow))))
+            {
+                row.completion.finishReason = .stopString(stop)
+            } else if row.completion.tokens.count >= row.limit {
+                row.completion.finishReason = .length
+            } else {
+                continue
+            }
+            ended.insert(ObjectIdentifier(row))
+        }
+        finished += rows.filter { ended.contains(ObjectIdentifier($0)) }.map { ($0.id, $0.completion) }
+        rows.removeAll { ended.contains(ObjectIdentifier($0)) }
+        return finished
+    }
 }
 
 private func matchedStop(_ stops: [String], in text: String) -> String? {
     stops.first { text.contains($0) }
-}
-
-/// Reads every sequence's unread tokens, at most `chunk` tokens per forward
-/// pass, and returns the next-token logits of each sequence, in order.
-func prefill(_ sequences: [TokenSequence], model: InferenceModel, chunk: Int) throws -> Tensor {
-    let vocabulary = model.vocabularySize
-    let result = Tensor(uninitialized: [sequences.count, vocabulary])
-    var pending = Array(sequences.indices)
-    while !pending.isEmpty {
-        var budget = chunk
-        var batch: [(index: Int, tokens: [Int32])] = []
-        for index in pending where budget > 0 {
-            let piece = Array(sequences[index].unread.prefix(budget))
-            budget -= piece.count
-            batch.append((index, piece))
-        }
-        let logits = try model.forward(batch.map { (sequences[$0.index].cache, $0.tokens) })
-        for (row, item) in batch.enumerated() where sequences[item.index].unread.isEmpty {
-            (result.pointer + item.index * vocabulary).update(from: logits.pointer + row * vocabulary, count: vocabulary)
-        }
-        pending.removeAll { sequences[$0].unread.isEmpty }
-    }
-    return result
 }

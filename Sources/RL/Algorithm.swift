@@ -50,9 +50,14 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     /// gae's critic reads the policy's own trunk (only its head trains)
     /// instead of a copy of it (veRL's default, twice the memory).
     public var criticSharesTrunk = false
-    /// Recompute the old log-probs with the training model (veRL) rather
-    /// than keep the sampler's.
-    public var recomputeOldLogProbs = true
+    /// Always recompute the old log-probs with the training model (veRL's
+    /// way; also reports `rollout_log_prob_diff_*`). Off, the sampler's
+    /// serve wherever the update is exactly on-policy (one epoch, one
+    /// mini-batch, observations masked), where
+    /// they are the same numbers up to rounding (a test holds them to 2e-3),
+    /// and a pass as long as the rollout's is saved; elsewhere they are
+    /// recomputed anyway.
+    public var recomputeOldLogProbs = false
     /// Leave the engine's documents out of the loss (Search-R1's
     /// `state_masking`); off, the policy is also trained to write them.
     public var stateMasking = true

@@ -48,7 +48,11 @@ public struct RealSettings: Codable, Equatable, Sendable {
         public var loraRank = 16
         /// Adapters on the top N layers only (0: every layer).
         public var loraLayers = 16
-        public var tuning = SupervisedConfig(steps: 128, batchSize: 8, lr: 1e-3, warmupSteps: 12, cosineFloor: 0.1, lengthGrouping: 4)
+        /// `tuning.unlikelihood_weight`: noisy examples avoid their answers'
+        /// openings as strongly as useful ones copy them (at 1, the answer
+        /// weight's pull made noisy calls copy the answer too: 52 %).
+        public var tuning = SupervisedConfig(
+            steps: 128, batchSize: 8, lr: 1e-3, warmupSteps: 12, cosineFloor: 0.1, lengthGrouping: 4, unlikelihoodWeight: 8)
         /// Simulator sampling in RL and in the cold start's demonstrations.
         public var temperature = 0.7
         /// Simulator output limit in tokens: five 30-word documents fit in 320.

@@ -170,7 +170,8 @@ public enum SimulatorTuning {
     /// first `ratio` times as many (labels come out unbalanced: about one
     /// training question in ten can be answered from this corpus).
     /// In a useful example, the tokens of each gold answer's occurrence weigh
-    /// `answerWeight` times the rest in the loss.
+    /// `answerWeight` times the rest in the loss; a noisy example avoids its
+    /// answers' openings (`answerOpenings`).
     public static func examples(
         _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1
     ) -> [SupervisedExample] {
@@ -191,8 +192,28 @@ public enum SimulatorTuning {
                 tokenizer: model.tokenizer)
             return SupervisedExample(
                 prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),
-                completion: completion.tokens, weights: completion.weights)
+                completion: completion.tokens, weights: completion.weights,
+                avoiding: pair.label == .useful
+                    ? [] : answerOpenings(pair.answers, absentFrom: completion.tokens, tokenizer: model.tokenizer))
         }
+    }
+
+    /// For a noisy example, the token that would start each gold answer
+    /// (its first token, with the space before it, that the example's own
+    /// documents never write: "the United States" is avoided by " United",
+    /// not by " the"). A simulator that copies the answer its prompt shows
+    /// starts with one of these.
+    public static func answerOpenings(_ answers: [String], absentFrom completion: [Int32], tokenizer: BPETokenizer) -> [Int32] {
+        let written = Set(completion)
+        var openings: [Int32] = []
+        for answer in answers where !answer.isEmpty {
+            if let token = tokenizer.encode(" " + answer, addSpecialTokens: false).first(where: { !written.contains($0) }),
+                !openings.contains(token)
+            {
+                openings.append(token)
+            }
+        }
+        return openings
     }
 
     /// `text`'s tokens, with `weight` on those of every whole-word,

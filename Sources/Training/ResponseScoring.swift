@@ -62,10 +62,27 @@ struct ResponseBatch {
         return tensor
     }
 
+    /// The final hidden states of every position, `[batch · time, d]`.
+    func states(_ decoder: Decoder, tape: Tape) throws -> Variable {
+        try decoder.hiddenStates(tokens: tokens, batch: batch, keyValid: keyValid, tape: tape)
+    }
+
     /// The final hidden states of the rows that predict scored tokens.
     func hidden(_ decoder: Decoder, tape: Tape) throws -> Variable {
-        let states = try decoder.hiddenStates(tokens: tokens, batch: batch, keyValid: keyValid, tape: tape)
-        return try tape.selectRows(states, rows)
+        try tape.selectRows(states(decoder, tape: tape), rows)
+    }
+
+    /// One (hidden row, token) pair per scored position of each sequence and
+    /// each of its `avoided` tokens, except where the token is the target.
+    func avoidedPairs(_ avoided: [[Int32]]) -> (rows: [Int], tokens: [Int32]) {
+        var pairs: (rows: [Int], tokens: [Int32]) = ([], [])
+        for (i, position) in positions.enumerated() {
+            for token in avoided[position.sequence] where token != targets[i] {
+                pairs.rows.append(rows[i])
+                pairs.tokens.append(token)
+            }
+        }
+        return pairs
     }
 
     /// Log-probabilities (at `temperature`, as sampled) and entropies of the scored tokens.

@@ -13,6 +13,12 @@ public struct SupervisedExample: Sendable, Equatable {
     /// cross-entropy drowns among many easy ones (the gold answer a
     /// simulator copies into a useful document).
     public var weights: [Float]
+    /// Tokens the model should not write anywhere in this completion: at each
+    /// trained position whose target is another token, each adds
+    /// `−log(1 − p(token))` to the loss (unlikelihood training, Welleck et al.
+    /// 2019). Plain cross-entropy only pulls up the target; this pushes down
+    /// what a noisy simulator call must not copy from its prompt.
+    public var avoided: [Int32] = []
 
     public init(sequence: Trajectory) {
         self.sequence = sequence
@@ -21,11 +27,12 @@ public struct SupervisedExample: Sendable, Equatable {
 
     /// A prompt and the one completion to learn after it, each completion
     /// token weighted by `weights` (default: all 1).
-    public init(prompt: [Int32], completion: [Int32], weights: [Float]? = nil) {
+    public init(prompt: [Int32], completion: [Int32], weights: [Float]? = nil, avoiding avoided: [Int32] = []) {
         var sequence = Trajectory(prompt: prompt)
         sequence.appendGenerated(completion, logProbs: Array(repeating: 0, count: completion.count), turn: 0)
         self.sequence = sequence
         self.weights = weights ?? Array(repeating: 1, count: completion.count)
+        self.avoided = avoided
     }
 
     var trainedTokens: Int { weights.count }
@@ -53,10 +60,13 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
     public var lengthGrouping = 1
     /// Seeds the example draws.
     public var seed: UInt64 = 0
+    /// Weight of each avoided token's unlikelihood term, against a
+    /// weight-1 target token (0: avoided tokens are ignored).
+    public var unlikelihoodWeight = 1.0
 
     public init(
         steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
-        lengthGrouping: Int = 1, seed: UInt64 = 0
+        lengthGrouping: Int = 1, seed: UInt64 = 0, unlikelihoodWeight: Double = 1
     ) {
         self.steps = steps
         self.batchSize = batchSize
@@ -65,18 +75,20 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
         self.cosineFloor = cosineFloor
         self.lengthGrouping = lengthGrouping
         self.seed = seed
+        self.unlikelihoodWeight = unlikelihoodWeight
     }
 
     enum CodingKeys: String, CodingKey {
         case steps, lr, seed
         case batchSize = "batch_size", warmupSteps = "warmup_steps", cosineFloor = "cosine_floor", weightDecay = "weight_decay"
-        case gradClip = "grad_clip", lengthGrouping = "length_grouping"
+        case gradClip = "grad_clip", lengthGrouping = "length_grouping", unlikelihoodWeight = "unlikelihood_weight"
     }
 }
 
 /// Trains `model` (its trainable parameters: all, or its LoRA adapters) to
 /// write each example's generated tokens: next-token cross-entropy over
-/// them, averaged with the examples' token weights, AdamW, a linear warm-up, then a constant or cosine rate. `progress`
+/// them, averaged with the examples' token weights, plus the unlikelihood of
+/// their avoided tokens; AdamW, a linear warm-up, then a constant or cosine rate. `progress`
 /// sees each step's loss; an error it throws stops the run. Returns the losses.
 @discardableResult
 public func supervisedFineTune(
@@ -95,6 +107,13 @@ public func supervisedFineTune(
     try require(
         config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
         "steps, batch size, learning rate and length grouping must be positive")
+    try require(
+        config.unlikelihoodWeight.isFinite && config.unlikelihoodWeight >= 0, "supervisedFineTune",
+        "the unlikelihood weight must be finite and non-negative")
+    let vocab = model.config.vocabSize
+    try require(
+        examples.allSatisfy { $0.avoided.allSatisfy { $0 >= 0 && Int($0) < vocab } }, "supervisedFineTune",
+        "avoided tokens must be in the vocabulary")
     let optimizer = try AdamW(
         parameters: model.trainableParameters,
         .init(learningRate: Float(config.lr), weightDecay: Float(config.weightDecay)))
@@ -112,9 +131,20 @@ public func supervisedFineTune(
         let batch = ResponseBatch(drawn.map(\.sequence))
         let weights = drawn.flatMap(\.weights)
         let tape = Tape()
-        let scored = try batch.logProbs(model, temperature: 1, tape: tape)
-        let weighted = try tape.mul(scored.logProbs, Variable(try Tensor(shape: [weights.count], values: weights)))
-        let loss = try tape.scale(tape.sum(weighted), -1 / weights.reduce(0, +))
+        let states = try batch.states(model, tape: tape)
+        let scored = try tape.tokenLogProbs(
+            hidden: tape.selectRows(states, batch.rows), weight: model.outputWeight, targets: batch.targets)
+        var objective = try tape.sum(tape.mul(scored.logProbs, Variable(try Tensor(shape: [weights.count], values: weights))))
+        let avoided = batch.avoidedPairs(drawn.map(\.avoided))
+        if config.unlikelihoodWeight > 0 && !avoided.rows.isEmpty {
+            let unwanted = try tape.tokenLogProbs(
+                hidden: tape.selectRows(states, avoided.rows), weight: model.outputWeight, targets: avoided.tokens)
+            // log(1 − p), kept finite where the model is all but sure of the token.
+            let notWritten = try tape.log(
+                tape.clamp(tape.addScalar(tape.scale(tape.exp(unwanted.logProbs), -1), 1), min: 1e-6, max: 1))
+            objective = try tape.add(objective, tape.scale(tape.sum(notWritten), Float(config.unlikelihoodWeight)))
+        }
+        let loss = try tape.scale(objective, -1 / weights.reduce(0, +))
         try tape.backward(loss)
         clipGradNorm(model.trainableParameters, maxNorm: Float(config.gradClip == 0 ? .infinity : config.gradClip))
         optimizer.update(learningRate: schedule.learningRate(base: Float(config.lr), step: step + 1))

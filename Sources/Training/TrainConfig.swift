@@ -131,9 +131,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var topK = 0
         /// The instructions; `{question}` marks the question.
         public var template = PolicyPrompt.searchR1
+        /// Each trajectory's search leaves as soon as its generation stops
+        /// and it rejoins the decoding batch when its documents arrive,
+        /// instead of every turn waiting for its slowest row (`RolloutConfig.asynchronous`).
+        public var asynchronous = false
         public init() {}
         enum CodingKeys: String, CodingKey {
-            case temperature, template
+            case temperature, template, asynchronous
             case promptsPerStep = "prompts_per_step", groupSize = "group_size", maxTurns = "max_turns"
             case maxTurnTokens = "max_turn_tokens", maxObservationTokens = "max_observation_tokens"
             case maxPromptTokens = "max_prompt_tokens", maxContextTokens = "max_context_tokens", topP = "top_p", topK = "top_k"
@@ -261,6 +265,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         config.maxPromptTokens = rollout.maxPromptTokens
         config.maxContextTokens = rollout.maxContextTokens
         config.prompt = PolicyPrompt(template: rollout.template)
+        config.asynchronous = rollout.asynchronous
         config.revealGoldAnswers = (try? engine.parsedSpec().isSimulated) ?? true
         return config
     }

@@ -197,8 +197,9 @@ public final class RLTrainer {
 
         // Old and reference log-probs, values: forward passes without a tape.
         let temperature = config.rollout.temperature
+        let recomputesOldLogProbs = config.algorithm.recomputeOldLogProbs || !samplerIsOnPolicy(batch: trajectories.count)
         let oldLogProbs: TokenMatrix = try timed("old_log_probs") {
-            guard config.algorithm.recomputeOldLogProbs else {
+            guard recomputesOldLogProbs else {
                 return trajectories.map { $0.logProbs[$0.promptLength...].map(Double.init) }
             }
             return try scoreAll(micro, trajectories) { batch in
@@ -241,11 +242,11 @@ public final class RLTrainer {
             metrics.merge(criticMetrics) { $1 }
         }
         for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
-        if config.algorithm.recomputeOldLogProbs {
+        if recomputesOldLogProbs {
             // veRL's rollout_probs_diff: how far the sampler's log-probs are from
             // the trainer's own, over the tokens trained on. Near 0 when the
-            // update is on-policy, which is what lets `recompute_old_log_probs:
-            // false` reuse the sampler's.
+            // update is on-policy, which is what lets the trainer reuse the
+            // sampler's there.
             var differences: [Double] = []
             for (index, trajectory) in trajectories.enumerated() {
                 let sampled = trajectory.logProbs[trajectory.promptLength...]
@@ -287,6 +288,15 @@ public final class RLTrainer {
     }
 
     /// Mini-batches of trajectory indices for an optimiser.
+    /// Whether the sampler's log-probs are the old policy's exactly: one
+    /// update over the whole batch from the weights that sampled it, on
+    /// generated tokens only (the sampler records the tempered, untruncated
+    /// log-prob, as the update scores it).
+    func samplerIsOnPolicy(batch: Int) -> Bool {
+        let actor = config.actor
+        return actor.ppoEpochs == 1 && (actor.miniBatchSize == 0 || actor.miniBatchSize >= batch) && config.algorithm.stateMasking
+    }
+
     func miniBatches(count: Int, _ optimizer: TrainConfig.Optimizer) -> [[Int]] {
         let size = optimizer.miniBatchSize == 0 ? count : optimizer.miniBatchSize
         return stride(from: 0, to: count, by: size).map { Array($0..<min($0 + size, count)) }

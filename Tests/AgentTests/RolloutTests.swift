@@ -151,6 +151,45 @@ import Tokenizers
         #expect(again.map(\.searches) == half.map(\.searches), "the same seed draws the same calls")
     }
 
+    /// Rows that search, answer, fail, repeat invalid turns and run out of
+    /// budget at different steps: on its own loop each trajectory has the
+    /// same tokens, log-probs, masks, searches and sampling streams as when
+    /// turns are synchronised, with the engine answering after random delays;
+    /// and a row's search leaves as soon as its generation stops, alone
+    /// (never in the synchronous turn's batch of all searching rows).
+    @Test func asynchronousRolloutMatchesTurnByTurnPerTrajectory() async throws {
+        let words = { (n: Int) in Array(repeating: "word", count: n).joined(separator: " ") }
+        let replies = (0..<12).map { row -> [String] in
+            switch row % 6 {
+            case 0: ["<search>q\(row)</search>", "<answer>a\(row)</answer>"]
+            case 1: ["<think>\(words(row * 3))</think><search>q\(row)</search>", "<search>again \(row)</search>", "<answer>b</answer>"]
+            case 2: ["<answer>right away</answer>"]
+            case 3: ["hmm<EOS>", "<search>fail \(row)</search>", "<answer>c</answer>"]
+            case 4: row == 4 ? Array(repeating: words(60), count: 4) : (1...4).map { "<search>s\($0)</search>" }
+            default: ["\(words(row))", "\(words(2))", "<search>late \(row)</search>", "<answer>e</answer>"]
+            }
+        }
+        var config = RolloutConfig()
+        config.maxTurns = 3
+        config.maxTurnTokens = 40
+        config.maxContextTokens = 360
+        let turnEngine = ScriptedEngine(maxDelayMilliseconds: 20)
+        let (together, turnPolicy) = try await run(replies, noise: 0.5, config: config, engine: turnEngine)
+        config.asynchronous = true
+        let loopEngine = ScriptedEngine(maxDelayMilliseconds: 20)
+        let (alone, loopPolicy) = try await run(replies, noise: 0.5, config: config, engine: loopEngine)
+        #expect(alone == together)
+        #expect(loopPolicy.streams == turnPolicy.streams && Set(loopPolicy.streams.values).count == loopPolicy.streams.count)
+        #expect(Set(together.map(\.end)) == [.answered, .contextFull, .turnLimit])
+        #expect(Set(together.flatMap { $0.searches.map(\.kind) }) == [.useful, .noisy])
+        let turnBatches = turnEngine.batches.withLock { $0.map { $0.map(\.query) } }
+        let loopBatches = loopEngine.batches.withLock { $0.map { $0.map(\.query) } }
+        #expect(turnBatches.first == ["q0", "q1", "q6", "q7", "s1"], "a turn's searches leave together, in row order")
+        // Row 10's one-token search stops first and leaves at once, alone.
+        #expect(loopBatches.first == ["s1"], "\(loopBatches)")
+        #expect(loopBatches.count > turnBatches.count && loopBatches.allSatisfy { $0.count <= 2 }, "\(loopBatches)")
+    }
+
     @Test func failedSearchesReadThePublishedTextAndAreRecorded() async throws {
         let (trajectories, _) = try await run([["<search>fail me</search>", "<answer>no</answer>"]])
         #expect(trajectories[0].searches.map(\.failed) == [true])

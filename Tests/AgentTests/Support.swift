@@ -24,7 +24,9 @@ enum TestData {
 /// A policy that replies from a script: `replies[row][k]` is row `row`'s k-th
 /// generation. Replies are tokenized, cut to the token limit, and finish the
 /// way a sampler would: at a stop string, with the end-of-sequence token when
-/// the reply ends in `endOfSequence`, or else at the token limit.
+/// the reply ends in `endOfSequence`, or else at the token limit. A
+/// generation writes one token per decoding step, so rows stop at
+/// different steps, as a model's do.
 final class ScriptedPolicy: RolloutPolicy {
     final class Context {
         let row: Int
@@ -40,8 +42,10 @@ final class ScriptedPolicy: RolloutPolicy {
     let tokenizer: any Tokenizer
     let replies: [[String]]
     private var nextRow = 0
-    /// The context each generation call saw, per row.
-    private(set) var seen: [[Int32]] = []
+    /// The context each generation started from, per row, in start order.
+    fileprivate(set) var seen: [[Int32]] = []
+    /// The sampling stream of each generation, by (row, generation).
+    fileprivate(set) var streams: [[Int]: UInt64] = [:]
 
     init(tokenizer: any Tokenizer, replies: [[String]]) {
         self.tokenizer = tokenizer
@@ -60,13 +64,26 @@ final class ScriptedPolicy: RolloutPolicy {
     /// A recognisable log-prob per generated token: −(row + 1)/10 − position/1000.
     static func logProb(row: Int, position: Int) -> Float { -Float(row + 1) / 10 - Float(position) / 1000 }
 
-    func generate(_ contexts: [Context], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
-        zip(contexts, maxNewTokens).map { context, limit in
-            seen.append(context.tokens)
-            var reply = replies[context.row][context.generations]
+    func makeDecoding(stopStrings: [String]) -> Decoding { Decoding(policy: self, stopStrings: stopStrings) }
+
+    final class Decoding: RolloutDecoding {
+        let policy: ScriptedPolicy
+        let stopStrings: [String]
+        private var running: [(id: Int, context: Context, tokens: [Int32], finish: FinishReason, written: Int)] = []
+
+        init(policy: ScriptedPolicy, stopStrings: [String]) {
+            self.policy = policy
+            self.stopStrings = stopStrings
+        }
+
+        func add(_ context: Context, id: Int, maxNewTokens limit: Int, stream: UInt64) {
+            policy.seen.append(context.tokens)
+            policy.streams[[context.row, context.generations]] = stream
+            var reply = policy.replies[context.row][context.generations]
             context.generations += 1
-            let endsSequence = reply.hasSuffix(Self.endOfSequence)
-            if endsSequence { reply.removeLast(Self.endOfSequence.count) }
+            let endsSequence = reply.hasSuffix(ScriptedPolicy.endOfSequence)
+            if endsSequence { reply.removeLast(ScriptedPolicy.endOfSequence.count) }
+            let tokenizer = policy.tokenizer
             var tokens = tokenizer.encode(reply, addSpecialTokens: false)
             var finish = FinishReason.length
             if tokens.count > limit {
@@ -77,9 +94,26 @@ final class ScriptedPolicy: RolloutPolicy {
                 tokens.append(tokenizer.eosTokenID!)
                 finish = .stopToken(tokenizer.eosTokenID!)
             }
-            context.tokens += tokens
-            let logProbs = tokens.indices.map { Self.logProb(row: context.row, position: $0) }
-            return Completion(tokens: tokens, logProbs: logProbs, finishReason: finish)
+            running.append((id, context, tokens, finish, 0))
+        }
+
+        var isEmpty: Bool { running.isEmpty }
+
+        func step() -> [(id: Int, completion: Completion)] {
+            var finished: [(id: Int, completion: Completion)] = []
+            for index in running.indices {
+                let item = running[index]
+                if item.written < item.tokens.count {
+                    item.context.tokens.append(item.tokens[item.written])
+                    running[index].written += 1
+                }
+                if running[index].written == item.tokens.count {
+                    let logProbs = item.tokens.indices.map { ScriptedPolicy.logProb(row: item.context.row, position: $0) }
+                    finished.append((item.id, Completion(tokens: item.tokens, logProbs: logProbs, finishReason: item.finish)))
+                }
+            }
+            running.removeAll { $0.written == $0.tokens.count }
+            return finished
         }
     }
 }
@@ -89,9 +123,14 @@ final class ScriptedPolicy: RolloutPolicy {
 final class ScriptedEngine: SearchEngine {
     let batches = Mutex<[[SearchRequest]]>([])
     let name = "scripted"
+    /// Each call answers after a random 0–`maxDelayMilliseconds` ms.
+    let maxDelayMilliseconds: Int
+
+    init(maxDelayMilliseconds: Int = 0) { self.maxDelayMilliseconds = maxDelayMilliseconds }
 
     func search(_ requests: [SearchRequest]) async -> [SearchResult] {
         batches.withLock { $0.append(requests) }
+        if maxDelayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(Int.random(in: 0...maxDelayMilliseconds))) }
         return requests.map { request in
             request.query.hasPrefix("fail")
                 ? .failed("scripted failure")

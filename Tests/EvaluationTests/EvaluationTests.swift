@@ -20,12 +20,27 @@ final class TablePolicy: RolloutPolicy {
     func promptTokens(_ instructions: String) -> [Int32] { tokenizer.encode(instructions, addSpecialTokens: false) }
     func makeContext(_ prompt: [Int32]) -> Context { Context(tokenizer.decode(prompt, skipSpecialTokens: false)) }
     func append(_ tokens: [Int32], to context: Context) { context.text += tokenizer.decode(tokens, skipSpecialTokens: false) }
-    func generate(_ contexts: [Context], maxNewTokens: [Int], stopStrings: [String], call: Int) throws -> [Completion] {
-        contexts.map { context in
-            let text = reply(context.text)
-            context.text += text
-            let tokens = tokenizer.encode(text, addSpecialTokens: false)
-            return Completion(tokens: tokens, logProbs: tokens.map { _ in 0 }, finishReason: .length)
+    func makeDecoding(stopStrings: [String]) -> Decoding { Decoding(reply: reply, tokenizer: tokenizer) }
+
+    /// Each reply is written whole in one step.
+    final class Decoding: RolloutDecoding {
+        let reply: @Sendable (String) -> String
+        let tokenizer: any Tokenizer
+        private var started: [(id: Int, context: Context)] = []
+        init(reply: @escaping @Sendable (String) -> String, tokenizer: any Tokenizer) {
+            self.reply = reply
+            self.tokenizer = tokenizer
+        }
+        func add(_ context: Context, id: Int, maxNewTokens: Int, stream: UInt64) { started.append((id, context)) }
+        var isEmpty: Bool { started.isEmpty }
+        func step() -> [(id: Int, completion: Completion)] {
+            defer { started = [] }
+            return started.map { id, context in
+                let text = reply(context.text)
+                context.text += text
+                let tokens = tokenizer.encode(text, addSpecialTokens: false)
+                return (id, Completion(tokens: tokens, logProbs: tokens.map { _ in 0 }, finishReason: .length))
+            }
         }
     }
 }

@@ -159,6 +159,24 @@ import Training
         noisy.label = .noisy
         let examples = SimulatorTuning.examples([useful, noisy], model: model, answerWeight: 8)
         #expect(examples.map { $0.weights.filter { $0 == 8 }.isEmpty } == [false, true], "only useful examples weigh the answer")
+        #expect(examples[0].avoided.isEmpty, "a useful example avoids nothing")
+        #expect(
+            examples[1].avoided
+                == SimulatorTuning.answerOpenings(
+                    ["Ada"], absentFrom: Array(examples[1].sequence.tokens[examples[1].sequence.promptLength...]),
+                    tokenizer: model.tokenizer))
+        #expect(examples[1].avoided.count == 1)
+    }
+
+    /// A noisy example avoids each answer's first token that its own text
+    /// never writes: a shared " the" is not avoided, " Bob" is.
+    @Test func noisyExamplesAvoidTheAnswersOpenings() throws {
+        let tokenizer = try LoadedModel(ColdStartTests.tinyModel, prepareInference: false).tokenizer
+        func first(_ text: String) -> Int32 { tokenizer.encode(text, addSpecialTokens: false)[0] }
+        let completion = tokenizer.encode("Doc 1: the river ran.", addSpecialTokens: false)
+        let openings = SimulatorTuning.answerOpenings(["the Bob", "Bob", ""], absentFrom: completion, tokenizer: tokenizer)
+        #expect(openings == [first(" Bob")], "\(openings.map { tokenizer.decode([$0], skipSpecialTokens: true) })")
+        #expect(SimulatorTuning.answerOpenings(["the"], absentFrom: completion, tokenizer: tokenizer).isEmpty)
     }
 
     @Test func theRuleJudgesByWholeWordAnswers() {

@@ -126,14 +126,15 @@ import Training
 
     /// On-policy (one epoch, one mini-batch, the sampler's temperature), the
     /// log-probs the sampler recorded are the ones a forward pass recomputes,
-    /// so `recompute_old_log_probs: false` reuses them without changing the
-    /// update. Measured on every trained token of a step, with LoRA.
+    /// so the trainer reuses them there without changing the update.
+    /// Measured on every trained token of a step, with LoRA.
     @Test func samplerLogProbsAreTheRecomputedOnes() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-onpolicy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         var config = LearningTests.config(.grpo)
         config.trainer.outputDir = folder.path
         config.algorithm.klLoss = false
+        config.algorithm.recomputeOldLogProbs = true
         config.rollout.temperature = 0.7
         config.policy.lora = LoRAConfig(rank: 4, alpha: 8, targets: LoRAConfig.projections, layers: 1)
         let task = LearningTests.task
@@ -147,6 +148,20 @@ import Training
             #expect(largest < 2e-3, "sampler vs recomputed log-prob: max difference \(largest)")
             #expect(metrics["rollout_log_prob_diff_mean"]! < 2e-4)
         }
+        // By default the sampler's serve on-policy (no recomputation to
+        // compare against), and a second epoch makes the trainer recompute.
+        config.algorithm.recomputeOldLogProbs = false
+        func recomputes(_ config: TrainConfig) async throws -> Bool {
+            let trainer = try RLTrainer(
+                config: config,
+                policy: Models.Decoder(config: TinySearchTask.config, weights: LearningTests.pretrained.mapValues { $0.copy() }),
+                tokenizer: task.tokenizer, chatTemplate: ChatTemplate(format: .raw), stopTokens: [task.tokenizer.eosTokenID!],
+                engine: TinySearchEngine(), rows: task.rows)
+            return try await trainer.step().metrics["rollout_log_prob_diff_max"] != nil
+        }
+        #expect(try await !recomputes(config))
+        config.actor.ppoEpochs = 2
+        #expect(try await recomputes(config))
     }
 
     /// Saving over an existing checkpoint replaces it whole.

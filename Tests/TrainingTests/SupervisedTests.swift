@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Models
 import Testing
 import Training
@@ -60,6 +61,35 @@ import Training
         #expect(zip(unit, scaled).allSatisfy { abs($0 - $1) < 1e-5 }, "\(unit) vs \(scaled)")
         let plain = try losses([SupervisedExample(prompt: [1, 5], completion: [5, 2, 7])])
         #expect(plain != unit, "weights change what is learnt")
+    }
+
+    /// Half the examples write 9 after a prompt, half write 7 there and avoid
+    /// 9: cross-entropy alone settles at p(9) = 1/2, the unlikelihood term
+    /// at 1/3 (the minimum of −log x − 2·log(1 − x)). A token outside the
+    /// vocabulary is refused.
+    @Test func avoidedTokensLoseProbability() throws {
+        let config = DecoderConfig(
+            vocabSize: 16, hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2, kvHeads: 1, ropeTheta: 100, maxPositions: 16)
+        let examples = [
+            SupervisedExample(prompt: [1, 5], completion: [9, 2]),
+            SupervisedExample(prompt: [1, 5], completion: [7, 2], avoiding: [9]),
+        ]
+        func probabilityOfNine(unlikelihood: Double) throws -> Double {
+            let model = try Decoder(config: config, seed: 3)
+            var tuning = SupervisedConfig(steps: 200, batchSize: 64, lr: 5e-3)
+            tuning.unlikelihoodWeight = unlikelihood
+            try supervisedFineTune(model, on: examples, config: tuning)
+            let asked = SupervisedExample(prompt: [1, 5], completion: [9]).sequence
+            return Foundation.exp(try responseLogProbs([asked], under: model)[0][0])
+        }
+        let plain = try probabilityOfNine(unlikelihood: 0)
+        let avoided = try probabilityOfNine(unlikelihood: 1)
+        #expect(abs(plain - 0.5) < 0.06 && abs(avoided - 1.0 / 3) < 0.06, "p(9): \(avoided) with unlikelihood, \(plain) without")
+        let model = try Decoder(config: config, seed: 3)
+        #expect(throws: (any Error).self) {
+            try supervisedFineTune(
+                model, on: [SupervisedExample(prompt: [1], completion: [2], avoiding: [16])], config: SupervisedConfig(steps: 1))
+        }
     }
 
     @Test func refusesEmptyInput() throws {

@@ -82,13 +82,14 @@ struct SimulatorTrain: AsyncParsableCommand {
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Kept examples of the more frequent label per example of the rarer one.") var ratio = 1.0
     @Option(help: "Loss weight of a gold answer's tokens in useful examples.") var answerWeight: Float = 8
+    @Option(help: "Weight of the unlikelihood of a gold answer's opening in noisy examples (0: off).") var unlikelihoodWeight = 8.0
     @Option(help: "Model folder to write.") var out: String
 
     func run() async throws {
         let labelled = try JSONLines.read(EnginePair.self, from: URL(fileURLWithPath: pairs))
         let model = try LoadedModel(try await resolveModel(base), prepareInference: false)
         let examples = SimulatorTuning.examples(labelled, model: model, ratio: ratio, answerWeight: answerWeight)
-        try tuning.fineTune(examples, base: model, title: "simulator", to: out)
+        try tuning.fineTune(examples, base: model, title: "simulator", unlikelihoodWeight: unlikelihoodWeight, to: out)
     }
 }
 
@@ -154,12 +155,15 @@ struct FineTuningOptions: ParsableArguments {
     @Option(help: "Examples per step.") var batchSize = 8
     @Option(help: "Peak learning rate (linear warm-up over a tenth of the steps, then a cosine to a tenth).") var lr = 1e-3
 
-    func fineTune(_ examples: [SupervisedExample], base: LoadedModel, title: String, to out: String) throws {
+    func fineTune(
+        _ examples: [SupervisedExample], base: LoadedModel, title: String, unlikelihoodWeight: Double = 1, to out: String
+    ) throws {
         let tokens = examples.reduce(0) { $0 + $1.sequence.tokens.count }
         standardErrorLine("\(examples.count) examples, \(tokens / max(examples.count, 1)) tokens each on average")
         let lora = SimulatorTuning.lora(rank: loraRank, layers: loraLayers)
         let config = SupervisedConfig(
-            steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4)
+            steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4,
+            unlikelihoodWeight: unlikelihoodWeight)
         let progress = ProgressBar(title: title, total: steps)
         try RealRun.fineTune(examples, base: base, lora: lora, config: config, to: URL(fileURLWithPath: out)) { step, loss in
             progress.update(step + 1, detail: String(format: "loss %.3f", loss))
