@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else is a detail of these.
-.PHONY: demo demo-quick demo-seeds real real-quick test fuzz check-demo-report bench-engine bench-generation bench-bm25
+.PHONY: demo demo-quick demo-seeds real real-quick test fuzz check-demo-report bench-engine bench-generation bench-bm25 bench-rl
 
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
@@ -82,6 +82,17 @@ bench-generation:
 	scripts/setup-llama-cpp.sh
 	swift build -c release
 	.build/release/zerosearch bench generation
+
+# One GRPO step of SmolLM2-135M-Instruct (8 prompts × 4 completions, LoRA r8, KL
+# 0.001) against Hugging Face TRL's GRPOTrainer on the same work (installed from
+# PyPI when missing; about 25 minutes, most of it TRL's), then the multi-turn
+# ZeroSearch step of configs/cpu-smollm2.yaml by phase. Not part of the tests.
+bench-rl:
+	scripts/setup-system.sh
+	scripts/setup-reference.sh
+	swift build -c release
+	.build/release/zerosearch models pull smollm2-135m-instruct
+	.build/release/zerosearch bench rl
 
 # BM25 over a generated 100k-passage corpus against the Python bm25s package:
 # build time, queries/s and top-10 agreement. Not part of the tests.

@@ -100,7 +100,9 @@ let package = Package(
             ],
             swiftSettings: nativeCPU),
         // Timed harnesses behind `zerosearch bench` (not used by any run).
-        .target(name: "Benchmarks", dependencies: ["Engine", "Models"], swiftSettings: nativeCPU),
+        .target(
+            name: "Benchmarks", dependencies: ["Support", "Engine", "Models", "Training", "Runs"],
+            swiftSettings: nativeCPU),
         // Mutated real files through every parser of untrusted bytes, behind `zerosearch fuzz`.
         .target(
             name: "Fuzzing", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Search", "Training"],

@@ -191,9 +191,7 @@ public final class RLTrainer {
         let scores = zip(trajectories, rows).map { scoreAnswer($0.answer, gold: $1.goldAnswers) }
         let rewards = scores.map { config.algorithm.reward.reward($0) }
         let masks: TokenMatrix = trajectories.map { $0.lossMask[$0.promptLength...].map(Double.init) }
-        let micro = stride(from: 0, to: trajectories.count, by: config.actor.microBatchSize).map {
-            Array($0..<min($0 + config.actor.microBatchSize, trajectories.count))
-        }
+        let micro = microBatches(Array(trajectories.indices), size: config.actor.microBatchSize, trajectories)
 
         // Old and reference log-probs, values: forward passes without a tape.
         let temperature = config.rollout.temperature
@@ -284,10 +282,22 @@ public final class RLTrainer {
     func scoreAll(_ microBatches: [[Int]], _ trajectories: [Trajectory], _ score: (ResponseBatch) throws -> TokenMatrix) rethrows
         -> TokenMatrix
     {
-        try microBatches.flatMap { indices in try score(ResponseBatch(indices.map { trajectories[$0] })) }
+        var scored = TokenMatrix(repeating: [], count: trajectories.count)
+        for indices in microBatches {
+            for (index, row) in zip(indices, try score(ResponseBatch(indices.map { trajectories[$0] }))) { scored[index] = row }
+        }
+        return scored
     }
 
-    /// Mini-batches of trajectory indices for an optimiser.
+    /// `indices` in micro-batches of `size` trajectories of about the same
+    /// length: a batch is padded to its longest row, and a padded position
+    /// costs a forward and backward as a real one does. The loss weights are
+    /// the mini-batch's, so the grouping changes no gradient.
+    func microBatches(_ indices: [Int], size: Int, _ trajectories: [Trajectory]) -> [[Int]] {
+        let sorted = indices.sorted { (trajectories[$0].tokens.count, $0) < (trajectories[$1].tokens.count, $1) }
+        return stride(from: 0, to: sorted.count, by: size).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
+    }
+
     /// Whether the sampler's log-probs are the old policy's exactly: one
     /// update over the whole batch from the weights that sampled it, on
     /// generated tokens only (the sampler records the tempered, untruncated
@@ -297,6 +307,7 @@ public final class RLTrainer {
         return actor.ppoEpochs == 1 && (actor.miniBatchSize == 0 || actor.miniBatchSize >= batch) && config.algorithm.stateMasking
     }
 
+    /// Mini-batches of trajectory indices for an optimiser.
     func miniBatches(count: Int, _ optimizer: TrainConfig.Optimizer) -> [[Int]] {
         let size = optimizer.miniBatchSize == 0 ? count : optimizer.miniBatchSize
         return stride(from: 0, to: count, by: size).map { Array($0..<min($0 + size, count)) }
@@ -317,8 +328,7 @@ public final class RLTrainer {
                 let tokenCount = miniMasks.reduce(0) { $0 + $1.reduce(0, +) }
                 let sequenceCount = Double(miniMasks.filter { $0.contains { $0 != 0 } }.count)
                 let longest = Double(miniMasks.map(\.count).max() ?? 1)
-                for start in stride(from: 0, to: mini.count, by: actor.microBatchSize) {
-                    let indices = Array(mini[start..<min(start + actor.microBatchSize, mini.count)])
+                for indices in microBatches(mini, size: actor.microBatchSize, trajectories) {
                     let batch = ResponseBatch(indices.map { trajectories[$0] })
                     guard !batch.positions.isEmpty else { continue }
                     let tape = Tape()
@@ -378,8 +388,7 @@ public final class RLTrainer {
         for _ in 0..<settings.ppoEpochs {
             for mini in miniBatches(count: trajectories.count, settings) {
                 let tokenCount = mini.reduce(0) { $0 + masks[$1].reduce(0, +) }
-                for start in stride(from: 0, to: mini.count, by: settings.microBatchSize) {
-                    let indices = Array(mini[start..<min(start + settings.microBatchSize, mini.count)])
+                for indices in microBatches(mini, size: settings.microBatchSize, trajectories) {
                     let batch = ResponseBatch(indices.map { trajectories[$0] })
                     guard !batch.positions.isEmpty else { continue }
                     let tape = Tape()

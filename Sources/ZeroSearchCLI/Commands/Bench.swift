@@ -8,7 +8,7 @@ import Support
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each side by side with a reference run on the same machine.",
-        subcommands: [EngineBench.self, GenerationBench.self, TokenizerBench.self, BM25Bench.self]
+        subcommands: [EngineBench.self, GenerationBench.self, TokenizerBench.self, BM25Bench.self, RLBench.self]
     )
 }
 

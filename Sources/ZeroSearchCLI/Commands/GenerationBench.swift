@@ -5,8 +5,8 @@ import Generation
 import Models
 import Runs
 
-/// Inference speed on a real model file next to llama.cpp (`llama-bench` on
-/// the same GGUF) and PyTorch (`transformers`, f32, the same weights), all
+/// Inference speed on a real model file next to llama.cpp (`llama-bench` and,
+/// for batched decoding, `llama-batched-bench` on the same GGUF) and PyTorch (`transformers`, f32, the same weights), all
 /// measured in this run, one after another.
 struct GenerationBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,11 +46,13 @@ struct GenerationBench: AsyncParsableCommand {
             FileHandle.standardError.write(Data("note: llama.cpp and the PyTorch reference read GGUF files; measuring ours only\n".utf8))
         }
         if !noReference, location.pathExtension == "gguf" {
-            guard promptTokens == 512, newTokens == 128, batch == 32 else {
-                throw ValidationError("the references measure pp512, tg128 and 32 streams; use the defaults or --no-reference")
+            guard promptTokens == 512, newTokens == 128 else {
+                throw ValidationError("the references measure pp512 and tg128; use the defaults or --no-reference")
             }
             if !json { FileHandle.standardError.write(Data("llama.cpp (llama-bench, about 2 minutes)…\n".utf8)) }
             let llama = try ReferenceScript.run(["scripts/reference/llama_bench.sh", location.path])
+            if !json { FileHandle.standardError.write(Data("llama.cpp batched (llama-batched-bench, \(batch) sequences)…\n".utf8)) }
+            let batchedLlama = try ReferenceScript.run(["scripts/reference/llama_batched_bench.sh", location.path, "\(batch)"])
             if !json { FileHandle.standardError.write(Data("PyTorch f32 (transformers, several minutes)…\n".utf8)) }
             let torch = try ReferenceScript.run([
                 python, "scripts/reference/generate_torch.py", "--gguf", location.path,
@@ -63,6 +65,7 @@ struct GenerationBench: AsyncParsableCommand {
                 rows[0].against(t["pp\(promptTokens)_tokens_per_s"], as: "PyTorch f32"),
                 rows[1].against(l["tg\(newTokens)_tokens_per_s"], as: "llama.cpp"),
                 rows[1].against(t["decode_tokens_per_s"], as: "PyTorch f32"),
+                rows[2].against(batchedLlama.first?["tg_tokens_per_s"], as: "llama-batched-bench"),
                 rows[2].against(t["batched\(batch)_tokens_per_s"], as: "PyTorch f32"),
                 rows[3],
             ]
