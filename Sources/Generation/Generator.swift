@@ -97,11 +97,8 @@ public func generate(
             request.sequence, id: i, maxNewTokens: request.maxNewTokens ?? parameters.maxNewTokens,
             seed: request.seed ?? parameters.seed &+ UInt64(i))
     }
-    var completions = [Completion?](repeating: nil, count: requests.count)
-    while !batch.isEmpty {
-        for (id, completion) in try batch.step() { completions[id] = completion }
-    }
-    return completions.map { $0! }
+    let completions = try batch.finishAll()
+    return requests.indices.map { completions[$0]! }
 }
 
 /// Continuous batching driven by its caller: sequences join between forward
@@ -204,6 +201,17 @@ public final class DecodingBatch<ID> {
         }
         finished += rows.filter { ended.contains(ObjectIdentifier($0)) }.map { ($0.id, $0.completion) }
         rows.removeAll { ended.contains(ObjectIdentifier($0)) }
+        return finished
+    }
+}
+
+extension DecodingBatch where ID: Hashable {
+    /// Steps until every generation has ended; the completions by id.
+    public func finishAll() throws -> [ID: Completion] {
+        var finished: [ID: Completion] = [:]
+        while !isEmpty {
+            for (id, completion) in try step() { finished[id] = completion }
+        }
         return finished
     }
 }

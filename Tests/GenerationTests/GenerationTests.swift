@@ -105,6 +105,41 @@ import Testing
         }
     }
 
+    /// A sequence that joins a decoding batch while others are mid-way
+    /// (with a long prompt, read over several passes under a small prefill
+    /// budget) writes what it writes alone, and so do the others; each step
+    /// returns the generations that ended in it.
+    @Test func joiningMidBatchChangesNothing() throws {
+        let parameters = GenerationParameters(sampling: SamplingParameters(temperature: 0.9), prefillChunk: 5)
+        func alone(_ prompt: [Int32], limit: Int, seed: UInt64) throws -> Completion {
+            let batch = try DecodingBatch<Int>(model: Self.model, parameters: parameters)
+            try batch.add(TokenSequence(tokens: prompt, model: Self.model), id: 0, maxNewTokens: limit, seed: seed)
+            return try #require(try batch.finishAll()[0])
+        }
+        let prompts: [[Int32]] = [[3, 4, 5], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], [7]]
+        let limits = [9, 5, 3]
+        let batch = try DecodingBatch<Int>(model: Self.model, parameters: parameters)
+        var finished: [Int: Completion] = [:]
+        var endedAt: [Int: Int] = [:]
+        for step in 0..<40 where !(step > 0 && batch.isEmpty) {
+            // The second arrives at step 2, the third at step 4.
+            for (i, arrival) in [0, 2, 4].enumerated() where arrival == step {
+                try batch.add(TokenSequence(tokens: prompts[i], model: Self.model), id: i, maxNewTokens: limits[i], seed: 100 + UInt64(i))
+            }
+            for (id, completion) in try batch.step() {
+                finished[id] = completion
+                endedAt[id] = step
+            }
+        }
+        for i in prompts.indices {
+            let reference = try alone(prompts[i], limit: limits[i], seed: 100 + UInt64(i))
+            #expect(finished[i]?.tokens == reference.tokens, "row \(i)")
+            for (a, b) in zip(finished[i]?.logProbs ?? [], reference.logProbs) { #expect(abs(a - b) < 1e-5) }
+        }
+        // Row 1's 12 prompt tokens take three passes of at most 5, then 5 tokens.
+        #expect(endedAt[1] == 2 + 2 + 4)
+    }
+
     /// Appending text to a finished sequence and generating again continues
     /// exactly as if the whole text had been the prompt.
     @Test func continuingASequenceEqualsStartingFromItsWholeText() throws {
