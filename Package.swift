@@ -101,7 +101,7 @@ let package = Package(
             swiftSettings: nativeCPU),
         // Timed harnesses behind `zerosearch bench` (not used by any run).
         .target(
-            name: "Benchmarks", dependencies: ["Support", "Engine", "Models", "Training", "Runs"],
+            name: "Benchmarks", dependencies: ["Support", "Engine", "Models", "Search", "Training", "Runs"],
             swiftSettings: nativeCPU),
         // Mutated real files through every parser of untrusted bytes, behind `zerosearch fuzz`.
         .target(

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Runs
+import Search
 import Support
 import Training
 
@@ -47,15 +48,26 @@ public enum RLStepBench {
         public var generatedTokensPerSecond: Double { generatedTokens.reduce(0, +) / seconds.reduce(0, +) }
     }
 
-    /// The single-turn config: `work` on `model` over the first questions of `questions`.
+    /// The engine of a run that never searches (`max_turns: 0`): no second
+    /// model is loaded for it, and a call would fail.
+    public struct NoSearch: SearchEngine {
+        public let name = "none"
+        public init() {}
+        public func search(_ requests: [SearchRequest]) async -> [SearchResult] {
+            requests.map { _ in .failed("single-turn: no search engine") }
+        }
+    }
+
+    /// The single-turn config: `work` on `model` over the first questions of
+    /// `questions`; give `measure` a `NoSearch` for its engine spec.
     public static func singleTurnConfig(model: String, questions: String, work: Work) -> TrainConfig {
         var config = TrainConfig()
         config.policy.model = model
         config.policy.lora = LoRAConfig(rank: work.loraRank, alpha: work.loraAlpha, targets: LoRAConfig.projections)
         config.data.train = questions
         config.data.limit = work.prompts * (work.steps + work.warmup)
-        // Never asked: no turn may search. The policy's own model, shared.
-        config.engine.spec = "sim:" + model
+        // Never asked: no turn may search.
+        config.engine.spec = "sim:none"
         config.rollout.promptsPerStep = work.prompts
         config.rollout.groupSize = work.group
         config.rollout.maxTurns = 0

@@ -6,7 +6,8 @@ temperature 1, top-p 1), answer-F1 rewards, then one optimizer step over the 32
 completions in 4 micro-batches of 8, LoRA (rank 8, alpha 16) on every attention
 and MLP projection, KL coefficient (beta) 0.001 against the adapter-free model.
 The model is a Hugging Face folder (`zerosearch models export`, f32). Gradient
-checkpointing is off (TRL's default turns it on, which only costs time here).
+checkpointing is off unless --gradient-checkpointing (TRL's default turns it on,
+which saves memory and costs a second forward pass).
 Prints one JSON line on stdout: the timed steps' seconds, generated tokens and
 peak RSS; progress goes to stderr.
 """
@@ -44,6 +45,7 @@ def parse_args():
     p.add_argument("--steps", type=int, default=3, help="timed steps")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--gradient-checkpointing", action="store_true", help="TRL's default")
     return p.parse_args()
 
 
@@ -130,7 +132,7 @@ def main():
         report_to=[],
         use_cpu=True,
         bf16=False,
-        gradient_checkpointing=False,
+        gradient_checkpointing=args.gradient_checkpointing,
         dataloader_num_workers=0,
         seed=0,
     )
@@ -153,6 +155,7 @@ def main():
         "versions": {"trl": trl.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
                      "peft": peft.__version__},
         "threads": torch.get_num_threads(),
+        "gradient_checkpointing": args.gradient_checkpointing,
     }))
 
 

@@ -23,6 +23,8 @@ struct RLBench: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "Override one setting of the multi-turn config (repeatable).") var overrides: [String] = []
     @Flag(help: "Skip TRL (ours only).") var noReference = false
     @Flag(help: "Only the multi-turn step.") var multiTurnOnly = false
+    @Flag(help: "TRL with gradient checkpointing (its default; off, TRL is faster and uses more memory).")
+    var trlGradientCheckpointing = false
     @Flag(help: "One JSON object per line.") var json = false
     @Option(help: "Python interpreter for TRL.") var python = "python3"
 
@@ -53,13 +55,13 @@ struct RLBench: AsyncParsableCommand {
 
     /// Ours, then TRL on the same work; the rows comparing them.
     func singleTurn(work: RLStepBench.Work, location: URL) async throws -> [BenchRow] {
-        // The trainer packs its own inference weights each step: none here.
-        let loaded = try LoadedModel(location, prepareInference: false)
         var rows: [BenchRow] = []
         let progress = ProgressBar(title: "GRPO single-turn (ours)", total: work.steps + work.warmup, enabled: !json)
+        // The policy is loaded once, by the run; no engine model beside it.
+        let settings = RLStepBench.singleTurnConfig(model: location.path, questions: questions, work: work)
         let ours = try await RLStepBench.measure(
-            RLStepBench.singleTurnConfig(model: model, questions: questions, work: work), steps: work.steps,
-            warmup: work.warmup, preloaded: Preloaded(models: [model: loaded])
+            settings, steps: work.steps, warmup: work.warmup,
+            preloaded: Preloaded(engines: [settings.engine.spec: RLStepBench.NoSearch()])
         ) { progress.update($0, detail: "") }
         progress.finish()
         let oursPeak = peakResidentMiB()
@@ -76,7 +78,7 @@ struct RLBench: AsyncParsableCommand {
                 "--lora-alpha", String(work.loraAlpha), "--lr", String(work.lr), "--beta", String(work.klCoef),
                 "--steps", String(work.steps), "--warmup", String(work.warmup), "--threads", String(Parallel.threadCount),
             ]
-            trl = try ReferenceScript.run(arguments).first ?? [:]
+            trl = try ReferenceScript.run(arguments + (trlGradientCheckpointing ? ["--gradient-checkpointing"] : [])).first ?? [:]
         }
         let shape = "\(work.prompts)×\(work.group), ≤ \(work.maxNewTokens) tokens, LoRA r\(work.loraRank), KL \(work.klCoef)"
         let trlSeconds = trl["median_seconds"] as? Double
@@ -87,7 +89,9 @@ struct RLBench: AsyncParsableCommand {
         rows.append(
             BenchRow(
                 name: "GRPO step single-turn (s)", ours: ours.medianSeconds, reference: trlSeconds, unit: "s",
-                detail: "\(shape), median of \(work.steps); reference TRL GRPOTrainer"))
+                detail:
+                    "\(shape), median of \(work.steps); reference TRL GRPOTrainer, gradient checkpointing \(trlGradientCheckpointing ? "on" : "off")"
+            ))
         if let trlSeconds {
             rows.append(BenchRow(name: "GRPO step speed-up over TRL", ours: trlSeconds / ours.medianSeconds, reference: nil, unit: "x"))
         }
