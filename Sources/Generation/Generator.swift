@@ -109,6 +109,9 @@ public func generate(
 /// everything samples its next token from its own generator: what a
 /// sequence writes never depends on who shares its passes. An agent's
 /// trajectory rejoins with its observation appended while others decode.
+/// Newcomers with the same tokens and nothing read yet (a GRPO group's
+/// copies of one prompt) are read once: the others take that sequence's
+/// cache and sample from its logits with their own generators.
 public final class DecodingBatch<ID> {
     private final class Row {
         let id: ID
@@ -133,6 +136,8 @@ public final class DecodingBatch<ID> {
     private var rows: [Row] = []
     /// Requests for no tokens at all: they finish at the next step without a pass.
     private var empty: [ID] = []
+    /// Tokens the forward passes have read so far (a shared prompt counts once).
+    public private(set) var tokensRead = 0
 
     public init(model: InferenceModel, parameters: GenerationParameters, decode: (([Int32]) -> String)? = nil) throws {
         try parameters.sampling.validate()
@@ -169,17 +174,35 @@ public final class DecodingBatch<ID> {
         guard !rows.isEmpty else { return finished }
         var budget = parameters.prefillChunk
         var reading: [(row: Row, tokens: [Int32])] = []
+        // Fresh sequences by their tokens: the first reads, the rest follow it.
+        var leaders: [[Int32]: Row] = [:]
+        var followers: [ObjectIdentifier: [Row]] = [:]
         for row in rows {
             let decoding = !row.completion.tokens.isEmpty
+            if !decoding && row.sequence.cache.count == 0 {
+                if let leader = leaders[row.sequence.tokens] {
+                    followers[ObjectIdentifier(leader), default: []].append(row)
+                    continue
+                }
+                leaders[row.sequence.tokens] = row
+            }
             let take = decoding ? row.sequence.unread.count : min(row.sequence.unread.count, budget)
             guard take > 0 else { continue }
             if !decoding { budget -= take }
             reading.append((row, Array(row.sequence.unread.prefix(take))))
         }
         let logits = try model.forward(reading.map { ($0.row.sequence.cache, $0.tokens) })
-        var ended = Set<ObjectIdentifier>()
+        tokensRead += reading.reduce(0) { $0 + $1.tokens.count }
+        var sampling: [(row: Row, logits: Int)] = []
         for (index, item) in reading.enumerated() where item.row.sequence.unread.isEmpty {
-            let row = item.row
+            sampling.append((item.row, index))
+            for follower in followers[ObjectIdentifier(item.row)] ?? [] {
+                follower.sequence.cache.replicate(item.row.sequence.cache)
+                sampling.append((follower, index))
+            }
+        }
+        var ended = Set<ObjectIdentifier>()
+        for (row, index) in sampling {
             let drawn = sampleToken(
                 logits.pointer + index * model.vocabularySize, count: model.vocabularySize, parameters: parameters.sampling,
                 rng: &row.rng)

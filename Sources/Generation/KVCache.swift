@@ -66,6 +66,21 @@ public final class KVCache: @unchecked Sendable {
     /// Marks `added` reserved positions as filled (after every layer wrote them).
     func commit(_ added: Int) { count += added }
 
+    /// Becomes a copy of `other`'s positions: a sequence whose tokens so far
+    /// are another's (a group's shared prompt) takes its cache instead of
+    /// reading them again.
+    func replicate(_ other: KVCache) {
+        count = 0
+        reserve(other.count)
+        for row in 0..<layers * width {
+            (keys.pointer + row * capacity).update(from: other.keys.pointer + row * other.capacity, count: other.count)
+        }
+        for layer in 0..<layers {
+            (values(layer: layer)).update(from: other.values(layer: layer), count: other.count * width)
+        }
+        count = other.count
+    }
+
     /// Forgets everything after the first `length` positions.
     public func truncate(to length: Int) { count = min(count, max(0, length)) }
 }

@@ -140,6 +140,30 @@ import Testing
         #expect(endedAt[1] == 2 + 2 + 4)
     }
 
+    /// Copies of one prompt (a GRPO group) are read once, and each still
+    /// writes what it writes alone with its own seed; a different prompt
+    /// beside them is read as usual.
+    @Test func identicalPromptsAreReadOnce() throws {
+        let parameters = GenerationParameters(sampling: SamplingParameters(temperature: 1))
+        let prompt: [Int32] = [5, 6, 7, 8, 9, 10]
+        let batch = try DecodingBatch<Int>(model: Self.model, parameters: parameters)
+        for i in 0..<4 { try batch.add(TokenSequence(tokens: prompt, model: Self.model), id: i, maxNewTokens: 6, seed: 50 + UInt64(i)) }
+        try batch.add(TokenSequence(tokens: [3, 4], model: Self.model), id: 4, maxNewTokens: 6, seed: 54)
+        let together = try batch.finishAll()
+        // One prompt of 6 and one of 2, then 5 decode steps of the 5 rows.
+        #expect(batch.tokensRead == 6 + 2 + 5 * 5)
+        var distinct = Set<[Int32]>()
+        for i in 0..<5 {
+            let alone = try DecodingBatch<Int>(model: Self.model, parameters: parameters)
+            try alone.add(TokenSequence(tokens: i < 4 ? prompt : [3, 4], model: Self.model), id: 0, maxNewTokens: 6, seed: 50 + UInt64(i))
+            let reference = try #require(try alone.finishAll()[0])
+            #expect(together[i]?.tokens == reference.tokens, "row \(i)")
+            for (a, b) in zip(together[i]?.logProbs ?? [], reference.logProbs) { #expect(abs(a - b) < 1e-5) }
+            distinct.insert(reference.tokens)
+        }
+        #expect(distinct.count > 1, "the copies sample apart")
+    }
+
     /// Appending text to a finished sequence and generating again continues
     /// exactly as if the whole text had been the prompt.
     @Test func continuingASequenceEqualsStartingFromItsWholeText() throws {
