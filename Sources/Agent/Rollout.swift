@@ -71,23 +71,20 @@ public let invalidActionText =
 /// one that ended its reply) reads the published invalid-action text and goes
 /// on, as in the published loop. Each request carries its own row's question
 /// and gold answers, and is useful or noisy with probability
-/// `noiseProbability` (drawn from `rng` up front, per trajectory and turn).
-/// After `maxTurns` searches a last generation may answer; its search, if
-/// any, is not run. Turn-synchronous (each turn's searches go to the engine
-/// as one batch) or asynchronous (`config.asynchronous`).
+/// `noiseProbability` from `rng`. After `maxTurns` searches a last
+/// generation may answer; its search, if any, is not run. Turn-synchronous
+/// (each turn's searches go to the engine as one batch) or asynchronous
+/// (`config.asynchronous`).
 public func rollout<Policy: RolloutPolicy>(
     _ rows: [RolloutRow], policy: Policy, engine: any SearchEngine, noiseProbability: Double,
     rng: inout RandomGenerator, config: RolloutConfig = RolloutConfig()
 ) async throws -> [Trajectory] {
     try config.validate()
-    let kinds = rows.map { _ in
-        (0..<config.maxTurns).map { _ -> DocumentKind in rng.uniformDouble() < noiseProbability ? .noisy : .useful }
-    }
-    let state = RolloutState(rows: rows, kinds: kinds, policy: policy, config: config)
+    let state = RolloutState(rows: rows, policy: policy, config: config)
     if config.asynchronous {
-        try await state.runAsynchronously(engine: engine)
+        try await state.runAsynchronously(engine: engine, noiseProbability: noiseProbability, rng: &rng)
     } else {
-        try await state.runTurnByTurn(engine: engine)
+        try await state.runTurnByTurn(engine: engine, noiseProbability: noiseProbability, rng: &rng)
     }
     return state.finished()
 }
@@ -95,7 +92,6 @@ public func rollout<Policy: RolloutPolicy>(
 /// The trajectories of one rollout and the steps both schedules share.
 private final class RolloutState<Policy: RolloutPolicy> {
     let rows: [RolloutRow]
-    let kinds: [[DocumentKind]]
     let policy: Policy
     let config: RolloutConfig
     var trajectories: [Trajectory]
@@ -104,9 +100,8 @@ private final class RolloutState<Policy: RolloutPolicy> {
     var turns: [Int]
     static var stopStrings: [String] { ["</search>", "</answer>"] }
 
-    init(rows: [RolloutRow], kinds: [[DocumentKind]], policy: Policy, config: RolloutConfig) {
+    init(rows: [RolloutRow], policy: Policy, config: RolloutConfig) {
         self.rows = rows
-        self.kinds = kinds
         self.policy = policy
         self.config = config
         trajectories = rows.map { row in
@@ -120,13 +115,14 @@ private final class RolloutState<Policy: RolloutPolicy> {
     }
 
     /// Starts the row's next generation, or ends it when its context is full.
-    func begin(_ row: Int, in decoding: Policy.Decoding) throws -> Bool {
+    /// Its sampling stream is the turn's with the row's `slot` in it.
+    func begin(_ row: Int, slot: Int, in decoding: Policy.Decoding) throws -> Bool {
         let budget = min(config.maxTurnTokens, config.maxContextTokens - trajectories[row].tokens.count)
         guard budget > 0 else {
             trajectories[row].end = .contextFull
             return false
         }
-        try decoding.add(contexts[row], id: row, maxNewTokens: budget, stream: UInt64(turns[row]) << 32 | UInt64(row))
+        try decoding.add(contexts[row], id: row, maxNewTokens: budget, stream: UInt64(turns[row]) &* 0x1_0000_0001 &+ UInt64(slot))
         return true
     }
 
@@ -137,8 +133,9 @@ private final class RolloutState<Policy: RolloutPolicy> {
         case generateAgain
     }
 
-    /// Records a finished generation and says what the row does next.
-    func finish(_ row: Int, _ completion: Completion) -> Next {
+    /// Records a finished generation and says what the row does next; a
+    /// search is useful or noisy by `kind`.
+    func finish(_ row: Int, _ completion: Completion, kind: () -> DocumentKind) -> Next {
         let turn = turns[row]
         turns[row] += 1
         let text = policy.tokenizer.decode(completion.tokens, skipSpecialTokens: true)
@@ -150,7 +147,7 @@ private final class RolloutState<Policy: RolloutPolicy> {
             return .ended
         case .search(let query) where turn < config.maxTurns:
             let source = rows[row]
-            let kind = kinds[row][turn]
+            let kind = kind()
             return .search(
                 config.revealGoldAnswers
                     ? SearchRequest(query: query, question: source.question, goldAnswers: source.goldAnswers, kind: kind)
@@ -193,18 +190,22 @@ private final class RolloutState<Policy: RolloutPolicy> {
         return true
     }
 
-    /// Every unfinished row generates; once all have stopped, the turn's
-    /// searches go to the engine as one batch.
-    func runTurnByTurn(engine: any SearchEngine) async throws {
+    /// Every unfinished row generates (sampling stream: its place among
+    /// them); once all have stopped, the turn's searches go to the engine as
+    /// one batch, drawn useful or noisy in row order.
+    func runTurnByTurn(engine: any SearchEngine, noiseProbability: Double, rng: inout RandomGenerator) async throws {
         var active = Array(rows.indices)
         while !active.isEmpty {
             let decoding = try policy.makeDecoding(stopStrings: Self.stopStrings)
-            active = try active.filter { try begin($0, in: decoding) }
+            var generating: [Int] = []
+            for row in active where try begin(row, slot: generating.count, in: decoding) { generating.append(row) }
+            active = generating
             let completions = try await computeOffPool { try decoding.finishAll() }
             var searching: [(row: Int, request: SearchRequest)] = []
             var again: [Int] = []
             for row in active {
-                switch finish(row, completions[row]!) {
+                let next = finish(row, completions[row]!) { rng.uniformDouble() < noiseProbability ? .noisy : .useful }
+                switch next {
                 case .ended: break
                 case .search(let request): searching.append((row, request))
                 case .generateAgain: again.append(row)
@@ -220,10 +221,15 @@ private final class RolloutState<Policy: RolloutPolicy> {
 
     /// One decoding batch for the whole rollout: the searches of the rows
     /// that stop in the same step go out together at once, and a row whose
-    /// documents have arrived joins the next step.
-    func runAsynchronously(engine: any SearchEngine) async throws {
+    /// documents have arrived joins the next step. A row's sampling stream
+    /// is its index, and its calls' kinds are drawn up front per turn, so
+    /// the result does not depend on when the engine answers.
+    func runAsynchronously(engine: any SearchEngine, noiseProbability: Double, rng: inout RandomGenerator) async throws {
+        let kinds = rows.map { _ in
+            (0..<config.maxTurns).map { _ -> DocumentKind in rng.uniformDouble() < noiseProbability ? .noisy : .useful }
+        }
         let decoding = try policy.makeDecoding(stopStrings: Self.stopStrings)
-        for row in rows.indices { _ = try begin(row, in: decoding) }
+        for row in rows.indices { _ = try begin(row, slot: row, in: decoding) }
         let inbox = SearchInbox()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var pending = 0
@@ -231,7 +237,7 @@ private final class RolloutState<Policy: RolloutPolicy> {
                 let arrived = inbox.take()
                 pending -= arrived.count
                 for (row, request, result) in arrived where receive(row, request, result) {
-                    _ = try begin(row, in: decoding)
+                    _ = try begin(row, slot: row, in: decoding)
                 }
                 if decoding.isEmpty {
                     guard pending > 0 else { break }
@@ -242,10 +248,11 @@ private final class RolloutState<Policy: RolloutPolicy> {
                 var searching: [(row: Int, request: SearchRequest)] = []
                 for finished in try await computeOffPool({ try decoding.step() }) {
                     let row = finished.id
-                    switch finish(row, finished.completion) {
+                    let turn = turns[row]
+                    switch finish(row, finished.completion, kind: { kinds[row][turn] }) {
                     case .ended: break
                     case .search(let request): searching.append((row, request))
-                    case .generateAgain: _ = try begin(row, in: decoding)
+                    case .generateAgain: _ = try begin(row, slot: row, in: decoding)
                     }
                 }
                 guard !searching.isEmpty else { continue }

@@ -26,6 +26,8 @@ public protocol RolloutDecoding: AnyObject {
     /// Starts a generation of at most `maxNewTokens` tokens. `stream`
     /// numbers it within the rollout: its sampling depends on the policy's
     /// seed and `stream` only, never on the other generations in the batch.
+    /// (Turn by turn, a generation's stream is its turn's with its place
+    /// among that turn's rows; asynchronously, with its trajectory's index.)
     func add(_ context: Context, id: Int, maxNewTokens: Int, stream: UInt64) throws
     var isEmpty: Bool { get }
     func step() throws -> [(id: Int, completion: Completion)]
@@ -105,7 +107,7 @@ public final class ModelDecoding: RolloutDecoding {
     }
 
     public func add(_ context: TokenSequence, id: Int, maxNewTokens: Int, stream: UInt64) throws {
-        try batch.add(context, id: id, maxNewTokens: maxNewTokens, seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15)
+        try batch.add(context, id: id, maxNewTokens: maxNewTokens, seed: seed &+ stream)
     }
 
     public var isEmpty: Bool { batch.isEmpty }

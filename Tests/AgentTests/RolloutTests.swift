@@ -153,10 +153,11 @@ import Tokenizers
 
     /// Rows that search, answer, fail, repeat invalid turns and run out of
     /// budget at different steps: on its own loop each trajectory has the
-    /// same tokens, log-probs, masks, searches and sampling streams as when
-    /// turns are synchronised, with the engine answering after random delays;
-    /// and a row's search leaves as soon as its generation stops, alone
-    /// (never in the synchronous turn's batch of all searching rows).
+    /// same tokens, log-probs, masks and searches as when turns are
+    /// synchronised, with the engine answering after random delays (every
+    /// call useful, then every call noisy: the two schedules draw kinds in
+    /// different orders); and a row's search leaves as soon as its generation
+    /// stops, alone (never in the synchronous turn's batch of all searching rows).
     @Test func asynchronousRolloutMatchesTurnByTurnPerTrajectory() async throws {
         let words = { (n: Int) in Array(repeating: "word", count: n).joined(separator: " ") }
         let replies = (0..<12).map { row -> [String] in
@@ -173,15 +174,27 @@ import Tokenizers
         config.maxTurns = 3
         config.maxTurnTokens = 40
         config.maxContextTokens = 360
+        for noise in [0.0, 1.0] {
+            var turnConfig = config
+            turnConfig.asynchronous = false
+            var loopConfig = config
+            loopConfig.asynchronous = true
+            let (together, turnPolicy) = try await run(
+                replies, noise: noise, config: turnConfig, engine: ScriptedEngine(maxDelayMilliseconds: 20))
+            let (alone, loopPolicy) = try await run(
+                replies, noise: noise, config: loopConfig, engine: ScriptedEngine(maxDelayMilliseconds: 20))
+            #expect(alone == together)
+            #expect(Set(together.map(\.end)) == [.answered, .contextFull, .turnLimit])
+            #expect(Set(together.flatMap { $0.searches.map(\.kind) }) == [noise == 0 ? .useful : .noisy])
+            // Streams: the turn with the row's place among that turn's rows, or with the row itself.
+            for (key, stream) in loopPolicy.streams { #expect(stream == UInt64(key[1]) &* 0x1_0000_0001 &+ UInt64(key[0])) }
+            for row in replies.indices { #expect(turnPolicy.streams[[row, 0]] == UInt64(row)) }
+        }
         let turnEngine = ScriptedEngine(maxDelayMilliseconds: 20)
-        let (together, turnPolicy) = try await run(replies, noise: 0.5, config: config, engine: turnEngine)
+        _ = try await run(replies, config: config, engine: turnEngine)
         config.asynchronous = true
         let loopEngine = ScriptedEngine(maxDelayMilliseconds: 20)
-        let (alone, loopPolicy) = try await run(replies, noise: 0.5, config: config, engine: loopEngine)
-        #expect(alone == together)
-        #expect(loopPolicy.streams == turnPolicy.streams && Set(loopPolicy.streams.values).count == loopPolicy.streams.count)
-        #expect(Set(together.map(\.end)) == [.answered, .contextFull, .turnLimit])
-        #expect(Set(together.flatMap { $0.searches.map(\.kind) }) == [.useful, .noisy])
+        _ = try await run(replies, config: config, engine: loopEngine)
         let turnBatches = turnEngine.batches.withLock { $0.map { $0.map(\.query) } }
         let loopBatches = loopEngine.batches.withLock { $0.map { $0.map(\.query) } }
         #expect(turnBatches.first == ["q0", "q1", "q6", "q7", "s1"], "a turn's searches leave together, in row order")
