@@ -25,8 +25,9 @@ public struct RolloutConfig: Sendable, Equatable, Codable {
     /// search starts when its generation stops, and it rejoins the batch
     /// when its documents arrive (veRL's agent loop). Turn-synchronous when
     /// false: a turn's searches go out together once every row has stopped.
-    /// Per trajectory, both give the same tokens for the same seed and the
-    /// same engine answers.
+    /// Asynchronous runs do not depend on when the engine answers; they draw
+    /// seeds and noise per trajectory, where turn by turn keeps the published
+    /// order, so sampled tokens agree between the two only in distribution.
     public var asynchronous = false
 
     public init() {}
