@@ -50,13 +50,13 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     /// gae's critic reads the policy's own trunk (only its head trains)
     /// instead of a copy of it (veRL's default, twice the memory).
     public var criticSharesTrunk = false
-    /// Always recompute the old log-probs with the training model (veRL's
-    /// way; also reports `rollout_log_prob_diff_*`). Off, the sampler's
-    /// serve wherever the update is exactly on-policy (one epoch, one
-    /// mini-batch, observations masked), where
-    /// they are the same numbers up to rounding (a test holds them to 2e-3),
-    /// and a pass as long as the rollout's is saved; elsewhere they are
-    /// recomputed anyway.
+    /// Always recompute the old log-probs with the training model before the
+    /// update (veRL's way; also reports `rollout_log_prob_diff_*`). Off,
+    /// wherever the update is exactly on-policy (one epoch, one mini-batch,
+    /// no KL penalty in the reward) the old policy is the one being updated:
+    /// its log-probs are the update's own, detached (TRL's way with one
+    /// iteration), the same numbers the pass would give, without the pass;
+    /// elsewhere they are recomputed anyway.
     public var recomputeOldLogProbs = false
     /// Leave the engine's documents out of the loss (Search-R1's
     /// `state_masking`); off, the policy is also trained to write them.

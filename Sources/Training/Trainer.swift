@@ -195,11 +195,15 @@ public final class RLTrainer {
 
         // Old and reference log-probs, values: forward passes without a tape.
         let temperature = config.rollout.temperature
-        let recomputesOldLogProbs = config.algorithm.recomputeOldLogProbs || !samplerIsOnPolicy(batch: trajectories.count)
-        let oldLogProbs: TokenMatrix = try timed("old_log_probs") {
-            guard recomputesOldLogProbs else {
-                return trajectories.map { $0.logProbs[$0.promptLength...].map(Double.init) }
-            }
+        // On-policy the old policy is the one being updated: its log-probs are
+        // the update's own, detached (TRL's way with one iteration), and no
+        // pass computes them first (nil). A KL penalty in the reward needs
+        // them before the update.
+        let oldLogProbs: TokenMatrix? = try timed("old_log_probs") {
+            guard
+                config.algorithm.recomputeOldLogProbs || !updateIsOnPolicy(batch: trajectories.count)
+                    || config.algorithm.klInReward
+            else { return nil }
             return try scoreAll(micro, trajectories) { batch in
                 batch.matrix(try batch.logProbs(policy, temperature: temperature, tape: .inference).logProbs.value)
             }
@@ -218,14 +222,12 @@ public final class RLTrainer {
         }
 
         let (advantages, returns) = try timed("advantages") {
-            let kl =
-                !config.algorithm.klInReward
-                ? nil
-                : referenceLogProbs.map { references in
-                    zip(oldLogProbs, references).map { old, reference in
-                        zip(old, reference).map { config.algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
-                    }
+            var kl: TokenMatrix?
+            if config.algorithm.klInReward, let oldLogProbs, let referenceLogProbs {
+                kl = zip(oldLogProbs, referenceLogProbs).map { old, reference in
+                    zip(old, reference).map { config.algorithm.klPenalty.value(logProb: $0, referenceLogProb: $1).value }
                 }
+            }
             return try config.algorithm.advantages(rewards: rewards, groups: groups, masks: masks, kl: kl, values: oldValues)
         }
         var metrics = try timed("actor_update") {
@@ -240,11 +242,9 @@ public final class RLTrainer {
             metrics.merge(criticMetrics) { $1 }
         }
         for (phase, seconds) in phases { metrics["seconds_\(phase)"] = seconds }
-        if recomputesOldLogProbs {
+        if let oldLogProbs {
             // veRL's rollout_probs_diff: how far the sampler's log-probs are from
-            // the trainer's own, over the tokens trained on. Near 0 when the
-            // update is on-policy, which is what lets the trainer reuse the
-            // sampler's there.
+            // the trainer's own, over the tokens trained on (near 0 on-policy).
             var differences: [Double] = []
             for (index, trajectory) in trajectories.enumerated() {
                 let sampled = trajectory.logProbs[trajectory.promptLength...]
@@ -298,13 +298,11 @@ public final class RLTrainer {
         return stride(from: 0, to: sorted.count, by: size).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
     }
 
-    /// Whether the sampler's log-probs are the old policy's exactly: one
-    /// update over the whole batch from the weights that sampled it, on
-    /// generated tokens only (the sampler records the tempered, untruncated
-    /// log-prob, as the update scores it).
-    func samplerIsOnPolicy(batch: Int) -> Bool {
+    /// Whether the update is exactly on-policy: one pass over the whole
+    /// batch, from the weights that sampled it.
+    func updateIsOnPolicy(batch: Int) -> Bool {
         let actor = config.actor
-        return actor.ppoEpochs == 1 && (actor.miniBatchSize == 0 || actor.miniBatchSize >= batch) && config.algorithm.stateMasking
+        return actor.ppoEpochs == 1 && (actor.miniBatchSize == 0 || actor.miniBatchSize >= batch)
     }
 
     /// Mini-batches of trajectory indices for an optimiser.
@@ -314,7 +312,7 @@ public final class RLTrainer {
     }
 
     func updateActor(
-        _ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix, referenceLogProbs: TokenMatrix?,
+        _ trajectories: [Trajectory], masks: TokenMatrix, oldLogProbs: TokenMatrix?, referenceLogProbs: TokenMatrix?,
         advantages: TokenMatrix
     ) throws -> [String: Double] {
         let algorithm = config.algorithm
@@ -339,7 +337,7 @@ public final class RLTrainer {
                         masks: microMasks, tokenCount: tokenCount,
                         sequenceCount: sequenceCount, normalizer: longest)
                     let loss = algorithm.actorLoss(
-                        logProbs: logProbs, oldLogProbs: indices.map { oldLogProbs[$0] },
+                        logProbs: logProbs, oldLogProbs: oldLogProbs.map { old in indices.map { old[$0] } } ?? logProbs,
                         referenceLogProbs: referenceLogProbs.map { references in indices.map { references[$0] } },
                         advantages: indices.map { advantages[$0] }, masks: microMasks, weights: weights)
                     let gradient = loss.gradient

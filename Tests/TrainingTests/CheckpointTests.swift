@@ -126,7 +126,8 @@ import Training
 
     /// On-policy (one epoch, one mini-batch, the sampler's temperature), the
     /// log-probs the sampler recorded are the ones a forward pass recomputes,
-    /// so the trainer reuses them there without changing the update.
+    /// (so a sampler-based shortcut would be sound; the trainer goes further
+    /// and uses the update's own).
     /// Measured on every trained token of a step, with LoRA.
     @Test func samplerLogProbsAreTheRecomputedOnes() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("zerosearch-onpolicy-\(UUID().uuidString)")
@@ -148,8 +149,8 @@ import Training
             #expect(largest < 2e-3, "sampler vs recomputed log-prob: max difference \(largest)")
             #expect(metrics["rollout_log_prob_diff_mean"]! < 2e-4)
         }
-        // By default the sampler's serve on-policy (no recomputation to
-        // compare against), and a second epoch makes the trainer recompute.
+        // By default nothing is recomputed on-policy (the update's own
+        // log-probs serve), and a second epoch makes the trainer recompute.
         config.algorithm.recomputeOldLogProbs = false
         func recomputes(_ config: TrainConfig) async throws -> Bool {
             let trainer = try RLTrainer(
