@@ -17,17 +17,19 @@ import os
 import re
 import resource
 import statistics
-import string
 import sys
 import tempfile
 import time
-from collections import Counter
 
 # The installed torch is a CUDA build; hide every device so all work is on CPU.
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
+
+# Our answer scorer, written out in Python for its golden tests: the same F1 both sides reward.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from make_answer_golden import scores  # noqa: E402
 
 
 def parse_args():
@@ -49,29 +51,13 @@ def parse_args():
     return p.parse_args()
 
 
-def normalize(text):
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def f1(prediction, gold):
-    predicted, expected = normalize(prediction).split(), normalize(gold).split()
-    common = sum((Counter(predicted) & Counter(expected)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(expected)
-    return 2 * precision * recall / (precision + recall)
-
-
 def answer_f1(completions, answers, **_):
     """The agent's reward: F1 of the last <answer> element against the best gold answer (0 without one)."""
     rewards = []
     for completion, golds in zip(completions, answers):
         text = completion[0]["content"] if isinstance(completion, list) else completion
         found = re.findall(r"<answer>(.*?)</answer>", text, flags=re.DOTALL)
-        rewards.append(max((f1(found[-1], g) for g in golds), default=0.0) if found else 0.0)
+        rewards.append(scores(found[-1] if found else None, golds)["f1"])
     return rewards
 
 
