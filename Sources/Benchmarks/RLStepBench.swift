@@ -11,7 +11,7 @@ import Training
 /// coefficient, so the two step times compare like for like.
 public enum RLStepBench {
     /// One step's work, shared with the TRL reference.
-    public struct Work: Sendable, Codable {
+    public struct Work: Sendable {
         public var prompts = 8
         public var group = 4
         public var maxNewTokens = 128
@@ -19,17 +19,11 @@ public enum RLStepBench {
         public var loraAlpha = 16.0
         public var lr = 1e-5
         public var klCoef = 0.001
-        public var temperature: Float = 1
         /// Timed steps, after `warmup` untimed ones.
         public var steps = 3
         public var warmup = 1
 
         public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case prompts, group, lr, temperature, steps, warmup
-            case maxNewTokens = "max_new_tokens", loraRank = "lora_rank", loraAlpha = "lora_alpha", klCoef = "kl_coef"
-        }
     }
 
     /// The single-turn prompt: an answer in tags, no search (both sides
@@ -72,7 +66,8 @@ public enum RLStepBench {
         config.rollout.groupSize = work.group
         config.rollout.maxTurns = 0
         config.rollout.maxTurnTokens = work.maxNewTokens
-        config.rollout.temperature = work.temperature
+        // TRL's sampling defaults.
+        config.rollout.temperature = 1
         config.rollout.topP = 1
         config.rollout.template = singleTurnTemplate
         config.algorithm.advantage = .grpo

@@ -150,9 +150,8 @@ public final class DecodingBatch<ID> {
         stopWindow = (parameters.stopStrings.map(\.utf8.count).max() ?? 0) + 4
     }
 
-    /// Sequences still generating, and finished requests not yet returned.
+    /// Whether no sequence is generating and no finished request waits to be returned.
     public var isEmpty: Bool { rows.isEmpty && empty.isEmpty }
-    public var count: Int { rows.count + empty.count }
 
     /// Adds a sequence to continue from its unread tokens, for at most
     /// `maxNewTokens` tokens, sampling with a generator seeded by `seed`.
