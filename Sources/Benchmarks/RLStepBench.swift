@@ -104,7 +104,8 @@ public enum RLStepBench {
     }
 }
 
-private func median(_ values: [Double]) -> Double {
+/// The middle value (the upper one of an even count), 0 for none.
+func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }

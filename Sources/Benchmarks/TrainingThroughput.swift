@@ -10,10 +10,7 @@ public struct TrainingThroughput: Sendable {
         public let losses: [Float]
         public let tokensPerStep: Int
         public var bestTokensPerSecond: Double { Double(tokensPerStep) / (stepSeconds.min() ?? .infinity) }
-        public var medianTokensPerSecond: Double {
-            let sorted = stepSeconds.sorted()
-            return sorted.isEmpty ? 0 : Double(tokensPerStep) / sorted[sorted.count / 2]
-        }
+        public var medianTokensPerSecond: Double { stepSeconds.isEmpty ? 0 : Double(tokensPerStep) / median(stepSeconds) }
     }
 
     public let config: DecoderConfig
