@@ -29,14 +29,14 @@ demo-seeds:
 real:
 	scripts/setup-system.sh
 	swift build -c release
-	.build/release/zerosearch real
+	.build/release/zerosearch real --config configs/nq-wiki-smollm2.yaml
 
-# The ZeroSearch run alone, 2 questions × 4 per step, scored on 40 dev questions (it makes or
+# The ZeroSearch run alone, 2 questions × 4 per step, scored on the dev split (it makes or
 # reuses the same cached simulator and cold start as `make real`).
 real-quick:
 	scripts/setup-system.sh
 	swift build -c release
-	.build/release/zerosearch real --quick
+	.build/release/zerosearch real --config configs/nq-wiki-smollm2.yaml --quick
 
 # The whole test suite, in release mode: the kernels are the thing under test. One
 # build serves the tests and the executable the later steps run (a second,

@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Runs",
             dependencies: [
-                "Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation", "Search", "Agent", "Training",
+                "Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation", "Search", "Agent", "RL", "Training",
                 "Evaluation",
             ],
             swiftSettings: nativeCPU),

@@ -35,7 +35,7 @@ public struct RealPipeline {
     }
 
     public static let runs = [
-        Run(name: "zerosearch", description: "RL against the tuned simulator (curriculum 0 → 0.5 noise)", engine: .tunedSimulator),
+        Run(name: "zerosearch", description: "RL against the tuned simulator, with the noise curriculum", engine: .tunedSimulator),
         Run(
             name: "zerosearch_prompt_sim", description: "RL against the prompt-mode simulator (untuned SmolLM2)",
             engine: .promptSimulator),
@@ -59,15 +59,20 @@ public struct RealPipeline {
     var chosenRuns: [Run] { Self.runs.filter { settings.runs.contains($0.name) } }
     var wiki: WikiCorpus.Files { WikiCorpus.Files(folder: models.appendingPathComponent("wiki")) }
     var splits: URL { models.appendingPathComponent("splits") }
-    /// Keyed by what makes them, so that changed settings never reuse a stale model.
-    var simulatorKey: String { SHA256.key([SHA256.key(settings.simulator), "\(settings.topK)", "\(settings.snippetWords)"]) }
+    /// Keyed by what makes them, so that changed settings never reuse a stale
+    /// model. The cold start's demonstrations are the simulator's samples, so
+    /// its key also covers how the simulator is sampled.
+    var simulatorKey: String {
+        SHA256.key([SHA256.key(settings.simulator.makingTheModel), "\(settings.topK)", "\(settings.snippetWords)"])
+    }
     var simulatorFolder: URL {
         settings.simulator.model.isEmpty
             ? models.appendingPathComponent("simulator-" + simulatorKey) : URL(fileURLWithPath: settings.simulator.model)
     }
     var coldStartFolder: URL {
         settings.coldStart.model.isEmpty
-            ? models.appendingPathComponent("cold-start-" + SHA256.key([simulatorKey, SHA256.key(settings.coldStart)]))
+            ? models.appendingPathComponent(
+                "cold-start-" + SHA256.key([simulatorKey, SHA256.key(settings.simulator), SHA256.key(settings.coldStart)]))
             : URL(fileURLWithPath: settings.coldStart.model)
     }
     func runFolder(_ run: Run) -> URL { output.appendingPathComponent(run.name) }
@@ -117,6 +122,7 @@ public struct RealPipeline {
     }
 
     func tuneSimulator(observer: any StageObserver) async throws {
+        observer.note("simulator: \(simulatorFolder.path)")
         guard settings.simulator.model.isEmpty, !Self.done(simulatorFolder) else { return }
         let stage = settings.simulator
         let pairsFile = models.appendingPathComponent("simulator-pairs-\(simulatorKey).jsonl")
@@ -135,6 +141,7 @@ public struct RealPipeline {
     }
 
     func coldStart(observer: any StageObserver) async throws {
+        observer.note("cold start: \(coldStartFolder.path)")
         guard settings.coldStart.model.isEmpty, !Self.done(coldStartFolder) else { return }
         let stage = settings.coldStart
         let asked = Array(try split("train", answerableOnly: false).prefix(stage.questions))
@@ -177,6 +184,7 @@ public struct RealPipeline {
         case .tunedSimulator:
             config.spec = "sim:" + simulatorFolder.path
             config.simulatorMode = .sft
+            config.redraws = settings.simulator.redraws
         case .promptSimulator:
             config.spec = "sim:" + settings.simulator.base
             config.simulatorMode = .prompt
@@ -232,7 +240,11 @@ public struct RealPipeline {
             questions += asked.map { EvaluationQuestion(question: $0.question, goldAnswers: $0.answer, dataSource: name) }
         }
         let engine = try await makeEngine(engineConfig(.bm25))
-        let folder = output.appendingPathComponent("evaluation-" + SHA256.key([SHA256.key(stage), "\(settings.topK)"]))
+        let key = SHA256.key([SHA256.key(stage), "\(settings.topK)", SHA256.key(settings.training.rolloutConfig)])
+        // The rows of the cold-started model are the same in every run that
+        // shares it, so they are kept beside it and scored once.
+        let shared = models.appendingPathComponent("evaluation-cold-start-" + SHA256.key([coldStartFolder.standardizedFileURL.path, key]))
+        let folder = output.appendingPathComponent("evaluation-" + key)
         let rollout = settings.training.rolloutConfig
         let rows: [(name: String, description: String, method: EvaluationMethod, model: URL)] =
             [
@@ -242,7 +254,7 @@ public struct RealPipeline {
             ] + chosenRuns.map { ($0.name, $0.description, .agent, modelFolder($0)) }
         var results: [RealRow] = []
         for row in rows {
-            let file = folder.appendingPathComponent("\(row.name).json")
+            let file = (row.model == coldStartFolder ? shared : folder).appendingPathComponent("\(row.name).json")
             let report: EvaluationReport
             if let data = try? Data(contentsOf: file), let saved = try? JSONDecoder().decode(EvaluationReport.self, from: data) {
                 report = saved
@@ -254,7 +266,7 @@ public struct RealPipeline {
                     batchSize: 32
                 ) { observer.progress($0, detail: "") }
                 observer.end()
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try writeAtomically(try JSONEncoder().encode(report), to: file)
             }
             results.append(RealRow(method: row.name, description: row.description, report: report))

@@ -285,21 +285,14 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
     public var noisyContainsAnswer: Double
     /// Share of outputs that are `topK` documents `Doc 1:` … `Doc k:`.
     public var wellFormed: Double
+    /// Replies asked again (`SimulatorRedraws`), out of two calls per question.
+    public var redraws: Int
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case engine, questions, seconds
+        case engine, questions, seconds, redraws
         case usefulContainsAnswer = "useful_contains_answer", noisyContainsAnswer = "noisy_contains_answer"
         case wellFormed = "well_formed"
-    }
-
-    /// Whether a result is exactly `topK` numbered documents in order.
-    public static func isWellFormed(_ text: String, topK: Int) -> Bool {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.count == topK else { return false }
-        return lines.enumerated().allSatisfy { number, line in
-            line.hasPrefix("Doc \(number + 1):") && line.dropFirst("Doc \(number + 1):".count).contains { !$0.isWhitespace }
-        }
     }
 
     /// Scores `engine` on `questions` (gold answers shown to a simulator, as
@@ -309,6 +302,7 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
         progress: (Int) -> Void = { _ in }
     ) async -> SimulatorScore {
         let started = DispatchTime.now().uptimeNanoseconds
+        let redrawsBefore = (engine as? SimulatedEngine)?.statistics.redraws ?? 0
         var useful = 0
         var noisy = 0
         var wellFormed = 0
@@ -323,7 +317,7 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
             for (request, result) in zip(requests, results) {
                 let contains = !result.failed && containsAnswer(result.text, gold: request.goldAnswers)
                 if contains { request.kind == .useful ? (useful += 1) : (noisy += 1) }
-                if !result.failed && isWellFormed(result.text, topK: topK) { wellFormed += 1 }
+                if !result.failed && SimulatorPrompt.isWellFormed(result.text, topK: topK) { wellFormed += 1 }
             }
             progress(min(start + batch, questions.count))
         }
@@ -331,6 +325,7 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
         return SimulatorScore(
             engine: name, questions: questions.count, usefulContainsAnswer: Double(useful) / count,
             noisyContainsAnswer: Double(noisy) / count, wellFormed: Double(wellFormed) / (2 * count),
+            redraws: ((engine as? SimulatedEngine)?.statistics.redraws ?? 0) - redrawsBefore,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
     }
 }

@@ -1,6 +1,7 @@
 import Agent
 import Foundation
 import Generation
+import RL
 import Search
 import Support
 import Training
@@ -43,7 +44,9 @@ public func makeEngine(
     switch try config.parsedSpec() {
     case .simulator, .simulatorServers:
         let completer = try await makeCompleter(config, preloaded: preloaded, log: log)
-        return SimulatedEngine(mode: config.simulatorMode, completer: completer, topK: config.topK)
+        return SimulatedEngine(
+            mode: config.simulatorMode, completer: completer, topK: config.topK,
+            redraws: SimulatorRedraws(limit: config.redraws, holdsAnswer: containsAnswer))
     case .retriever(let server):
         return RetrieverEngine(
             .init(

@@ -50,29 +50,34 @@ extension TrainConfig {
         return config
     }
 
-    /// The whole config as YAML, sections and keys in declaration order, and
-    /// numbers as people write them (`0.7`, `120.0`) where Yams alone would
-    /// write a Float's widened digits in exponent form (`6.99999988079071e-1`).
-    public func yaml() throws -> String {
-        guard let node = try Yams.compose(yaml: YAMLEncoder().encode(self)) else { return "" }
-        return try Yams.serialize(node: readableNumbers(node))
-    }
+    /// The whole config as YAML (`yamlText`).
+    public func yaml() throws -> String { try yamlText(self) }
+}
 
-    private func readableNumbers(_ node: Node) -> Node {
-        switch node {
-        case .scalar(var scalar):
-            guard scalar.style == .plain, Resolver.default.resolveTag(of: node) == .float, let value = Double(scalar.string), value.isFinite
-            else { return node }
-            // A Float field widened to Double prints as the Float it was.
-            scalar.string = Double(Float(value)) == value ? "\(Float(value))" : "\(value)"
-            return .scalar(scalar)
-        case .mapping(let mapping):
-            return .mapping(Node.Mapping(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style))
-        case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(readableNumbers), sequence.tag, sequence.style))
-        }
-    }
+/// `value` as YAML, keys in declaration order, and numbers as people write
+/// them (`0.7`, `120.0`) where Yams alone would write a Float's widened digits
+/// in exponent form (`6.99999988079071e-1`).
+public func yamlText<Settings: Encodable>(_ value: Settings) throws -> String {
+    guard let node = try Yams.compose(yaml: YAMLEncoder().encode(value)) else { return "" }
+    return try Yams.serialize(node: readableNumbers(node))
+}
 
+private func readableNumbers(_ node: Node) -> Node {
+    switch node {
+    case .scalar(var scalar):
+        guard scalar.style == .plain, Resolver.default.resolveTag(of: node) == .float, let value = Double(scalar.string), value.isFinite
+        else { return node }
+        // A Float field widened to Double prints as the Float it was.
+        scalar.string = Double(Float(value)) == value ? "\(Float(value))" : "\(value)"
+        return .scalar(scalar)
+    case .mapping(let mapping):
+        return .mapping(Node.Mapping(mapping.map { ($0.key, readableNumbers($0.value)) }, mapping.tag, mapping.style))
+    case .sequence(let sequence):
+        return .sequence(Node.Sequence(sequence.map(readableNumbers), sequence.tag, sequence.style))
+    }
+}
+
+extension TrainConfig {
     /// `node` laid over the defaults: every key must be one the config has.
     private static func decode(_ node: Node, source: String) throws -> TrainConfig {
         let defaults = try Yams.compose(yaml: TrainConfig().yaml())!
@@ -133,6 +138,27 @@ public func overriding<Settings: Codable>(_ value: Settings, with overrides: [St
     try checkKeys(node, against: current, path: [])
     do {
         return try YAMLDecoder().decode(Settings.self, from: Yams.serialize(node: node))
+    } catch let error as DecodingError {
+        throw InvalidInput(place: source, problem: describe(error))
+    }
+}
+
+/// `value` with the settings of a YAML file laid over it (a file names only
+/// what it changes); every key must be one `value` already has.
+public func overlaying<Settings: Codable>(_ value: Settings, yaml text: String, source: String) throws -> Settings {
+    let node: Node
+    do {
+        node = try composeBounded(yaml: text, source: source) ?? Node.mapping(Node.Mapping([]))
+    } catch let error as InvalidInput {
+        throw error
+    } catch {
+        throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
+    }
+    guard node.mapping != nil else { throw InvalidInput(place: source, problem: "must be a mapping of settings") }
+    let current = try Yams.compose(yaml: YAMLEncoder().encode(value))!
+    try checkKeys(node, against: current, path: [])
+    do {
+        return try YAMLDecoder().decode(Settings.self, from: Yams.serialize(node: merging(node, over: current, optionals: current)))
     } catch let error as DecodingError {
         throw InvalidInput(place: source, problem: describe(error))
     }

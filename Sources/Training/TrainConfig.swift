@@ -62,6 +62,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var maxTokens = 600
         /// Simulator sampling seed (sent to servers too, so their documents are reproducible).
         public var seed: UInt64 = 0
+        /// Simulator: times a rejected reply is asked again (`SimulatorRedraws`:
+        /// not `top_k` numbered documents, or noisy documents holding a gold
+        /// answer). 0 keeps every reply, as published.
+        public var redraws = 0
         /// The `model` field sent to a simulator server (vLLM wants the served name; sglang ignores it).
         public var servedModel = ""
         /// Remote engines: seconds before one attempt is abandoned.
@@ -79,7 +83,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var apiKeyEnv = ""
         public init() {}
         enum CodingKeys: String, CodingKey {
-            case spec, temperature, seed, timeout, deadline, concurrency, attempts
+            case spec, temperature, seed, redraws, timeout, deadline, concurrency, attempts
             case simulatorMode = "simulator_mode", topK = "top_k", maxTokens = "max_tokens", servedModel = "served_model"
             case apiKeyEnv = "api_key_env"
         }
@@ -90,6 +94,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             try requireValid(topK > 0, "\(section).top_k", "must be positive")
             try requireValid(temperature >= 0 && temperature.isFinite, "\(section).temperature", "must be ≥ 0")
             try requireValid(maxTokens > 0, "\(section).max_tokens", "must be positive")
+            try requireValid(redraws >= 0 && redraws <= 16, "\(section).redraws", "must be in 0…16")
             try requireValid(timeout > 0 && timeout.isFinite, "\(section).timeout", "must be positive")
             try requireValid(deadline >= timeout && deadline.isFinite, "\(section).deadline", "must be at least \(section).timeout")
             try requireValid(concurrency > 0, "\(section).concurrency", "must be positive")

@@ -161,6 +161,12 @@ public final class RLTrainer {
         metrics["subem"] = mean(scores.map(\.subem))
         metrics["searches_per_trajectory"] = mean(searches)
         metrics["noisy_share"] = calls.isEmpty ? 0 : Double(calls.filter { $0.kind == .noisy }.count) / Double(calls.count)
+        // The curriculum lowers the reward as it adds noise; the reward where
+        // every search was useful is what the policy's reading earns.
+        let usefulOnly = rewards.indices.filter { index in
+            !trajectories[index].searches.isEmpty && trajectories[index].searches.allSatisfy { $0.kind == .useful }
+        }
+        if !usefulOnly.isEmpty { metrics["reward_useful_searches"] = mean(usefulOnly.map { rewards[$0] }) }
         metrics["failed_searches"] = Double(calls.filter(\.failed).count)
         metrics["noise_probability"] = noise
         metrics["response_length"] = mean(trajectories.map { Double($0.responseLength) })

@@ -198,14 +198,6 @@ import Training
                 .contains("The correct answer is: a or b."))
     }
 
-    @Test func wellFormedMeansTheNumberedDocuments() {
-        let five = (1...5).map { "Doc \($0): text \($0)" }.joined(separator: "\n")
-        #expect(SimulatorScore.isWellFormed(five, topK: 5))
-        #expect(!SimulatorScore.isWellFormed(five, topK: 4))
-        #expect(!SimulatorScore.isWellFormed(five.replacingOccurrences(of: "Doc 3: text 3", with: "Doc 3:"), topK: 5))
-        #expect(!SimulatorScore.isWellFormed(five.replacingOccurrences(of: "Doc 2", with: "Doc 7"), topK: 5))
-    }
-
     /// The real engine, scored as a simulator would be: its documents do not
     /// change with the label asked for.
     @Test func theRealEngineScoresTheSameForBothKinds() async throws {

@@ -82,7 +82,29 @@ import Testing
         #expect { try RealSettings.full.applying(["simulator.tuning.step=12"]) } throws: { "\($0)".contains("simulator.tuning.steps") }
         #expect { try RealSettings.full.applying(["evaluation.splits=[train]"]) } throws: { "\($0)".contains("evaluation.splits") }
         #expect { try RealSettings.full.applying(["runs=[search_r2]"]) } throws: { "\($0)".contains("search_r1") }
-        #expect(RealSettings.quick.training.rollout.promptsPerStep < RealSettings.full.training.rollout.promptsPerStep)
-        #expect(RealSettings.quick.runs == ["zerosearch"] && RealSettings.quick.evaluation.splits == ["dev"])
+        #expect(RealSettings.full.quick.training.rollout.promptsPerStep < RealSettings.full.training.rollout.promptsPerStep)
+        #expect(RealSettings.full.quick.runs == ["zerosearch"] && RealSettings.full.quick.evaluation.splits == ["dev"])
+    }
+
+    /// The checked-in config says what the defaults are: editing one without
+    /// the other fails here.
+    @Test func theConfigFileIsTheDefaults() throws {
+        let file = try RealSettings.load(contentsOf: Self.root.appendingPathComponent("configs/nq-wiki-smollm2.yaml"))
+        #expect(file == RealSettings.full)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("real-config-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let edited = folder.appendingPathComponent("edited.yaml")
+        try "simulator: {redraws: 0}\ntraining: {actor: {lr: 1.0e-3}}\n".write(to: edited, atomically: true, encoding: .utf8)
+        let loaded = try RealSettings.load(contentsOf: edited)
+        #expect(loaded.simulator.redraws == 0 && loaded.training.actor.lr == 1e-3)
+        #expect(loaded.training.policy.lora == RealSettings.full.training.policy.lora && loaded.simulator.maxTokens == 448)
+        for (text, named) in [
+            ("simulator: {redraw: 1}\n", "simulator.redraws"), ("simulator: {redraws: -1}\n", "simulator.redraws"),
+            ("[1, 2]\n", "mapping"), ("top_k: {a: 1}\n", "top_k"),
+        ] {
+            try text.write(to: edited, atomically: true, encoding: .utf8)
+            #expect { try RealSettings.load(contentsOf: edited) } throws: { "\($0)".contains(named) }
+        }
     }
 }

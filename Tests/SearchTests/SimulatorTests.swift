@@ -93,3 +93,65 @@ final class ScriptedCompleter: TextCompleter {
         #expect(completer.prompts.withLock { $0.count } == 4)
     }
 }
+
+@Suite struct SimulatorRedrawTests {
+    static let five = (1...5).map { "Doc \($0): text \($0)" }.joined(separator: "\n")
+    let redraws = SimulatorRedraws(limit: 2) { documents, gold in gold.contains { documents.contains($0) } }
+
+    /// Replies to each prompt in turn from its own script (the last reply repeats).
+    static func completer(_ scripts: [String: [Result<String, CompletionFailure>]]) -> ScriptedCompleter {
+        let asked = Mutex<[String: Int]>([:])
+        return ScriptedCompleter { prompt in
+            let query = scripts.keys.first { prompt.contains("Query: \($0)\n") }!
+            let turn = asked.withLock { counts in
+                defer { counts[query, default: 0] += 1 }
+                return counts[query, default: 0]
+            }
+            return scripts[query]![min(turn, scripts[query]!.count - 1)]
+        }
+    }
+
+    func request(_ query: String, _ kind: DocumentKind) -> SearchRequest {
+        SearchRequest(query: query, question: "Which year?", goldAnswers: ["1931"], kind: kind)
+    }
+
+    @Test func malformedRepliesAndNoisyAnswersAreAskedAgainUpToTheLimit() async {
+        let leaking = Self.five.replacingOccurrences(of: "text 2", with: "opened in 1931")
+        let completer = Self.completer([
+            "fine": [.success(Self.five)],
+            "short": [.success("Doc 1: only one"), .success(Self.five)],
+            "leak": [.success(leaking)],
+            // Useful documents may hold the answer: only noisy ones are redrawn for it.
+            "useful": [.success(leaking)],
+            "down": [.success("Doc 1: cut"), .failure(CompletionFailure("HTTP 500"))],
+        ])
+        let engine = SimulatedEngine(mode: .sft, completer: completer, redraws: redraws)
+        let results = await engine.search([
+            request("fine", .noisy), request("short", .noisy), request("leak", .noisy), request("useful", .useful),
+            request("down", .useful),
+        ])
+        #expect(results.map(\.text) == [Self.five, Self.five, leaking, leaking, "Doc 1: cut"])
+        let asked = completer.prompts.withLock { $0 }.map { prompt in
+            ["fine", "short", "leak", "useful", "down"].first { prompt.contains("Query: \($0)\n") }!
+        }
+        #expect(asked.filter { $0 == "fine" }.count == 1 && asked.filter { $0 == "useful" }.count == 1)
+        #expect(asked.filter { $0 == "short" }.count == 2)
+        // The limit holds, and the last reply counts; a failed redraw keeps the reply before it.
+        #expect(asked.filter { $0 == "leak" }.count == 3 && asked.filter { $0 == "down" }.count == 3)
+        #expect(engine.statistics.redraws == 1 + 2 + 2 && engine.statistics.failures == 0)
+    }
+
+    @Test func withoutRedrawsEveryReplyIsKept() async {
+        let completer = Self.completer(["short": [.success("Doc 1: only one"), .success(Self.five)]])
+        let engine = SimulatedEngine(mode: .sft, completer: completer)
+        #expect(await engine.search([request("short", .noisy)]).map(\.text) == ["Doc 1: only one"])
+        #expect(completer.prompts.withLock { $0.count } == 1 && engine.statistics.redraws == 0)
+    }
+
+    @Test func wellFormedMeansExactlyTopKNumberedDocumentsWithText() {
+        #expect(SimulatorPrompt.isWellFormed(Self.five, topK: 5))
+        #expect(!SimulatorPrompt.isWellFormed(Self.five, topK: 4))
+        #expect(!SimulatorPrompt.isWellFormed(Self.five.replacingOccurrences(of: "Doc 3: text 3", with: "Doc 3:"), topK: 5))
+        #expect(!SimulatorPrompt.isWellFormed(Self.five.replacingOccurrences(of: "Doc 2", with: "Doc 7"), topK: 5))
+    }
+}

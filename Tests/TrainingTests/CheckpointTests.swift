@@ -97,7 +97,7 @@ import Training
         try goodState.write(to: stateFile)
 
         let weightsFile = checkpoint.appendingPathComponent("policy.safetensors")
-        var archive = try TensorArchive(contentsOf: weightsFile)
+        let archive = try TensorArchive(contentsOf: weightsFile)
         let name = try #require(archive.tensors.keys.sorted().first)
         archive.tensors[name]!.pointer[0] = .nan
         try archive.write(to: weightsFile)

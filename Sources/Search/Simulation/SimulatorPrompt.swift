@@ -93,4 +93,14 @@ public enum SimulatorPrompt {
         guard let cut = collapsed.range(of: "Doc \(topK + 1)") else { return collapsed }
         return String(collapsed[..<cut.lowerBound])
     }
+
+    /// Whether a reply is exactly `topK` numbered documents in order, each
+    /// with text (`Doc 1: …` to `Doc k: …`, one a line).
+    public static func isWellFormed(_ text: String, topK: Int) -> Bool {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard lines.count == topK else { return false }
+        return lines.enumerated().allSatisfy { number, line in
+            line.hasPrefix("Doc \(number + 1):") && line.dropFirst("Doc \(number + 1):".count).contains { !$0.isWhitespace }
+        }
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import RealRun
+import Training
 
 /// `zerosearch real [--quick] [--through STAGE]`: ZeroSearch on NQ-open with
 /// a Wikipedia BM25 engine and SmolLM2, every stage resumable (docs/real.md).
@@ -12,8 +13,11 @@ struct RealCommand: AsyncParsableCommand {
             "ZeroSearch on real data: Wikipedia BM25, NQ-open, a tuned simulator, a cold-started SmolLM2 trained three ways, scored with BM25."
     )
 
-    @Flag(help: "The ZeroSearch run alone, 2 questions × 4 per step, scored on 40 dev questions (the models are the full run's, cached).")
+    @Option(help: "The run's settings (YAML, laid over the built-in defaults; configs/nq-wiki-smollm2.yaml holds them).")
+    var config: String?
+    @Flag(help: "The ZeroSearch run alone, half the questions per step, scored on the dev split (the models are the full run's, cached).")
     var quick = false
+    @Flag(help: "Print the settings the run would use, as YAML, and stop.") var printConfig = false
     @Option(help: "Stop after this stage: corpus, splits, simulator, cold_start, train, evaluate.") var through = "evaluate"
     @Option(help: "Where the RL runs, evaluations, results.json and report.html go.") var out: String?
     @Option(help: "Where the corpus, splits, simulator and cold start go (shared by runs; default: the cache's real/ folder).")
@@ -30,9 +34,14 @@ struct RealCommand: AsyncParsableCommand {
         }
         let settings: RealSettings
         do {
-            settings = try (quick ? RealSettings.quick : RealSettings.full).applying(overrides)
+            let base = try config.map { try RealSettings.load(contentsOf: URL(fileURLWithPath: $0)) } ?? RealSettings.full
+            settings = try (quick ? base.quick : base).applying(overrides)
         } catch {
             throw ValidationError("\(error)")
+        }
+        if printConfig {
+            print(try yamlText(settings), terminator: "")
+            return
         }
         let output = out ?? (quick ? "runs/real-quick" : "runs/real") + (seed == 0 ? "" : "-seed\(seed)")
         let pipeline = RealPipeline(

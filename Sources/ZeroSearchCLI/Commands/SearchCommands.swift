@@ -20,6 +20,8 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Simulator sampling temperature.") var simulatorTemperature = TrainConfig.Engine().temperature
     @Option(help: "Simulator output limit in tokens.") var simulatorMaxTokens = TrainConfig.Engine().maxTokens
     @Option(help: "Simulator random seed (sent to simulator servers too).") var simulatorSeed = TrainConfig.Engine().seed
+    @Option(help: "Simulator: times a malformed reply, or noisy documents holding a gold answer, are asked again.")
+    var simulatorRedraws = TrainConfig.Engine().redraws
     @Option(help: "Model name sent to a simulator server (vLLM needs the served name).") var simulatorModel = ""
     @Option(help: "Remote engines: calls in flight at most.") var concurrency = TrainConfig.Engine().concurrency
     @Option(help: "Remote engines: seconds before an attempt is abandoned (then retried).") var timeout = TrainConfig.Engine().timeout
@@ -34,6 +36,7 @@ struct EngineOptions: ParsableArguments {
         config.temperature = simulatorTemperature
         config.maxTokens = simulatorMaxTokens
         config.seed = simulatorSeed
+        config.redraws = simulatorRedraws
         config.servedModel = simulatorModel
         config.concurrency = concurrency
         config.timeout = timeout

@@ -105,6 +105,8 @@ struct SimulatorEval: AsyncParsableCommand {
     @Option(help: "Documents per call.") var topK = 5
     @Option(help: "Simulator output limit in tokens.") var maxTokens = 320
     @Option(help: "Simulator sampling temperature.") var temperature: Float = 0.7
+    @Option(help: "Tuned simulator: times a malformed reply, or noisy documents holding a gold answer, are asked again.")
+    var redraws = 0
     @Option(help: "Score the first N questions.") var limit = 100
     @Option(help: "Write the scores as JSON here.") var out: String?
 
@@ -114,8 +116,9 @@ struct SimulatorEval: AsyncParsableCommand {
         real.spec = "bm25:" + index
         real.topK = topK
         var engines: [(String, any SearchEngine)] = [("real engine (BM25)", try await makeEngine(real))]
-        for (name, path, mode) in [
-            ("prompt-mode simulator", base.isEmpty ? nil : base, SimulatorMode.prompt), ("tuned simulator", simulator, .sft),
+        for (name, path, mode, redraws) in [
+            ("prompt-mode simulator", base.isEmpty ? nil : base, SimulatorMode.prompt, 0),
+            (redraws > 0 ? "tuned simulator, \(redraws) redraws" : "tuned simulator", simulator, .sft, redraws),
         ] {
             guard let path else { continue }
             var config = real
@@ -123,6 +126,7 @@ struct SimulatorEval: AsyncParsableCommand {
             config.simulatorMode = mode
             config.maxTokens = maxTokens
             config.temperature = temperature
+            config.redraws = redraws
             engines.append((name, try await makeEngine(config)))
         }
         var scores: [SimulatorScore] = []
@@ -132,12 +136,12 @@ struct SimulatorEval: AsyncParsableCommand {
                 await SimulatorScore.measure(engine, name: name, questions: asked, topK: topK) { progress.update($0, detail: "") })
             progress.finish()
         }
-        print("engine                    useful∋answer  noisy∋answer  well-formed  seconds")
+        print("engine                              useful∋answer  noisy∋answer  well-formed  redraws  seconds")
         for score in scores {
             print(
                 String(
-                    format: "%-25@ %12.1f%% %12.1f%% %11.1f%% %8.0f", score.engine as NSString, 100 * score.usefulContainsAnswer,
-                    100 * score.noisyContainsAnswer, 100 * score.wellFormed, score.seconds))
+                    format: "%-35@ %12.1f%% %12.1f%% %11.1f%% %8d %8.0f", score.engine as NSString, 100 * score.usefulContainsAnswer,
+                    100 * score.noisyContainsAnswer, 100 * score.wellFormed, score.redraws, score.seconds))
         }
         if let out {
             let encoder = JSONEncoder()
