@@ -9,6 +9,7 @@ public struct ChartedMetric: Sendable {
 
     public static let standard: [ChartedMetric] = [
         .init(key: "reward_mean", title: "Reward", yLabel: "mean reward"),
+        .init(key: "reward_useful_searches", title: "Reward where every search was useful", yLabel: "mean reward"),
         .init(key: "f1", title: "F1 (training rollouts)", yLabel: "F1"),
         .init(key: "eval_f1", title: "F1 (evaluation)", yLabel: "F1"),
         .init(key: "eval_subem", title: "Substring EM (evaluation)", yLabel: "SubEM"),

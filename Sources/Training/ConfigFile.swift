@@ -15,17 +15,7 @@ extension TrainConfig {
         yaml text: String, overrides: [String] = [], source: String = "config",
         folder: URL? = nil
     ) throws -> TrainConfig {
-        let node: Node
-        do {
-            node = try composeBounded(yaml: text, source: source) ?? Node.mapping(Node.Mapping([]))
-        } catch let error as InvalidInput {
-            throw error
-        } catch {
-            throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
-        }
-        guard node.mapping != nil else {
-            throw InvalidInput(place: source, problem: "must be a mapping of sections (policy:, rollout:, …)")
-        }
+        let node = try composeMapping(yaml: text, source: source, of: "sections (policy:, rollout:, …)")
         var config = try decode(node, source: source)
         if let folder { config = config.resolvingPaths(against: folder) }
         if !overrides.isEmpty {
@@ -146,15 +136,7 @@ public func overriding<Settings: Codable>(_ value: Settings, with overrides: [St
 /// `value` with the settings of a YAML file laid over it (a file names only
 /// what it changes); every key must be one `value` already has.
 public func overlaying<Settings: Codable>(_ value: Settings, yaml text: String, source: String) throws -> Settings {
-    let node: Node
-    do {
-        node = try composeBounded(yaml: text, source: source) ?? Node.mapping(Node.Mapping([]))
-    } catch let error as InvalidInput {
-        throw error
-    } catch {
-        throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
-    }
-    guard node.mapping != nil else { throw InvalidInput(place: source, problem: "must be a mapping of settings") }
+    let node = try composeMapping(yaml: text, source: source, of: "settings")
     let current = try Yams.compose(yaml: YAMLEncoder().encode(value))!
     try checkKeys(node, against: current, path: [])
     do {
@@ -255,6 +237,20 @@ private func editDistance(_ a: String, _ b: String) -> Int {
 /// YAML nested deeper than this is refused before it is parsed: the parser
 /// recurses once per level, and a few thousand `[` overflow the stack.
 let maximumYAMLDepth = 64
+
+/// A config file's text as a YAML mapping (empty text: an empty mapping).
+private func composeMapping(yaml text: String, source: String, of what: String) throws -> Node {
+    let node: Node
+    do {
+        node = try composeBounded(yaml: text, source: source) ?? Node.mapping(Node.Mapping([]))
+    } catch let error as InvalidInput {
+        throw error
+    } catch {
+        throw InvalidInput(place: source, problem: "not valid YAML: \(error)")
+    }
+    guard node.mapping != nil else { throw InvalidInput(place: source, problem: "must be a mapping of \(what)") }
+    return node
+}
 
 /// `Yams.compose`, after `checkNesting`.
 func composeBounded(yaml text: String, source: String) throws -> Node? {
