@@ -222,9 +222,11 @@ public final class BatchScheduler: Sendable {
         let sequence: TokenSequence
         var rng: RandomGenerator
         var generated: [Int32] = []
+        var output = IncrementalText()
         var logProbs: [TokenLogProb] = []
-        /// Characters of the decoded output already sent.
+        /// Unicode scalars of the output already sent.
         var sent = 0
+        let stops: [[Unicode.Scalar]]
         let admittedStep: Int
 
         init(job: Job, model: InferenceModel, step: Int) {
@@ -232,6 +234,7 @@ public final class BatchScheduler: Sendable {
             admittedStep = step
             sequence = TokenSequence(tokens: job.prompt, model: model)
             rng = RandomGenerator(seed: job.settings.seed)
+            stops = job.settings.stop.map { Array($0.unicodeScalars) }
         }
     }
 
@@ -332,27 +335,31 @@ public final class BatchScheduler: Sendable {
         }
         let isStopToken = stopTokens.contains(drawn.token)
         if !isStopToken { slot.generated.append(drawn.token) }
-        let text = decode(slot.generated)
-        if let stop = settings.stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            send(slot, upTo: text.distance(from: text.startIndex, to: stop.lowerBound), of: text)
+        let searched = slot.output.scalars.count
+        slot.output.update(slot.generated, decode: decode)
+        let atLimit = slot.generated.count >= settings.maxTokens || slot.sequence.tokens.count >= model.config.maxPositions
+        // Ending, the unfinished tail counts too (half a character as U+FFFD).
+        let text = isStopToken || atLimit ? slot.output.final(slot.generated, decode: decode) : slot.output.scalars
+        if let stop = firstStop(slot.stops, in: text, endingFrom: searched) {
+            send(slot, upTo: stop, of: text)
             return "stop"
         }
         if isStopToken {
             send(slot, upTo: text.count, of: text)
             return "stop"
         }
-        let atLimit = slot.generated.count >= settings.maxTokens || slot.sequence.tokens.count >= model.config.maxPositions
-        // Held back: a possible start of a stop string, or half a character.
-        let heldBack = atLimit ? 0 : max(settings.stop.map(\.count).max() ?? 0, 1) - 1 + (text.hasSuffix("\u{FFFD}") ? 1 : 0)
+        // Held back: a possible start of a stop string.
+        let heldBack = atLimit ? 0 : max(slot.stops.map(\.count).max() ?? 0, 1) - 1
         send(slot, upTo: max(slot.sent, text.count - heldBack), of: text)
         return atLimit ? "length" : nil
     }
 
-    private func send(_ slot: Slot, upTo end: Int, of text: String) {
+    private func send(_ slot: Slot, upTo end: Int, of text: [Unicode.Scalar]) {
         guard end > slot.sent else { return }
-        let piece = String(text.dropFirst(slot.sent).prefix(end - slot.sent))
+        var piece = String.UnicodeScalarView()
+        piece.append(contentsOf: text[slot.sent..<end])
         slot.sent = end
-        slot.job.continuation.yield(.text(piece, logProbs: slot.logProbs))
+        slot.job.continuation.yield(.text(String(piece), logProbs: slot.logProbs))
         slot.logProbs = []
     }
 

@@ -295,3 +295,32 @@ func waitUntil(
         try await Task.sleep(for: .milliseconds(1))
     }
 }
+
+/// Incremental detokenisation: the text grows by whole characters and ends
+/// as the whole output decoded at once.
+@Suite struct IncrementalTextTests {
+    @Test func piecesAddUpToTheWholeDecode() throws {
+        let model = try LoadedModel(BatchSchedulerTests.tinyModel)
+        let text = "The river Été flows past 日本 and 😀 twice: 😀, then ends."
+        let tokens = model.tokenizer.encode(text, addSpecialTokens: false)
+        let whole = Array(model.tokenizer.decode(tokens).unicodeScalars)
+        var output = IncrementalText()
+        for count in 1...tokens.count {
+            output.update(Array(tokens[..<count]), decode: { model.tokenizer.decode($0) })
+            #expect(whole.starts(with: output.scalars), "after \(count) tokens")
+            #expect(!output.scalars.contains("\u{FFFD}"), "never half a character")
+        }
+        #expect(output.final(tokens, decode: { model.tokenizer.decode($0) }) == whole)
+        #expect(output.scalars == whole)
+    }
+
+    @Test func stopsAreFoundWhereTheyCouldEndInTheNewText() {
+        let text = Array("abc stop def stop".unicodeScalars)
+        let stops = [Array("stop".unicodeScalars), Array("zz".unicodeScalars)]
+        #expect(firstStop(stops, in: text, endingFrom: 0) == 4)
+        #expect(firstStop(stops, in: text, endingFrom: 7) == 4, "a match ending in the new text counts")
+        #expect(firstStop(stops, in: text, endingFrom: 8) == 13, "one ending before it was found earlier")
+        #expect(firstStop([Array("def".unicodeScalars), Array("c s".unicodeScalars)], in: text, endingFrom: 0) == 2, "the earliest")
+        #expect(firstStop(stops, in: Array("st".unicodeScalars), endingFrom: 0) == nil)
+    }
+}
