@@ -100,10 +100,14 @@ extension Server {
                         var completionTokens = 0
                         for choice in choices {
                             if reply.chat { try await writer.write(sse(reply.chunk(choice.index, role: true))) }
+                            // `text_offset` counts from the choice's first token, across chunks.
+                            var offset = 0
                             for await event in choice.generation.events {
                                 switch event {
                                 case .text(let text, let logProbs):
-                                    try await writer.write(sse(reply.chunk(choice.index, text: text, logProbs: logProbs)))
+                                    try await writer.write(
+                                        sse(reply.chunk(choice.index, text: text, logProbs: logProbs, textOffset: offset)))
+                                    offset += reply.textLength(logProbs)
                                 case .finished(let finish) where ["stop", "length"].contains(finish.reason):
                                     completionTokens += finish.completionTokens
                                     try await writer.write(sse(reply.chunk(choice.index, finish: finish.reason)))
@@ -185,7 +189,9 @@ struct Reply: Sendable {
                 + [.init("usage", Self.usage(prompt: promptTokens, completion: outputs.reduce(0) { $0 + $1.output.completionTokens }))])
     }
 
-    func chunk(_ index: Int, role: Bool = false, text: String = "", logProbs: [TokenLogProb] = [], finish: String? = nil) -> JSONValue {
+    func chunk(
+        _ index: Int, role: Bool = false, text: String = "", logProbs: [TokenLogProb] = [], textOffset: Int = 0, finish: String? = nil
+    ) -> JSONValue {
         var choice: [JSONValue.Member] = [.init("index", .int(Int64(index)))]
         if chat {
             var delta: [JSONValue.Member] = role ? [.init("role", "assistant"), .init("content", "")] : []
@@ -194,7 +200,7 @@ struct Reply: Sendable {
         } else {
             choice.append(.init("text", .string(text)))
         }
-        choice.append(.init("logprobs", logProbs.isEmpty ? .null : self.logProbs(logProbs)))
+        choice.append(.init("logprobs", logProbs.isEmpty ? .null : self.logProbs(logProbs, textOffset: textOffset)))
         choice.append(.init("finish_reason", finish.map(JSONValue.string) ?? .null))
         return .object(envelope(chat ? "chat.completion.chunk" : "text_completion", choices: [.object(choice)]))
     }
@@ -205,9 +211,13 @@ struct Reply: Sendable {
                 + [.init("usage", Self.usage(prompt: prompt, completion: completion))])
     }
 
+    /// The characters of these tokens' pieces, as `text_offset` counts them.
+    func textLength(_ entries: [TokenLogProb]) -> Int { entries.reduce(0) { $0 + model.piece($1.token).count } }
+
     /// Chat: `{"content": [{token, logprob, bytes, top_logprobs}]}`;
-    /// completions: `{tokens, token_logprobs, top_logprobs, text_offset}`.
-    func logProbs(_ entries: [TokenLogProb]) -> JSONValue {
+    /// completions: `{tokens, token_logprobs, top_logprobs, text_offset}`,
+    /// the offsets counted from `textOffset` (where a streamed chunk begins).
+    func logProbs(_ entries: [TokenLogProb], textOffset: Int = 0) -> JSONValue {
         guard request.topLogProbs != nil else { return .null }
         func bytes(_ text: String) -> JSONValue { .list(text.utf8.map { .int(Int64($0)) }) }
         if chat {
@@ -234,7 +244,7 @@ struct Reply: Sendable {
                         }))
             ])
         }
-        var offset = 0
+        var offset = textOffset
         var offsets: [JSONValue] = []
         for entry in entries {
             offsets.append(.int(Int64(offset)))

@@ -179,6 +179,10 @@ import Testing
         #expect(pieces.last?["usage"]?["completion_tokens"] == whole.body["usage"]?["completion_tokens"])
         let tokens = pieces.compactMap { $0["choices"]?.list?.first?["logprobs"]?["tokens"]?.list?.count }.reduce(0, +)
         #expect(.int(Int64(tokens)) == whole.body["usage"]?["completion_tokens"])
+        // Offsets run on across chunks, as in the whole answer.
+        let streamedOffsets = pieces.flatMap { $0["choices"]?.list?.first?["logprobs"]?["text_offset"]?.list ?? [] }
+        #expect(whole.body["choices"]?.list?.first?["logprobs"]?["text_offset"] == .list(streamedOffsets))
+        #expect(streamedOffsets.count == tokens && Set(streamedOffsets.compactMap(\.int)).count == tokens)
     }
 
     /// Bad requests answer 400 naming the field; a full server 429 with Retry-After.
