@@ -132,7 +132,8 @@ public struct RealPipeline {
                 index: try BM25Index(contentsOf: wiki.index), topK: settings.topK, snippetWords: settings.snippetWords))
         try JSONLines.write(pairs, to: pairsFile)
         let base = try LoadedModel(try await resolveModel(stage.base), prepareInference: false)
-        let examples = SimulatorTuning.examples(pairs, model: base, ratio: stage.ratio, answerWeight: Float(stage.answerWeight))
+        let examples = SimulatorTuning.examples(
+            pairs, model: base, ratio: stage.ratio, answerWeight: Float(stage.answerWeight), answerFirst: stage.answerFirst)
         observer.note(
             "simulator: \(pairs.filter { $0.label == .useful }.count) useful of \(pairs.count) pairs; \(examples.count) examples")
         try fineTune(

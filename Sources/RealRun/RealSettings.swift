@@ -44,6 +44,11 @@ public struct RealSettings: Codable, Equatable, Sendable {
         /// a 135M simulator learnt the documents' style and put the answer in
         /// 22 % of useful calls, at 8 in 72 % (and in 52 % of noisy ones; docs/real.md).
         public var answerWeight = 8.0
+        /// Useful targets show their answer-holding documents first (before
+        /// the answer weight, a 135M simulator learnt to write the answer only
+        /// so); false keeps the engine's order, so that a policy must read
+        /// the documents rather than copy the first (docs/real.md, section 5).
+        public var answerFirst = true
         /// LoRA rank on every projection, merged into the saved weights (0: full fine-tuning).
         public var loraRank = 16
         /// Adapters on the top N layers only (0: every layer).
@@ -77,8 +82,8 @@ public struct RealSettings: Codable, Equatable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case model, base, ratio, tuning, temperature, redraws
-            case answerGuided = "answer_guided", answerWeight = "answer_weight", loraRank = "lora_rank", loraLayers = "lora_layers",
-                maxTokens = "max_tokens"
+            case answerGuided = "answer_guided", answerWeight = "answer_weight", answerFirst = "answer_first", loraRank = "lora_rank",
+                loraLayers = "lora_layers", maxTokens = "max_tokens"
         }
     }
 

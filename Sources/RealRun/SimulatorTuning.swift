@@ -171,9 +171,11 @@ public enum SimulatorTuning {
     /// training question in ten can be answered from this corpus).
     /// In a useful example, the tokens of each gold answer's occurrence weigh
     /// `answerWeight` times the rest in the loss; a noisy example avoids its
-    /// answers' openings (`answerOpenings`).
+    /// answers' openings (`answerOpenings`). With `answerFirst`, a useful
+    /// target shows its answer-holding documents first; otherwise the
+    /// engine's order.
     public static func examples(
-        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1
+        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1, answerFirst: Bool = true
     ) -> [SupervisedExample] {
         // A search that found nothing teaches no documents.
         let pairs = pairs.filter { !$0.documents.isEmpty }
@@ -188,7 +190,8 @@ public enum SimulatorTuning {
         return kept.map { pair in
             let request = SearchRequest(query: pair.query, question: pair.question, goldAnswers: pair.answers, kind: pair.label ?? .noisy)
             let completion = weightedTokens(
-                answerFirst(pair).text + end, marking: pair.label == .useful ? pair.answers : [], weight: answerWeight,
+                (answerFirst ? Self.answerFirst(pair) : pair).text + end, marking: pair.label == .useful ? pair.answers : [],
+                weight: answerWeight,
                 tokenizer: model.tokenizer)
             return SupervisedExample(
                 prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),

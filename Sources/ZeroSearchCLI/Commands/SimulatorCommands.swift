@@ -82,13 +82,16 @@ struct SimulatorTrain: AsyncParsableCommand {
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Kept examples of the more frequent label per example of the rarer one.") var ratio = 1.0
     @Option(help: "Loss weight of a gold answer's tokens in useful examples.") var answerWeight: Float = 8
+    @Flag(inversion: .prefixedNo, help: "Useful targets show their answer-holding documents first (else the engine's order).")
+    var answerFirst = true
     @Option(help: "Weight of the unlikelihood of a gold answer's opening in noisy examples (0: off).") var unlikelihoodWeight = 8.0
     @Option(help: "Model folder to write.") var out: String
 
     func run() async throws {
         let labelled = try JSONLines.read(EnginePair.self, from: URL(fileURLWithPath: pairs))
         let model = try LoadedModel(try await resolveModel(base), prepareInference: false)
-        let examples = SimulatorTuning.examples(labelled, model: model, ratio: ratio, answerWeight: answerWeight)
+        let examples = SimulatorTuning.examples(
+            labelled, model: model, ratio: ratio, answerWeight: answerWeight, answerFirst: answerFirst)
         try tuning.fineTune(examples, base: model, title: "simulator", unlikelihoodWeight: unlikelihoodWeight, to: out)
     }
 }
