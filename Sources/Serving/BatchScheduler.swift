@@ -227,6 +227,8 @@ public final class BatchScheduler: Sendable {
         /// Unicode scalars of the output already sent.
         var sent = 0
         let stops: [[Unicode.Scalar]]
+        /// Scalars held back while decoding: a possible start of a stop string.
+        let heldBack: Int
         let admittedStep: Int
 
         init(job: Job, model: InferenceModel, step: Int) {
@@ -235,6 +237,7 @@ public final class BatchScheduler: Sendable {
             sequence = TokenSequence(tokens: job.prompt, model: model)
             rng = RandomGenerator(seed: job.settings.seed)
             stops = job.settings.stop.map { Array($0.unicodeScalars) }
+            heldBack = max(stops.map(\.count).max() ?? 0, 1) - 1
         }
     }
 
@@ -348,9 +351,7 @@ public final class BatchScheduler: Sendable {
             send(slot, upTo: text.count, of: text)
             return "stop"
         }
-        // Held back: a possible start of a stop string.
-        let heldBack = atLimit ? 0 : max(slot.stops.map(\.count).max() ?? 0, 1) - 1
-        send(slot, upTo: max(slot.sent, text.count - heldBack), of: text)
+        send(slot, upTo: max(slot.sent, text.count - (atLimit ? 0 : slot.heldBack)), of: text)
         return atLimit ? "length" : nil
     }
 
