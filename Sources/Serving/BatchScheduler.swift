@@ -245,18 +245,23 @@ public final class BatchScheduler: Sendable {
         var slots: [Slot] = []
         var steps = 0
         while true {
-            let (arrivals, dropped, cancelled, everything) = state.withLock { state in
+            let (arrivals, dropped, everything, cancelled) = state.withLock { state in
                 let everything = state.cancelEverything
                 let cancelled = state.cancelled
                 state.cancelled = []
-                let isDropped = { (job: Job) in everything || cancelled.contains(job.id) }
-                let dropped = state.waiting.filter(isDropped)
-                state.waiting.removeAll(where: isDropped)
-                let taken = Array(state.waiting.prefix(max(0, limits.maxBatch - slots.count)))
+                let isLeaving = { (id: UInt64) in everything || cancelled.contains(id) }
+                let dropped = state.waiting.filter { isLeaving($0.id) }
+                state.waiting.removeAll { isLeaving($0.id) }
+                let staying = slots.count { !isLeaving($0.job.id) }
+                let taken = Array(state.waiting.prefix(max(0, limits.maxBatch - staying)))
                 state.waiting.removeFirst(taken.count)
-                return (taken, dropped, cancelled, everything)
+                // Counted in the same lock that takes them off the line and
+                // before anyone hears of an end: `load` is never behind what
+                // a client has seen, and `submit` never finds a request in neither place.
+                state.running = staying + taken.count
+                state.cancelledCount += dropped.count
+                return (taken, dropped, everything, cancelled)
             }
-            if !dropped.isEmpty { state.withLock { $0.cancelledCount += dropped.count } }
             for job in dropped {
                 job.continuation.yield(
                     .finished(
@@ -271,7 +276,6 @@ public final class BatchScheduler: Sendable {
                 return true
             }
             slots += arrivals.map { Slot(job: $0, model: model, step: steps) }
-            state.withLock { $0.running = slots.count }
             if slots.isEmpty {
                 wake.wait()
                 continue
@@ -300,11 +304,13 @@ public final class BatchScheduler: Sendable {
         do {
             logits = try model.forward(chunks.map { ($0.slot.sequence.cache, $0.tokens) })
         } catch {
+            state.withLock { $0.running = 0 }
             for slot in slots { finish(slot, reason: "error: \(error)", step: number) }
             return []
         }
         var produced = 0
         var running: [Slot] = []
+        var ended: [(slot: Slot, reason: String)] = []
         let chunked = Set(chunks.map { ObjectIdentifier($0.slot) })
         for slot in slots where !chunked.contains(ObjectIdentifier(slot)) { running.append(slot) }
         for (row, chunk) in chunks.enumerated() {
@@ -315,7 +321,7 @@ public final class BatchScheduler: Sendable {
             }
             produced += 1
             if let reason = advance(slot, logits: logits.pointer + row * model.vocabularySize) {
-                finish(slot, reason: reason, step: number)
+                ended.append((slot, reason))
             } else {
                 running.append(slot)
             }
@@ -323,7 +329,9 @@ public final class BatchScheduler: Sendable {
         state.withLock {
             $0.generatedTokens += produced
             $0.steps += 1
+            $0.running = running.count
         }
+        for (slot, reason) in ended { finish(slot, reason: reason, step: number) }
         return running
     }
 
