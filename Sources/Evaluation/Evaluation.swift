@@ -51,6 +51,17 @@ public struct ScoreSummary: Sendable, Equatable, Codable {
     }
 }
 
+/// What one question got: the searches made and the answer given, with
+/// its scores, so that two methods can be compared answer by answer.
+public struct AnsweredQuestion: Sendable, Equatable, Codable {
+    public var question: String
+    public var dataSource: String
+    public var queries: [String]
+    /// `nil`: the response had no `<answer>` element.
+    public var answer: String?
+    public var scores: AnswerScores
+}
+
 public struct EvaluationReport: Sendable, Codable {
     public var method: EvaluationMethod
     public var engine: String
@@ -69,15 +80,18 @@ public struct EvaluationReport: Sendable, Codable {
     public var failedSearches: Int
     public var seconds: Double
     public var questionsPerMinute: Double
+    /// Every question in the order scored (not written when empty).
+    public var answers: [AnsweredQuestion]
 
     enum CodingKeys: String, CodingKey {
         case method, engine, simulatedEngine, bySource, average, overall, formatFailures, searchesPerQuestion, failedSearches
-        case seconds, questionsPerMinute
+        case seconds, questionsPerMinute, answers
     }
 
     init(
         method: EvaluationMethod, engine: String, simulatedEngine: Bool, bySource: [String: ScoreSummary], average: ScoreSummary,
-        overall: ScoreSummary, formatFailures: Int, searchesPerQuestion: Double, failedSearches: Int, seconds: Double
+        overall: ScoreSummary, formatFailures: Int, searchesPerQuestion: Double, failedSearches: Int, seconds: Double,
+        answers: [AnsweredQuestion]
     ) {
         self.method = method
         self.engine = engine
@@ -89,10 +103,12 @@ public struct EvaluationReport: Sendable, Codable {
         self.searchesPerQuestion = searchesPerQuestion
         self.failedSearches = failedSearches
         self.seconds = seconds
+        self.answers = answers
         questionsPerMinute = Double(overall.questions) / max(seconds, 1e-9) * 60
     }
 
-    /// Reports saved before failed searches were counted read as 0.
+    /// Reports saved before failed searches were counted read as 0, and
+    /// those saved before answers were kept as having none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         method = try container.decode(EvaluationMethod.self, forKey: .method)
@@ -106,6 +122,23 @@ public struct EvaluationReport: Sendable, Codable {
         failedSearches = try container.decodeIfPresent(Int.self, forKey: .failedSearches) ?? 0
         seconds = try container.decode(Double.self, forKey: .seconds)
         questionsPerMinute = try container.decode(Double.self, forKey: .questionsPerMinute)
+        answers = try container.decodeIfPresent([AnsweredQuestion].self, forKey: .answers) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(method, forKey: .method)
+        try container.encode(engine, forKey: .engine)
+        try container.encode(simulatedEngine, forKey: .simulatedEngine)
+        try container.encode(bySource, forKey: .bySource)
+        try container.encode(average, forKey: .average)
+        try container.encode(overall, forKey: .overall)
+        try container.encode(formatFailures, forKey: .formatFailures)
+        try container.encode(searchesPerQuestion, forKey: .searchesPerQuestion)
+        try container.encode(failedSearches, forKey: .failedSearches)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encode(questionsPerMinute, forKey: .questionsPerMinute)
+        if !answers.isEmpty { try container.encode(answers, forKey: .answers) }
     }
 }
 
@@ -128,6 +161,7 @@ public func evaluate<Policy: RolloutPolicy>(
     if method != .agent { config.maxTurns = 0 }
     var rng = RandomGenerator(seed: 0)
     var scores: [AnswerScores] = []
+    var answers: [AnsweredQuestion] = []
     var failures = 0
     var searches = 0
     var failedSearches = 0
@@ -141,7 +175,13 @@ public func evaluate<Policy: RolloutPolicy>(
         }
         let trajectories = try await Agent.rollout(rows, policy: policy, engine: engine, noiseProbability: 0, rng: &rng, config: config)
         for (trajectory, question) in zip(trajectories, batch) {
-            scores.append(scoreAnswer(trajectory.answer, gold: question.goldAnswers))
+            let score = scoreAnswer(trajectory.answer, gold: question.goldAnswers)
+            scores.append(score)
+            answers.append(
+                AnsweredQuestion(
+                    question: question.question, dataSource: question.dataSource,
+                    queries: (method == .rag ? [question.question] : []) + trajectory.searches.map(\.query),
+                    answer: trajectory.answer, scores: score))
             if trajectory.answer == nil { failures += 1 }
             searches += trajectory.searches.count + (method == .rag ? 1 : 0)
             failedSearches += trajectory.searches.filter(\.failed).count
@@ -159,7 +199,8 @@ public func evaluate<Policy: RolloutPolicy>(
     return EvaluationReport(
         method: method, engine: engine.name, simulatedEngine: simulatedEngine, bySource: sources,
         average: average, overall: ScoreSummary(scores), formatFailures: failures,
-        searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), failedSearches: failedSearches, seconds: seconds)
+        searchesPerQuestion: Double(searches) / Double(max(questions.count, 1)), failedSearches: failedSearches, seconds: seconds,
+        answers: answers)
 }
 
 /// The paper's table: one row per method, one column per data source and
@@ -197,4 +238,29 @@ public func evaluationMetrics<Policy: RolloutPolicy>(
         "eval_questions": Double(rows.count),
         "seconds_evaluation": report.seconds,
     ]
+}
+
+/// Every answer of every named report, one JSON object a line (`answers.jsonl`),
+/// each with its method's name: what to diff when two methods' scores differ, or do not.
+public func answerLines(_ reports: [(method: String, report: EvaluationReport)]) throws -> Data {
+    struct Line: Encodable {
+        let method, dataSource, question: String
+        let queries: [String]
+        let answer: String?
+        let em, subem, f1: Double
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    var data = Data()
+    for (method, report) in reports {
+        for answered in report.answers {
+            let line = Line(
+                method: method, dataSource: answered.dataSource, question: answered.question, queries: answered.queries,
+                answer: answered.answer, em: answered.scores.em, subem: answered.scores.subem, f1: answered.scores.f1)
+            data.append(try encoder.encode(line))
+            data.append(0x0A)
+        }
+    }
+    return data
 }

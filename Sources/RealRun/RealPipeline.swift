@@ -254,6 +254,7 @@ public struct RealPipeline {
                 ("cold_start", "the search agent after its cold start, before RL", .agent, coldStartFolder),
             ] + chosenRuns.map { ($0.name, $0.description, .agent, modelFolder($0)) }
         var results: [RealRow] = []
+        var reports: [(method: String, report: EvaluationReport)] = []
         for row in rows {
             let file = (row.model == coldStartFolder ? shared : folder).appendingPathComponent("\(row.name).json")
             let report: EvaluationReport
@@ -271,6 +272,7 @@ public struct RealPipeline {
                 try writeAtomically(try JSONEncoder().encode(report), to: file)
             }
             results.append(RealRow(method: row.name, description: row.description, report: report))
+            reports.append((row.name, report))
             observer.note(
                 String(
                     format: "%@: subEM %.1f, EM %.1f, F1 %.1f, %.2f searches, %d format failures (%@)", row.name,
@@ -279,6 +281,7 @@ public struct RealPipeline {
         }
         let summary = RealResults(rows: results, settings: settings, seed: seed)
         try writeAtomically(try prettyJSON(summary), to: output.appendingPathComponent("results.json"))
+        try writeAtomically(try answerLines(reports), to: output.appendingPathComponent("answers.jsonl"))
         let report = Report(
             runs: try chosenRuns.map { try RunFolder(contentsOf: runFolder($0)) } + [try RunFolder(contentsOf: output)],
             title: "ZeroSearch on NQ-open with Wikipedia BM25 (SmolLM2-135M-Instruct)")

@@ -1,5 +1,6 @@
 import Agent
 import Evaluation
+import Foundation
 import Generation
 import Search
 import Synchronization
@@ -128,5 +129,33 @@ struct DownEngine: SearchEngine {
         let table = markdownTable([direct, rag])
         #expect(table.contains("| Method | nq | triviaqa | Avg |"))
         #expect(table.contains("| rag | 50.00 | 100.00 | 75.00 |"))
+    }
+
+    /// Each question's searches and answer are kept with its scores, written
+    /// one a line, and left out of a report's JSON only when there are none.
+    @Test func answersAreKeptPerQuestion() async throws {
+        let report = try await evaluate(
+            questions, method: .agent, policy: agentPolicy(), engine: CapitalEngine(), simulatedEngine: false, batchSize: 2)
+        #expect(report.answers.map(\.question) == questions.map(\.question))
+        #expect(report.answers.map(\.answer) == ["Paris", nil, "the playwright Shakespeare"])
+        #expect(report.answers.map(\.queries) == [["France capital"], ["Spain"], []])
+        #expect(report.answers.map(\.scores.subem) == [1, 0, 1])
+        let lines = try answerLines([("agent", report)]).split(separator: 0x0A).map {
+            try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any]
+        }
+        #expect(lines.count == 3)
+        #expect(lines[0]["method"] as? String == "agent" && lines[0]["data_source"] as? String == "nq")
+        #expect(lines[0]["answer"] as? String == "Paris" && lines[0]["subem"] as? Double == 1)
+        #expect(lines[1]["answer"] == nil && lines[1]["queries"] as? [String] == ["Spain"])
+
+        let saved = try JSONDecoder().decode(EvaluationReport.self, from: JSONEncoder().encode(report))
+        #expect(saved.answers == report.answers)
+        var bare = report
+        bare.answers = []
+        let bareJSON = try JSONEncoder().encode(bare)
+        #expect(!String(decoding: bareJSON, as: UTF8.self).contains("answers"), "a report saved before answers were kept")
+        #expect(try JSONDecoder().decode(EvaluationReport.self, from: bareJSON).answers.isEmpty)
+        let rag = try await evaluate(questions, method: .rag, policy: agentPolicy(), engine: CapitalEngine(), simulatedEngine: false)
+        #expect(rag.answers.map(\.queries) == questions.map { [$0.question] }, "RAG searches with the question")
     }
 }

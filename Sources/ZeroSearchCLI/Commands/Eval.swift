@@ -22,7 +22,7 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Searches the agent may make.") var maxTurns = 2
     @Option(help: "Policy tokens per turn.") var maxTurnTokens = 500
     @Option(help: "Questions decoded together.") var batchSize = 16
-    @Option(help: "Folder for results.json and results.md.") var out: String?
+    @Option(help: "Folder for results.json, results.md and answers.jsonl (each question's searches and answer).") var out: String?
 
     func run() async throws {
         let wanted = sources.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
@@ -70,7 +70,14 @@ struct Eval: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(reports).write(to: folder.appendingPathComponent("results.json"), options: .atomic)
+            let summaries = reports.map { report in
+                var summary = report
+                summary.answers = []
+                return summary
+            }
+            try encoder.encode(summaries).write(to: folder.appendingPathComponent("results.json"), options: .atomic)
+            try answerLines(reports.map { ($0.method.rawValue, $0) })
+                .write(to: folder.appendingPathComponent("answers.jsonl"), options: .atomic)
             try Data((table + "\n").utf8).write(to: folder.appendingPathComponent("results.md"), options: .atomic)
         }
     }
