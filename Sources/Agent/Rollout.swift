@@ -175,13 +175,7 @@ private final class RolloutState<Policy: RolloutPolicy> {
     /// any of it ends.
     private func observe(_ text: String, row: Int, turn: Int) -> Bool {
         let room = min(config.maxObservationTokens, config.maxContextTokens - trajectories[row].tokens.count)
-        var tokens = policy.tokenizer.encode(text, addSpecialTokens: false)
-        if tokens.count > room {
-            let closing = "</information>\n\n"
-            let tail = text.hasSuffix(closing) ? policy.tokenizer.encode(closing, addSpecialTokens: false) : []
-            let head = policy.tokenizer.encode(String(text.dropLast(tail.isEmpty ? 0 : closing.count)), addSpecialTokens: false)
-            tokens = room > tail.count ? Array(head.prefix(room - tail.count)) + tail : []
-        }
+        let tokens = observationTokens(text, room: room) { policy.tokenizer.encode($0, addSpecialTokens: false) }
         guard !tokens.isEmpty else {
             trajectories[row].end = .contextFull
             return false
@@ -289,6 +283,17 @@ private final class SearchInbox: Sendable {
 }
 
 /// The observation that follows a search (published form).
+/// An observation's tokens cut to `room`, its closing tag kept; none when
+/// the tag alone does not fit.
+public func observationTokens(_ text: String, room: Int, encode: (String) -> [Int32]) -> [Int32] {
+    let tokens = encode(text)
+    guard tokens.count > room else { return tokens }
+    let closing = "</information>\n\n"
+    let tail = text.hasSuffix(closing) ? encode(closing) : []
+    let head = encode(String(text.dropLast(tail.isEmpty ? 0 : closing.count)))
+    return room > tail.count ? Array(head.prefix(room - tail.count)) + tail : []
+}
+
 public func informationText(_ documents: String) -> String {
     "\n\n<information>" + documents + "</information>\n\n"
 }

@@ -42,21 +42,25 @@ public enum ColdStart {
     }
 
     /// The demonstrations, tokenised as `ModelPolicy` renders prompts for
-    /// `model`; a question whose simulator call failed makes none.
+    /// `model`, each observation cut to `maxObservationTokens` as a rollout
+    /// cuts it (so a demonstration shows what the policy will read, and
+    /// answers from that); a question whose simulator call failed makes none.
     public static func demonstrations(
         _ questions: [QuestionSplits.Question], documents: [String?], model: LoadedModel, prompt: PolicyPrompt = PolicyPrompt(),
-        requireAnswer: Bool = false
+        maxObservationTokens: Int, requireAnswer: Bool = false
     ) -> [SupervisedExample] {
         zip(questions, documents).compactMap { question, documents in
             guard let documents else { return nil }
-            let read = question.answer.first { containsAnswer(documents, gold: [$0]) }
-            guard read != nil || !requireAnswer else { return nil }
             let encode = { (text: String) in model.tokenizer.encode(text, addSpecialTokens: false) }
+            let observation = observationTokens(informationText(documents), room: maxObservationTokens, encode: encode)
+            let shown = model.tokenizer.decode(observation)
+            let read = question.answer.first { containsAnswer(shown, gold: [$0]) }
+            guard read != nil || !requireAnswer else { return nil }
             var sequence = Trajectory(
                 prompt: model.instructionTokens(prompt.render(question: question.question)))
             let search = encode(searchThought + "<search> \(question.question) </search>")
             sequence.appendGenerated(search, logProbs: Array(repeating: 0, count: search.count), turn: 0)
-            sequence.appendObservation(encode(informationText(documents)), turn: 0)
+            sequence.appendObservation(observation, turn: 0)
             let answer = encode(answerThought + "<answer> \(read ?? question.answer[0]) </answer>")
             sequence.appendGenerated(answer, logProbs: Array(repeating: 0, count: answer.count), turn: 1)
             return SupervisedExample(sequence: sequence)

@@ -72,7 +72,11 @@ public struct RealPipeline {
     var coldStartFolder: URL {
         settings.coldStart.model.isEmpty
             ? models.appendingPathComponent(
-                "cold-start-" + SHA256.key([simulatorKey, SHA256.key(settings.simulator), SHA256.key(settings.coldStart)]))
+                "cold-start-"
+                    + SHA256.key([
+                        simulatorKey, SHA256.key(settings.simulator), SHA256.key(settings.coldStart),
+                        "\(settings.training.rolloutConfig.maxObservationTokens)",
+                    ]))
             : URL(fileURLWithPath: settings.coldStart.model)
     }
     func runFolder(_ run: Run) -> URL { output.appendingPathComponent(run.name) }
@@ -152,7 +156,9 @@ public struct RealPipeline {
         }
         observer.end()
         let policy = try LoadedModel(try await resolveModel(stage.policy), prepareInference: false)
-        let examples = ColdStart.demonstrations(asked, documents: documents, model: policy, requireAnswer: stage.requireAnswer)
+        let examples = ColdStart.demonstrations(
+            asked, documents: documents, model: policy,
+            maxObservationTokens: settings.training.rolloutConfig.maxObservationTokens, requireAnswer: stage.requireAnswer)
         observer.note("cold start: \(examples.count) demonstrations of \(asked.count) questions")
         try requireValid(!examples.isEmpty, "cold_start.require_answer", "no simulated search held a gold answer")
         try fineTune(

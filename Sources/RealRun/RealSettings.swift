@@ -99,7 +99,13 @@ public struct RealSettings: Codable, Equatable, Sendable {
         /// (`ColdStart`): the policy learns to answer from what it reads.
         public var requireAnswer = true
         public var loraRank = 16
-        public var tuning = SupervisedConfig(steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4)
+        /// Four examples a pass: a batch of eight of the longest
+        /// demonstrations (a 448-token reply in full) took 24 GB and was killed.
+        public var tuning = {
+            var tuning = SupervisedConfig(steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4)
+            tuning.microBatchSize = 4
+            return tuning
+        }()
 
         public init() {}
 

@@ -63,6 +63,10 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
     /// Weight of each avoided token's unlikelihood term, against a
     /// weight-1 target token (0: avoided tokens are ignored).
     public var unlikelihoodWeight = 1.0
+    /// Examples per forward and backward pass, their gradients summed into
+    /// the step's (0: the whole batch in one pass). The same step in less
+    /// memory: activations are kept for one micro-batch at a time.
+    public var microBatchSize = 0
 
     public init(
         steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
@@ -82,6 +86,7 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
         case steps, lr, seed
         case batchSize = "batch_size", warmupSteps = "warmup_steps", cosineFloor = "cosine_floor", weightDecay = "weight_decay"
         case gradClip = "grad_clip", lengthGrouping = "length_grouping", unlikelihoodWeight = "unlikelihood_weight"
+        case microBatchSize = "micro_batch_size"
     }
 }
 
@@ -105,8 +110,8 @@ public func supervisedFineTune(
                 && example.weights.allSatisfy { $0.isFinite && $0 >= 0 } && example.weights.contains { $0 > 0 }
         }, "supervisedFineTune", "every example needs one finite, non-negative weight per trained token, not all 0")
     try require(
-        config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0, "supervisedFineTune",
-        "steps, batch size, learning rate and length grouping must be positive")
+        config.steps > 0 && config.batchSize > 0 && config.lr > 0 && config.lengthGrouping > 0 && config.microBatchSize >= 0,
+        "supervisedFineTune", "steps, batch size, learning rate and length grouping must be positive, the micro-batch size not negative")
     try require(
         config.unlikelihoodWeight.isFinite && config.unlikelihoodWeight >= 0, "supervisedFineTune",
         "the unlikelihood weight must be finite and non-negative")
@@ -128,28 +133,37 @@ public func supervisedFineTune(
                 batchSize: config.batchSize, rng: &rng)
         }
         let drawn = pending.removeLast()
-        let batch = ResponseBatch(drawn.map(\.sequence))
-        let weights = drawn.flatMap(\.weights)
-        let tape = Tape()
-        let states = try batch.states(model, tape: tape)
-        let scored = try tape.tokenLogProbs(
-            hidden: tape.selectRows(states, batch.rows), weight: model.outputWeight, targets: batch.targets)
-        var objective = try tape.sum(tape.mul(scored.logProbs, Variable(try Tensor(shape: [weights.count], values: weights))))
-        let avoided = batch.avoidedPairs(drawn.map(\.avoided))
-        if config.unlikelihoodWeight > 0 && !avoided.rows.isEmpty {
-            let unwanted = try tape.tokenLogProbs(
-                hidden: tape.selectRows(states, avoided.rows), weight: model.outputWeight, targets: avoided.tokens)
-            // log(1 − p), kept finite where the model is all but sure of the token.
-            let notWritten = try tape.log(
-                tape.clamp(tape.addScalar(tape.scale(tape.exp(unwanted.logProbs), -1), 1), min: 1e-6, max: 1))
-            objective = try tape.add(objective, tape.scale(tape.sum(notWritten), Float(config.unlikelihoodWeight)))
+        // Every micro-batch's loss is divided by the whole batch's weight, so
+        // their gradients add up to the batch's.
+        let totalWeight = drawn.reduce(Float(0)) { $0 + $1.weights.reduce(0, +) }
+        let size = config.microBatchSize > 0 ? config.microBatchSize : drawn.count
+        var loss = 0.0
+        for start in stride(from: 0, to: drawn.count, by: size) {
+            let micro = Array(drawn[start..<min(start + size, drawn.count)])
+            let batch = ResponseBatch(micro.map(\.sequence))
+            let weights = micro.flatMap(\.weights)
+            let tape = Tape()
+            let states = try batch.states(model, tape: tape)
+            let scored = try tape.tokenLogProbs(
+                hidden: tape.selectRows(states, batch.rows), weight: model.outputWeight, targets: batch.targets)
+            var objective = try tape.sum(tape.mul(scored.logProbs, Variable(try Tensor(shape: [weights.count], values: weights))))
+            let avoided = batch.avoidedPairs(micro.map(\.avoided))
+            if config.unlikelihoodWeight > 0 && !avoided.rows.isEmpty {
+                let unwanted = try tape.tokenLogProbs(
+                    hidden: tape.selectRows(states, avoided.rows), weight: model.outputWeight, targets: avoided.tokens)
+                // log(1 − p), kept finite where the model is all but sure of the token.
+                let notWritten = try tape.log(
+                    tape.clamp(tape.addScalar(tape.scale(tape.exp(unwanted.logProbs), -1), 1), min: 1e-6, max: 1))
+                objective = try tape.add(objective, tape.scale(tape.sum(notWritten), Float(config.unlikelihoodWeight)))
+            }
+            let microLoss = try tape.scale(objective, -1 / totalWeight)
+            try tape.backward(microLoss)
+            loss += Double(microLoss.value.item)
         }
-        let loss = try tape.scale(objective, -1 / weights.reduce(0, +))
-        try tape.backward(loss)
         clipGradNorm(model.trainableParameters, maxNorm: Float(config.gradClip == 0 ? .infinity : config.gradClip))
         optimizer.update(learningRate: schedule.learningRate(base: Float(config.lr), step: step + 1))
-        losses.append(Double(loss.value.item))
-        try progress(step, losses[step])
+        losses.append(loss)
+        try progress(step, loss)
     }
     return losses
 }

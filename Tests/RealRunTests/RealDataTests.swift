@@ -222,22 +222,28 @@ import Training
 
 @Suite struct ColdStartTests {
     static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DemoTests/Fixtures/tiny-base")
+        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
 
     /// A demonstration searches with the question, reads the documents
-    /// (masked), and answers with the gold answer they hold; one whose
-    /// documents hold none is left out.
+    /// (masked, cut to the observation budget as a rollout cuts them), and
+    /// answers with the gold answer they hold; one whose documents hold none,
+    /// or only past the cut, is left out.
     @Test func demonstrationsAnswerFromWhatTheyRead() throws {
         let model = try LoadedModel(Self.tinyModel, prepareInference: false)
         let questions = [
             QuestionSplits.Question(line: 0, question: "who won", answer: ["Ada L", "Ada"], answerable: true, answerRank: 1),
             QuestionSplits.Question(line: 1, question: "where is it", answer: ["Rome"], answerable: false, answerRank: nil),
+            QuestionSplits.Question(line: 2, question: "who lost", answer: ["Bo"], answerable: true, answerRank: 1),
+            QuestionSplits.Question(line: 3, question: "who came", answer: ["Cy"], answerable: true, answerRank: 1),
         ]
+        let filler = String(repeating: "Paris is a city. ", count: 60)
         let examples = ColdStart.demonstrations(
-            questions, documents: ["Doc 1: Ada won it.", "Doc 1: Paris is a city."], model: model,
-            prompt: PolicyPrompt(template: "Q: {question}\n"), requireAnswer: true)
-        #expect(examples.count == 1)
-        guard examples.count == 1 else { return }
+            questions,
+            documents: ["Doc 1: Ada won it.", "Doc 1: Paris is a city.", "Doc 1: \(filler)Bo lost it.", "Doc 1: Cy came. \(filler)"],
+            model: model,
+            prompt: PolicyPrompt(template: "Q: {question}\n"), maxObservationTokens: 64, requireAnswer: true)
+        #expect(examples.count == 2)
+        guard examples.count == 2 else { return }
         let sequence = examples[0].sequence
         let decode = { (tokens: ArraySlice<Int32>) in model.tokenizer.decode(Array(tokens), skipSpecialTokens: false) }
         let trained = zip(sequence.tokens, sequence.lossMask).dropFirst(sequence.promptLength).filter { $0.1 == 1 }.map(\.0)
@@ -246,6 +252,10 @@ import Training
         #expect(decode(trained[...]).contains("<search> who won </search>"))
         #expect(decode(trained[...]).hasSuffix("<answer> Ada </answer>"))
         #expect(decode(read[...]) == "\n\n<information>Doc 1: Ada won it.</information>\n\n")
+        let cut = examples[1].sequence
+        let shown = zip(cut.tokens, cut.lossMask).dropFirst(cut.promptLength).filter { $0.1 == 0 }.map(\.0)
+        #expect(shown.count == 64, "cut to the budget")
+        #expect(decode(shown[...]).hasSuffix("</information>\n\n") && decode(shown[...]).contains("Cy came."))
     }
 
     /// The saved folder is the model that computed: LoRA adapters merged.

@@ -38,6 +38,32 @@ import Training
         #expect(grouped.map { $0[0].sequence.tokens.count } != spans.map(\.0), "batches come in random order, not by length")
     }
 
+    /// Micro-batches change how much is held at once, not the step: the same
+    /// losses and the same weights after it, with examples of unequal weight
+    /// and an unlikelihood term.
+    @Test func microBatchesGiveTheWholeBatchesStep() throws {
+        let config = DecoderConfig(
+            vocabSize: 16, hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2, kvHeads: 1, ropeTheta: 100, maxPositions: 16)
+        let examples = [
+            SupervisedExample(prompt: [1, 5], completion: [5, 2, 7], weights: [1, 3, 1]),
+            SupervisedExample(prompt: [1, 6, 4], completion: [6, 2]),
+            SupervisedExample(prompt: [1], completion: [9, 9, 3, 2], avoiding: [8]),
+        ]
+        func trained(microBatch: Int) throws -> (losses: [Double], weights: [Float]) {
+            let model = try Decoder(config: config, seed: 3)
+            var tuning = SupervisedConfig(steps: 3, batchSize: 3, lr: 1e-2)
+            tuning.microBatchSize = microBatch
+            let losses = try supervisedFineTune(model, on: examples, config: tuning)
+            return (losses, model.trainableParameters.flatMap(\.value.scalars))
+        }
+        let whole = try trained(microBatch: 0)
+        for size in [1, 2] {
+            let split = try trained(microBatch: size)
+            #expect(zip(whole.losses, split.losses).allSatisfy { abs($0 - $1) < 1e-5 }, "\(whole.losses) vs \(split.losses)")
+            #expect(zip(whole.weights, split.weights).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+    }
+
     /// The loss is a weighted mean: a token of weight 0 teaches nothing (the
     /// last token, read by nothing after it, may be anything), and scaling every weight changes nothing.
     @Test func tokenWeightsShareTheLoss() throws {

@@ -191,6 +191,8 @@ struct ColdStartCommand: AsyncParsableCommand {
     @Option(help: "Questions to demonstrate.") var limit = 256
     @Flag(help: "Leave out questions whose documents hold no gold answer.") var requireAnswer = false
     @Option(help: "Simulator output limit in tokens.") var maxTokens = 320
+    @Option(help: "Document tokens a demonstration shows, as the rollout's max_observation_tokens cuts them.")
+    var maxObservationTokens = RolloutConfig().maxObservationTokens
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Model folder to write.") var out: String
 
@@ -205,7 +207,8 @@ struct ColdStartCommand: AsyncParsableCommand {
         let documents = await ColdStart.documents(for: asked, simulator: try await makeEngine(engine)) { progress.update($0, detail: "") }
         progress.finish()
         let model = try LoadedModel(try await resolveModel(policy), prepareInference: false)
-        let examples = ColdStart.demonstrations(asked, documents: documents, model: model, requireAnswer: requireAnswer)
+        let examples = ColdStart.demonstrations(
+            asked, documents: documents, model: model, maxObservationTokens: maxObservationTokens, requireAnswer: requireAnswer)
         let holding = zip(asked, documents).filter { question, text in text.map { containsAnswer($0, gold: question.answer) } ?? false }
         standardErrorLine(
             "\(holding.count) of \(asked.count) questions have documents that hold a gold answer; \(examples.count) demonstrations")
