@@ -98,7 +98,7 @@ let package = Package(
                 "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "World",
                 "Training", "Evaluation", "Reports", "Runs",
             ],
-            swiftSettings: nativeCPU),
+            resources: [.copy("QuickBases")], swiftSettings: nativeCPU),
         // Timed harnesses behind `zerosearch bench` (not used by any run).
         .target(
             name: "Benchmarks", dependencies: ["Support", "Engine", "Models", "Search", "Training", "Runs"],
@@ -156,7 +156,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Support"]),
         .testTarget(
-            name: "DemoTests", dependencies: ["Demo", "Reports", "Support"], resources: [.copy("Fixtures")],
+            name: "DemoTests", dependencies: ["Demo", "Reports", "Support"],
             swiftSettings: nativeCPU),
         // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

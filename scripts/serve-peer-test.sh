@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZS=.build/release/zerosearch
-MODEL=Tests/DemoTests/Fixtures/tiny-base
+MODEL=Sources/Demo/QuickBases/seed-1
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 python3 -c 'import openai' 2>/dev/null || python3 -m pip install -q openai

@@ -32,6 +32,13 @@ public struct Demo {
 
     public static var defaultCache: URL { ModelStore.cacheRoot.appendingPathComponent("demo") }
 
+    /// The base shipped for `--quick` with this seed's world, if there is one
+    /// (pretrained on its parallel worlds: it reads, and knows none of the
+    /// world's facts).
+    public static func quickBase(seed: UInt64) -> URL? {
+        Bundle.module.url(forResource: "QuickBases/seed-\(seed)", withExtension: nil)
+    }
+
     /// One RL run of the table.
     struct Run {
         enum EngineKind { case simulator, real }

@@ -51,7 +51,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return try ["ModelsTests/Fixtures/tiny-llama/config.json", "ModelsTests/Fixtures/tiny-qwen2/config.json"].map(fixture)
         case .tokenizer:
             // Pretty-printed, so that line mutations change one entry at a time.
-            let object = try JSONSerialization.jsonObject(with: Data(fixture("DemoTests/Fixtures/tiny-base/tokenizer.json")))
+            let object = try JSONSerialization.jsonObject(with: Data(fixture("../Sources/Demo/QuickBases/seed-1/tokenizer.json")))
             return [Array(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))]
         case .parquet:
             return try [

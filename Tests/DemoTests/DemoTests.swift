@@ -4,13 +4,10 @@ import Reports
 import Support
 import Testing
 
-/// `zerosearch demo --quick` scaled down to a tiny world.
+/// `zerosearch demo --quick`, as a newcomer runs it.
 @Suite struct DemoTests {
-    static var fixtureBase: URL {
-        get throws { try #require(Bundle.module.url(forResource: "Fixtures/tiny-base", withExtension: nil), "missing fixture tiny-base") }
-    }
 
-    /// The whole pipeline from a pretrained base (models built, baselines
+    /// The whole quick pipeline from its shipped base (models built, baselines
     /// scored, RL against the simulator and the real engine, results and
     /// report written), and learning: the untrained agent hardly searches;
     /// after 12 RL steps it searches and its reward (F1, scored with the real
@@ -20,8 +17,8 @@ import Testing
     @Test func trainedAgentBeatsTheUntrainedOne() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("demo-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var settings = DemoSettings.tiny
-        settings.models.base = try Self.fixtureBase.path
+        let settings = DemoSettings.quick(seed: 1)
+        #expect(settings.models.base == Demo.quickBase(seed: 1)?.path && !settings.models.base.isEmpty, "seed 1's base is shipped")
         let demo = Demo(
             settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
             cache: folder.appendingPathComponent("cache"))
@@ -66,7 +63,10 @@ import Testing
     @Test func modelsAreBuiltOnceAndReused() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("demo-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        var settings = DemoSettings.tiny
+        var settings = DemoSettings.quick(seed: 1)
+        settings.models.base = ""
+        settings.models.pretrainPages = 1000
+        settings.models.pretrain.steps = 60
         settings.models.simulator.steps = 20
         let demo = Demo(
             settings: settings, seed: 1, output: folder.appendingPathComponent("out"),
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func aBaseThatCannotBeLoadedIsNamed() throws {
-        var settings = DemoSettings.tiny
+        var settings = DemoSettings.quick(seed: 1)
         settings.models.base = "/nonexistent/base"
         let demo = Demo(
             settings: settings, seed: 1, output: URL(fileURLWithPath: "/nonexistent/out"),
@@ -92,7 +92,7 @@ import Testing
 
 @Suite struct DemoSettingsTests {
     @Test func overridesReachNestedFields() throws {
-        let settings = try DemoSettings.quick.applying([
+        let settings = try DemoSettings.quick(seed: 0).applying([
             "training.trainer.total_steps=7", "models.policy.lr=0.0005",
             "evaluation.ablations=true", "models.search_rate=0.5",
         ])
@@ -100,7 +100,7 @@ import Testing
         #expect(settings.models.policy.lr == 0.0005)
         #expect(settings.models.searchRate == 0.5)
         #expect(settings.evaluation.ablations)
-        #expect(settings.models.entities == DemoSettings.quick.models.entities)
+        #expect(settings.models.entities == DemoSettings.quick(seed: 0).models.entities)
     }
 
     @Test func badOverridesAreNamed() {

@@ -9,9 +9,9 @@ import Training
 /// Runs built by the library from a YAML config alone: the engine with every
 /// option the file sets, relative paths, and the config a run folder keeps.
 @Suite(.serialized) struct RunTests {
-    /// The demo tests' committed base: a 2-layer model folder with its tokenizer.
+    /// The base shipped for `demo --quick`: a 2-layer model folder with its tokenizer.
     static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DemoTests/Fixtures/tiny-base")
+        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
 
     /// A fresh folder holding `questions.jsonl` (four NQ-style rows).
     func scratchFolder() throws -> URL {

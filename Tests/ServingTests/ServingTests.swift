@@ -13,7 +13,7 @@ import Testing
 /// The scheduler alone: continuous batching, refusals, cancellation.
 @Suite struct BatchSchedulerTests {
     static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DemoTests/Fixtures/tiny-base")
+        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
 
     static func served(_ limits: BatchScheduler.Limits = .init()) throws -> ServedModel {
         try ServedModel(LoadedModel(tinyModel), name: "tiny", limits: limits)
