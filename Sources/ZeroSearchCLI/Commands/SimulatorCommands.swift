@@ -160,6 +160,8 @@ struct FineTuningOptions: ParsableArguments {
     @Option(help: "Adapters on the top N layers only (0: every layer); the backward pass stops below them.") var loraLayers = 0
     @Option(help: "Optimiser steps.") var steps = 48
     @Option(help: "Examples per step.") var batchSize = 8
+    @Option(help: "Examples per forward and backward pass (0: the whole batch); the same step in less memory.")
+    var microBatchSize = 0
     @Option(help: "Peak learning rate (linear warm-up over a tenth of the steps, then a cosine to a tenth).") var lr = 1e-3
 
     func fineTune(
@@ -168,9 +170,10 @@ struct FineTuningOptions: ParsableArguments {
         let tokens = examples.reduce(0) { $0 + $1.sequence.tokens.count }
         standardErrorLine("\(examples.count) examples, \(tokens / max(examples.count, 1)) tokens each on average")
         let lora = SimulatorTuning.lora(rank: loraRank, layers: loraLayers)
-        let config = SupervisedConfig(
+        var config = SupervisedConfig(
             steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4,
             unlikelihoodWeight: unlikelihoodWeight)
+        config.microBatchSize = microBatchSize
         let progress = ProgressBar(title: title, total: steps)
         try RealRun.fineTune(examples, base: base, lora: lora, config: config, to: URL(fileURLWithPath: out)) { step, loss in
             progress.update(step + 1, detail: String(format: "loss %.3f", loss))
