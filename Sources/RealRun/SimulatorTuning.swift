@@ -175,7 +175,7 @@ public enum SimulatorTuning {
     /// target shows its answer-holding documents first; otherwise the
     /// engine's order.
     public static func examples(
-        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1, answerFirst: Bool = true
+        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1, answerFirst: Bool = false
     ) -> [SupervisedExample] {
         // A search that found nothing teaches no documents.
         let pairs = pairs.filter { !$0.documents.isEmpty }

@@ -132,16 +132,16 @@ import Training
         useful.label = .useful
         var noisy = useful
         noisy.label = .noisy
-        let sequence = try #require(SimulatorTuning.examples([useful, noisy], model: model).first?.sequence)
+        let sequence = try #require(SimulatorTuning.examples([useful, noisy], model: model, answerFirst: true).first?.sequence)
         #expect(
             model.tokenizer.decode(Array(sequence.tokens[sequence.promptLength...]), skipSpecialTokens: true).hasPrefix(
                 "Doc 1: (Title: A) Ada won.\nDoc 2: (Title: B) Bob ran."),
-            "a useful target shows its answer-holding document first")
-        let inOrder = try #require(SimulatorTuning.examples([useful, noisy], model: model, answerFirst: false).first?.sequence)
+            "answer-first: a useful target shows its answer-holding document first")
+        let inOrder = try #require(SimulatorTuning.examples([useful, noisy], model: model).first?.sequence)
         #expect(
             model.tokenizer.decode(Array(inOrder.tokens[inOrder.promptLength...]), skipSpecialTokens: true).hasPrefix(
                 "Doc 1: (Title: B) Bob ran.\nDoc 2: (Title: A) Ada won."),
-            "or the engine's order")
+            "by default the engine's order")
     }
 
     /// A useful target's answer tokens carry the answer weight: every
