@@ -102,11 +102,8 @@ public struct RealSettings: Codable, Equatable, Sendable {
         public var loraRank = 16
         /// Four examples a pass: a batch of eight of the longest
         /// demonstrations (a 448-token reply in full) took 24 GB and was killed.
-        public var tuning = {
-            var tuning = SupervisedConfig(steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4)
-            tuning.microBatchSize = 4
-            return tuning
-        }()
+        public var tuning = SupervisedConfig(
+            steps: 32, batchSize: 8, lr: 1e-3, warmupSteps: 3, cosineFloor: 0.1, lengthGrouping: 4, microBatchSize: 4)
 
         public init() {}
 

@@ -70,7 +70,7 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
 
     public init(
         steps: Int = 200, batchSize: Int = 16, lr: Double = 1e-3, warmupSteps: Int = 0, cosineFloor: Double = 1,
-        lengthGrouping: Int = 1, seed: UInt64 = 0, unlikelihoodWeight: Double = 1
+        lengthGrouping: Int = 1, seed: UInt64 = 0, unlikelihoodWeight: Double = 1, microBatchSize: Int = 0
     ) {
         self.steps = steps
         self.batchSize = batchSize
@@ -80,6 +80,7 @@ public struct SupervisedConfig: Sendable, Equatable, Codable {
         self.lengthGrouping = lengthGrouping
         self.seed = seed
         self.unlikelihoodWeight = unlikelihoodWeight
+        self.microBatchSize = microBatchSize
     }
 
     enum CodingKeys: String, CodingKey {

@@ -51,8 +51,7 @@ import Training
         ]
         func trained(microBatch: Int) throws -> (losses: [Double], weights: [Float]) {
             let model = try Decoder(config: config, seed: 3)
-            var tuning = SupervisedConfig(steps: 3, batchSize: 3, lr: 1e-2)
-            tuning.microBatchSize = microBatch
+            let tuning = SupervisedConfig(steps: 3, batchSize: 3, lr: 1e-2, microBatchSize: microBatch)
             let losses = try supervisedFineTune(model, on: examples, config: tuning)
             return (losses, model.trainableParameters.flatMap(\.value.scalars))
         }

@@ -170,10 +170,9 @@ struct FineTuningOptions: ParsableArguments {
         let tokens = examples.reduce(0) { $0 + $1.sequence.tokens.count }
         standardErrorLine("\(examples.count) examples, \(tokens / max(examples.count, 1)) tokens each on average")
         let lora = SimulatorTuning.lora(rank: loraRank, layers: loraLayers)
-        var config = SupervisedConfig(
+        let config = SupervisedConfig(
             steps: steps, batchSize: batchSize, lr: lr, warmupSteps: steps / 10, cosineFloor: 0.1, lengthGrouping: 4,
-            unlikelihoodWeight: unlikelihoodWeight)
-        config.microBatchSize = microBatchSize
+            unlikelihoodWeight: unlikelihoodWeight, microBatchSize: microBatchSize)
         let progress = ProgressBar(title: title, total: steps)
         try RealRun.fineTune(examples, base: base, lora: lora, config: config, to: URL(fileURLWithPath: out)) { step, loss in
             progress.update(step + 1, detail: String(format: "loss %.3f", loss))
