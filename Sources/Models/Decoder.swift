@@ -109,10 +109,11 @@ public final class Decoder {
 
     /// Final hidden states `[batch·time, hidden]` for a `[batch, time]` block
     /// of token ids (row-major). `positions` default to `0..<time` per row;
-    /// `keyValid` marks real (non-padding) tokens.
+    /// `keyValid` marks real (non-padding) tokens; `sharedPrefixes` packs rows
+    /// as a prefix and branches that read it (see `Tape.attention`).
     public func hiddenStates(
         tokens: [Int32], batch: Int, positions: [Int32]? = nil, keyValid: [Bool]? = nil,
-        tape: Tape
+        sharedPrefixes: [SharedPrefix]? = nil, tape: Tape
     ) throws -> Variable {
         let op = "Decoder.hiddenStates"
         guard batch > 0, tokens.count % batch == 0 else {
@@ -133,7 +134,8 @@ public final class Decoder {
                 tape.reshape(project(h, layer.wk, bias: layer.bk, tape: tape), [batch, time, kvHeads, headDim]),
                 positions: positions, table: rotary)
             let v = try tape.reshape(project(h, layer.wv, bias: layer.bv, tape: tape), [batch, time, kvHeads, headDim])
-            let attended = try tape.reshape(tape.attention(q: q, k: k, v: v, keyValid: keyValid), [batch * time, heads * headDim])
+            let attended = try tape.reshape(
+                tape.attention(q: q, k: k, v: v, keyValid: keyValid, sharedPrefixes: sharedPrefixes), [batch * time, heads * headDim])
             x = try tape.add(x, project(attended, layer.wo, tape: tape))
 
             let h2 = try tape.rmsNorm(x, weight: layer.mlpNorm, eps: config.rmsNormEps)

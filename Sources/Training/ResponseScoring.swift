@@ -7,11 +7,18 @@ import RL
 /// pass: right-padded rows, and for every generated token the hidden row that
 /// predicts it. Prompt and observation tokens are read (they are context) but
 /// never scored, which keeps the language-model head off the long documents.
+///
+/// Trajectories with the same prompt (a GRPO group's completions) share one
+/// row: the prompt once, then each response as a branch that reads the
+/// prompt and itself (`SharedPrefix`), so the prompt is computed once for
+/// the group in every forward and backward pass.
 struct ResponseBatch {
     let tokens: [Int32]
     let batch: Int
     let time: Int
     let keyValid: [Bool]
+    let tokenPositions: [Int32]
+    let sharedPrefixes: [SharedPrefix]
     /// Hidden-state row predicting each scored token.
     let rows: [Int]
     let targets: [Int32]
@@ -20,29 +27,47 @@ struct ResponseBatch {
     let responseLengths: [Int]
 
     init(_ trajectories: [Trajectory]) {
-        batch = trajectories.count
-        time = trajectories.map(\.tokens.count).max() ?? 0
+        let packed = sharingPrompts(trajectories)
+        batch = packed.count
+        time =
+            packed.map { row in
+                trajectories[row[0]].promptLength + row.reduce(0) { $0 + trajectories[$1].responseLength }
+            }.max() ?? 0
         var tokens = [Int32](repeating: 0, count: batch * time)
         var keyValid = [Bool](repeating: false, count: batch * time)
-        var rows: [Int] = []
-        var targets: [Int32] = []
-        var positions: [(Int, Int)] = []
-        for (b, trajectory) in trajectories.enumerated() {
-            for (t, token) in trajectory.tokens.enumerated() {
-                tokens[b * time + t] = token
-                keyValid[b * time + t] = true
+        var tokenPositions = [Int32](repeating: 0, count: batch * time)
+        var sharedPrefixes: [SharedPrefix] = []
+        var scored: [(row: Int, target: Int32, position: (Int, Int))] = []
+        for (b, members) in packed.enumerated() {
+            let promptLength = trajectories[members[0]].promptLength
+            let rowStart = b * time
+            var layout = SharedPrefix(length: members.count == 1 ? time : promptLength)
+            var end = promptLength
+            for (index, member) in members.enumerated() {
+                let trajectory = trajectories[member]
+                // Where the trajectory's token `t` sits in the row.
+                let branchStart = end
+                func place(_ t: Int) -> Int { rowStart + (t < promptLength ? t : branchStart + t - promptLength) }
+                for t in (index == 0 ? 0 : promptLength)..<trajectory.tokens.count {
+                    tokens[place(t)] = trajectory.tokens[t]
+                    keyValid[place(t)] = true
+                    tokenPositions[place(t)] = Int32(t)
+                }
+                for t in promptLength..<trajectory.tokens.count where trajectory.lossMask[t] == 1 && t > 0 {
+                    scored.append((place(t - 1), trajectory.tokens[t], (member, t - promptLength)))
+                }
+                end += trajectory.responseLength
+                if members.count > 1 { layout.branches.append(branchStart..<end) }
             }
-            for t in trajectory.promptLength..<trajectory.tokens.count where trajectory.lossMask[t] == 1 && t > 0 {
-                rows.append(b * time + t - 1)
-                targets.append(trajectory.tokens[t])
-                positions.append((b, t - trajectory.promptLength))
-            }
+            sharedPrefixes.append(layout)
         }
         self.tokens = tokens
         self.keyValid = keyValid
-        self.rows = rows
-        self.targets = targets
-        self.positions = positions
+        self.tokenPositions = tokenPositions
+        self.sharedPrefixes = sharedPrefixes
+        rows = scored.map(\.row)
+        targets = scored.map(\.target)
+        positions = scored.map(\.position)
         responseLengths = trajectories.map(\.responseLength)
     }
 
@@ -64,7 +89,8 @@ struct ResponseBatch {
 
     /// The final hidden states of every position, `[batch · time, d]`.
     func states(_ decoder: Decoder, tape: Tape) throws -> Variable {
-        try decoder.hiddenStates(tokens: tokens, batch: batch, keyValid: keyValid, tape: tape)
+        try decoder.hiddenStates(
+            tokens: tokens, batch: batch, positions: tokenPositions, keyValid: keyValid, sharedPrefixes: sharedPrefixes, tape: tape)
     }
 
     /// The final hidden states of the rows that predict scored tokens.
@@ -130,4 +156,21 @@ extension Decoder {
 public func responseLogProbs(_ trajectories: [Trajectory], under decoder: Decoder, temperature: Float = 1) throws -> TokenMatrix {
     let batch = ResponseBatch(trajectories)
     return batch.matrix(try batch.logProbs(decoder, temperature: temperature, tape: .inference).logProbs.value)
+}
+
+/// Trajectory indices by packed row: those with the same (non-empty) prompt
+/// together, in order of first appearance.
+func sharingPrompts(_ trajectories: [Trajectory]) -> [[Int]] {
+    var rows: [[Int]] = []
+    var rowOfPrompt: [ArraySlice<Int32>: Int] = [:]
+    for (index, trajectory) in trajectories.enumerated() {
+        let prompt = trajectory.tokens[..<trajectory.promptLength]
+        if !prompt.isEmpty, let row = rowOfPrompt[prompt] {
+            rows[row].append(index)
+        } else {
+            if !prompt.isEmpty { rowOfPrompt[prompt] = rows.count }
+            rows.append([index])
+        }
+    }
+    return rows
 }

@@ -295,12 +295,20 @@ public final class RLTrainer {
         return scored
     }
 
-    /// `indices` in micro-batches of `size` trajectories of about the same
-    /// length: a batch is padded to its longest row, and a padded position
-    /// costs a forward and backward as a real one does. The loss weights are
-    /// the mini-batch's, so the grouping changes no gradient.
+    /// `indices` in micro-batches of `size` trajectories: those sharing a
+    /// prompt next to each other, so a micro-batch reads the prompt once
+    /// (`ResponseBatch`), and the packed rows in order of length, because a
+    /// batch is padded to its longest row and a padded position costs a
+    /// forward and backward as a real one does. The loss weights are the
+    /// mini-batch's, so the grouping changes no gradient.
     func microBatches(_ indices: [Int], size: Int, _ trajectories: [Trajectory]) -> [[Int]] {
-        let sorted = indices.sorted { (trajectories[$0].tokens.count, $0) < (trajectories[$1].tokens.count, $1) }
+        let shared = sharingPrompts(indices.map { trajectories[$0] }).map { $0.map { indices[$0] } }
+        let rowLength = shared.map { row in
+            trajectories[row[0]].promptLength + row.reduce(0) { $0 + trajectories[$1].responseLength }
+        }
+        let sorted = shared.indices.sorted { (rowLength[$0], $0) < (rowLength[$1], $1) }.flatMap { row in
+            shared[row].sorted { (trajectories[$0].tokens.count, $0) < (trajectories[$1].tokens.count, $1) }
+        }
         return stride(from: 0, to: sorted.count, by: size).map { Array(sorted[$0..<min($0 + size, sorted.count)]) }
     }
 

@@ -47,6 +47,51 @@ import Testing
         try checkGradients([q, k, v], probes: 40) { t, x in try t.attention(q: x[0], k: x[1], v: x[2], keyValid: valid) }
     }
 
+    /// A row packed as a prefix and two branches (then padding), beside an
+    /// ordinary row: each branch reads the prefix and itself only.
+    @Test func attentionWithASharedPrefix() throws {
+        let q = random([2, 9, 4, 8], seed: 21)
+        let k = random([2, 9, 2, 8], seed: 22)
+        let v = random([2, 9, 2, 8], seed: 23)
+        let valid = (0..<18).map { $0 != 8 }
+        let layouts = [SharedPrefix(length: 3, branches: [3..<6, 6..<8]), SharedPrefix(length: 9)]
+        try checkGradients([q, k, v], probes: 40) { t, x in
+            try t.attention(q: x[0], k: x[1], v: x[2], keyValid: valid, sharedPrefixes: layouts)
+        }
+    }
+
+    /// The packed row's branches give what the prefix and each branch give
+    /// as rows of their own.
+    @Test func sharedPrefixAttentionIsSeparateRows() throws {
+        let (heads, kvHeads, dim) = (4, 2, 8)
+        let packed = (
+            q: random([1, 8, heads, dim], seed: 24), k: random([1, 8, kvHeads, dim], seed: 25), v: random([1, 8, kvHeads, dim], seed: 26)
+        )
+        let branches = [3..<6, 6..<8]
+        let out = try Tape.inference.attention(
+            q: Variable(packed.q), k: Variable(packed.k), v: Variable(packed.v),
+            sharedPrefixes: [SharedPrefix(length: 3, branches: branches)]
+        ).value.scalars
+        for branch in branches {
+            let tokens = Array(0..<3) + Array(branch)
+            func rows(_ tensor: Tensor, _ width: Int) throws -> Variable {
+                Variable(
+                    try Tensor(
+                        shape: [1, tokens.count, tensor.shape[2], dim],
+                        values: tokens.flatMap { tensor.scalars[$0 * width..<($0 + 1) * width] }))
+            }
+            let alone = try Tape.inference.attention(
+                q: rows(packed.q, heads * dim), k: rows(packed.k, kvHeads * dim), v: rows(packed.v, kvHeads * dim)
+            ).value.scalars
+            let width = heads * dim
+            for (i, token) in tokens.enumerated() {
+                let got = out[token * width..<(token + 1) * width]
+                let want = alone[i * width..<(i + 1) * width]
+                #expect(zip(got, want).allSatisfy { abs($0 - $1) < 1e-5 }, "token \(token)")
+            }
+        }
+    }
+
     @Test func siluMul() throws {
         try checkGradients([random([3, 20], seed: 15), random([3, 20], seed: 16)]) { t, v in try t.siluMul(v[0], v[1]) }
     }

@@ -63,6 +63,38 @@ import Training
         }
     }
 
+    /// Examples with one prompt share a packed row (the prompt read once):
+    /// the same losses and weights as when each is a batch of its own, and
+    /// the same log-probabilities as scoring each alone.
+    @Test func aSharedPromptIsReadOnceWithTheSameResult() throws {
+        let config = DecoderConfig(
+            vocabSize: 16, hiddenSize: 16, intermediateSize: 32, layers: 2, heads: 2, kvHeads: 1, ropeTheta: 100, maxPositions: 32)
+        let examples = [
+            SupervisedExample(prompt: [1, 5, 7, 3], completion: [5, 2, 7]),
+            SupervisedExample(prompt: [1, 5, 7, 3], completion: [6, 2]),
+            SupervisedExample(prompt: [1, 5, 7, 3], completion: [9, 9, 3, 2], avoiding: [8]),
+            SupervisedExample(prompt: [1, 4], completion: [4, 11]),
+        ]
+        func trained(microBatch: Int) throws -> (losses: [Double], weights: [Float]) {
+            let model = try Decoder(config: config, seed: 3)
+            let tuning = SupervisedConfig(steps: 3, batchSize: 4, lr: 1e-2, microBatchSize: microBatch)
+            let losses = try supervisedFineTune(model, on: examples, config: tuning)
+            return (losses, model.trainableParameters.flatMap(\.value.scalars))
+        }
+        let shared = try trained(microBatch: 0)
+        let alone = try trained(microBatch: 1)
+        #expect(zip(shared.losses, alone.losses).allSatisfy { abs($0 - $1) < 1e-5 }, "\(shared.losses) vs \(alone.losses)")
+        #expect(zip(shared.weights, alone.weights).allSatisfy { abs($0 - $1) < 1e-5 })
+
+        let model = try Decoder(config: config, seed: 5)
+        let trajectories = examples.map(\.sequence)
+        let together = try responseLogProbs(trajectories, under: model)
+        for (index, trajectory) in trajectories.enumerated() {
+            let single = try responseLogProbs([trajectory], under: model)[0]
+            #expect(zip(together[index], single).allSatisfy { abs($0 - $1) < 1e-5 }, "\(together[index]) vs \(single)")
+        }
+    }
+
     /// The loss is a weighted mean: a token of weight 0 teaches nothing (the
     /// last token, read by nothing after it, may be anything), and scaling every weight changes nothing.
     @Test func tokenWeightsShareTheLoss() throws {
