@@ -49,17 +49,26 @@ import Training
             SupervisedExample(prompt: [1, 6, 4], completion: [6, 2]),
             SupervisedExample(prompt: [1], completion: [9, 9, 3, 2], avoiding: [8]),
         ]
-        func trained(microBatch: Int) throws -> (losses: [Double], weights: [Float]) {
+        for size in [1, 2] { try expectTheSameStep(examples, config, microBatches: [0, size]) }
+    }
+
+    /// Three steps of the whole batch from one initialisation in micro-batches
+    /// of each size: the same losses and the same weights after them.
+    func expectTheSameStep(
+        _ examples: [SupervisedExample], _ config: DecoderConfig, microBatches sizes: [Int],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let runs = try sizes.map { size in
             let model = try Decoder(config: config, seed: 3)
-            let tuning = SupervisedConfig(steps: 3, batchSize: 3, lr: 1e-2, microBatchSize: microBatch)
+            let tuning = SupervisedConfig(steps: 3, batchSize: examples.count, lr: 1e-2, microBatchSize: size)
             let losses = try supervisedFineTune(model, on: examples, config: tuning)
-            return (losses, model.trainableParameters.flatMap(\.value.scalars))
+            return (losses: losses, weights: model.trainableParameters.flatMap(\.value.scalars))
         }
-        let whole = try trained(microBatch: 0)
-        for size in [1, 2] {
-            let split = try trained(microBatch: size)
-            #expect(zip(whole.losses, split.losses).allSatisfy { abs($0 - $1) < 1e-5 }, "\(whole.losses) vs \(split.losses)")
-            #expect(zip(whole.weights, split.weights).allSatisfy { abs($0 - $1) < 1e-5 })
+        for run in runs.dropFirst() {
+            #expect(
+                zip(runs[0].losses, run.losses).allSatisfy { abs($0 - $1) < 1e-5 }, "\(runs[0].losses) vs \(run.losses)",
+                sourceLocation: sourceLocation)
+            #expect(zip(runs[0].weights, run.weights).allSatisfy { abs($0 - $1) < 1e-5 }, sourceLocation: sourceLocation)
         }
     }
 
@@ -75,16 +84,7 @@ import Training
             SupervisedExample(prompt: [1, 5, 7, 3], completion: [9, 9, 3, 2], avoiding: [8]),
             SupervisedExample(prompt: [1, 4], completion: [4, 11]),
         ]
-        func trained(microBatch: Int) throws -> (losses: [Double], weights: [Float]) {
-            let model = try Decoder(config: config, seed: 3)
-            let tuning = SupervisedConfig(steps: 3, batchSize: 4, lr: 1e-2, microBatchSize: microBatch)
-            let losses = try supervisedFineTune(model, on: examples, config: tuning)
-            return (losses, model.trainableParameters.flatMap(\.value.scalars))
-        }
-        let shared = try trained(microBatch: 0)
-        let alone = try trained(microBatch: 1)
-        #expect(zip(shared.losses, alone.losses).allSatisfy { abs($0 - $1) < 1e-5 }, "\(shared.losses) vs \(alone.losses)")
-        #expect(zip(shared.weights, alone.weights).allSatisfy { abs($0 - $1) < 1e-5 })
+        try expectTheSameStep(examples, config, microBatches: [0, 1])
 
         let model = try Decoder(config: config, seed: 5)
         let trajectories = examples.map(\.sequence)
