@@ -29,29 +29,27 @@ public final class InferenceModel: @unchecked Sendable {
     let head: Projection
     let rotary: RotaryTable
 
-    /// Copies (and packs) the decoder's weights, with enabled LoRA adapters
-    /// merged in, so training the decoder afterwards never leaves this model
-    /// half old, half new. With `previous` (packed from the same decoder
-    /// earlier) and a frozen base (LoRA), only the adapted projections are
-    /// packed again: the embedding, norms, head and every other projection
-    /// cannot have changed, and an RL step would otherwise copy and repack
-    /// all of them (the 113 MB embedding and head of SmolLM2 among them).
+    /// Copies (and packs) the decoder's weights, so training the decoder
+    /// afterwards never leaves this model half old, half new. Enabled LoRA
+    /// adapters are applied beside their frozen base weights, not merged
+    /// into them: the base keeps the file's codes, which decoding streams at
+    /// a fifth of f32's bytes, and its packing. With `previous` (packed from
+    /// the same decoder earlier) and a frozen base (LoRA), every base weight
+    /// is shared, not copied: an RL step only copies the adapters (the 113 MB
+    /// embedding and head of SmolLM2 and every projection would otherwise be
+    /// packed again).
     public init(_ decoder: Decoder, reusingFrozenFrom previous: InferenceModel? = nil) throws {
         config = decoder.config
         let reusable = previous.flatMap { previous in
             previous.config == decoder.config && decoder.parameters.allSatisfy { !$0.requiresGrad } ? previous : nil
         }
-        let adaptersMerged = decoder.adaptersEnabled
-        func isAdapted(_ parts: [Variable]) -> Bool {
-            // Off adapters leave the base, which a previous model may hold merged: pack again.
-            parts.contains { decoder.adapters[$0.name] != nil } || reusable?.mergedAdapters != adaptersMerged
-        }
         func projection(_ parts: [Variable], reusing old: Projection?) throws -> Projection {
-            if let old, !isAdapted(parts) { return old }
-            // An adapted weight is no longer what the file's blocks hold.
+            let adapters =
+                decoder.adaptersEnabled
+                ? try LowRankAdapters(parts.map { decoder.adapters[$0.name] }, outputs: parts.map { $0.shape[0] }) : nil
+            if let old { return old.with(adapters) }
             return try Projection(
-                parts.map(decoder.effectiveWeight),
-                blocks: parts.map { decoder.adapters[$0.name] == nil ? decoder.quantizedWeights[$0.name] : nil })
+                parts.map(\.value), blocks: parts.map { decoder.quantizedWeights[$0.name] }, adapters: adapters)
         }
         embedding = reusable?.embedding ?? decoder.embedding.value.copy()
         layers = try decoder.layers.enumerated().map { index, layer in
@@ -69,11 +67,7 @@ public final class InferenceModel: @unchecked Sendable {
         finalNorm = reusable?.finalNorm ?? decoder.finalNorm.value.copy()
         head = try projection([decoder.outputWeight], reusing: reusable?.head)
         rotary = decoder.rotary
-        mergedAdapters = adaptersMerged
     }
-
-    /// Whether the adapters were on (merged) when this model was packed.
-    let mergedAdapters: Bool
 
     /// Whether this model holds `other`'s embedding itself, not a copy (what
     /// `reusingFrozenFrom` shares).
@@ -286,10 +280,11 @@ func attendOneToken(
 
 /// One weight matrix `[N, K]` (the parts' rows stacked), packed for the
 /// GEMM and, when every part has file blocks that still reproduce it, as
-/// codes for products with few rows.
+/// codes for products with few rows; with the parts' LoRA adapters, if any.
 struct Projection {
     let packed: PackedMatrix
     let quantized: QuantizedMatrix?
+    let adapters: LowRankAdapters?
 
     /// Up to this many rows of activations (a decode step of up to 16
     /// sequences) the codes are faster: with few rows the product is bound by
@@ -298,7 +293,7 @@ struct Projection {
     /// per product than decoding codes does (BENCHMARKS.md has the A/B).
     static let quantizedRowLimit = 16
 
-    init(_ parts: [Tensor], blocks: [QuantizedBlocks?]) throws {
+    init(_ parts: [Tensor], blocks: [QuantizedBlocks?], adapters: LowRankAdapters? = nil) throws {
         let weight = parts.count == 1 ? parts[0] : try concatenatingRows(parts)
         packed = try PackedMatrix(weight)
         let fileBlocks = blocks.compactMap { $0 }
@@ -308,13 +303,82 @@ struct Projection {
                 part.shape == [blocks.rows, blocks.columns] && blocks.reproduces(part.pointer)
             }
         quantized = current ? try QuantizedMatrix(rowsOf: fileBlocks) : nil
+        self.adapters = adapters
     }
+
+    private init(packed: PackedMatrix, quantized: QuantizedMatrix?, adapters: LowRankAdapters?) {
+        (self.packed, self.quantized, self.adapters) = (packed, quantized, adapters)
+    }
+
+    /// The same base weight with other adapters.
+    func with(_ adapters: LowRankAdapters?) -> Projection { Projection(packed: packed, quantized: quantized, adapters: adapters) }
 
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let quantized, m <= Self.quantizedRowLimit {
             sgemm(m: m, a: a, lda: lda, quantized: quantized, beta: beta, c: c, ldc: ldc)
         } else {
             sgemm(m: m, a: a, lda: lda, packed: packed, beta: beta, c: c, ldc: ldc)
+        }
+        adapters?.add(m: m, a: a, lda: lda, k: packed.k, c: c, ldc: ldc)
+    }
+}
+
+/// The LoRA adapters of a projection's parts, applied beside the base:
+/// `c[:, part] += (α/r)·(a·Aᵀ)·Bᵀ`, which is `a·(W + (α/r)·B·A)ᵀ` without
+/// touching `W`. Every part reads the same input, so the `A`s are stacked
+/// and multiplied once.
+struct LowRankAdapters {
+    /// Every adapted part's `A`, stacked: `[Σ r, K]`.
+    let down: Tensor
+    /// Per adapted part: `Bᵀ` `[r_i, N_i]`, its rows of `down`, its columns of the output, its scale.
+    let parts: [(upTransposed: Tensor, ranks: Range<Int>, outputs: Range<Int>, scale: Float)]
+
+    /// Copies of the parts' adapters (nil: a part without one, `outputs`
+    /// rows of the stacked weight), or nil if no part has one.
+    init?(_ adapters: [LoRAAdapter?], outputs: [Int]) throws {
+        guard adapters.contains(where: { $0 != nil }) else { return nil }
+        var downs: [Tensor] = []
+        var parts: [(upTransposed: Tensor, ranks: Range<Int>, outputs: Range<Int>, scale: Float)] = []
+        var rank = 0
+        var output = 0
+        for (adapter, rows) in zip(adapters, outputs) {
+            defer { output += rows }
+            guard let adapter else { continue }
+            let r = adapter.a.shape[0]
+            let upTransposed = Tensor(uninitialized: [r, rows])
+            for n in 0..<rows {
+                for j in 0..<r { upTransposed.pointer[j * rows + n] = adapter.b.value.pointer[n * r + j] }
+            }
+            downs.append(adapter.a.value)
+            parts.append((upTransposed, rank..<rank + r, output..<output + rows, adapter.scale))
+            rank += r
+        }
+        down = try concatenatingRows(downs)
+        self.parts = parts
+    }
+
+    func add(m: Int, a: UnsafePointer<Float>, lda: Int, k: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let rank = down.shape[0]
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: m * rank) { projected in
+            let u = projected.baseAddress!
+            sgemm(transA: false, transB: true, m: m, n: rank, k: k, a: a, lda: lda, b: down.pointer, ldb: k, c: u, ldc: rank)
+            for part in parts {
+                let n = part.outputs.count
+                let out = c + part.outputs.lowerBound
+                if m <= Projection.quantizedRowLimit {
+                    // A decode step: r row updates per sequence, each a
+                    // vector op, instead of N dot products of length r.
+                    for i in 0..<m {
+                        for (j, row) in part.ranks.enumerated() {
+                            VectorMath.axpy(part.scale * u[i * rank + row], part.upTransposed.pointer + j * n, out + i * ldc, n)
+                        }
+                    }
+                } else {
+                    sgemm(
+                        transA: false, transB: false, m: m, n: n, k: part.ranks.count, alpha: part.scale,
+                        a: u + part.ranks.lowerBound, lda: rank, b: part.upTransposed.pointer, ldb: n, beta: 1, c: out, ldc: ldc)
+                }
+            }
         }
     }
 }

@@ -37,7 +37,9 @@ public final class TrainingJob {
         let policy: Decoder
         if let loaded = preloaded.models[config.policy.model] {
             source = loaded
-            policy = try Decoder(config: loaded.decoder.config, weights: loaded.decoder.namedWeights())
+            // The file's blocks come along: the rollouts decode the frozen base from them.
+            policy = try Decoder(
+                config: loaded.decoder.config, weights: loaded.decoder.namedWeights(), quantizedWeights: loaded.decoder.quantizedWeights)
         } else {
             source = try LoadedModel(try await resolveModel(config.policy.model, log: log), prepareInference: false)
             policy = source.decoder

@@ -42,6 +42,15 @@ import Testing
         for (i, (output, want)) in zip(outputs, expected.greedy).enumerated() {
             #expect(output.tokens == want, "prompt \(i)")
         }
+        // With LoRA on every projection the base keeps its codes (the
+        // adapters run beside it), and B = 0 leaves the greedy tokens alone.
+        try loaded.decoder.attachLoRA(LoRAConfig(rank: 8, alpha: 16, targets: LoRAConfig.projections), seed: 1)
+        let adapted = try InferenceModel(loaded.decoder)
+        #expect(adapted.quantizedMatrixCount == 30 * 4 + 1)
+        let adaptedOutputs = try generate(
+            [GenerationRequest(sequence: TokenSequence(tokens: expected.prompts[0], model: adapted))], model: adapted,
+            parameters: GenerationParameters(maxNewTokens: expected.greedy[0].count, sampling: .greedy))
+        #expect(adaptedOutputs[0].tokens == expected.greedy[0])
         // The chat prompt, rebuilt from text with our tokenizer and template, is the same ids.
         #expect(loaded.promptTokens("What is the capital of France?", chat: true) == expected.prompts[0])
         #expect(loaded.tokenizer.decode(Array(outputs[0].tokens.prefix(7)), skipSpecialTokens: true) == "The capital of France is Paris.")
