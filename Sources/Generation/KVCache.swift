@@ -66,19 +66,21 @@ public final class KVCache: @unchecked Sendable {
     /// Marks `added` reserved positions as filled (after every layer wrote them).
     func commit(_ added: Int) { count += added }
 
-    /// Becomes a copy of `other`'s positions: a sequence whose tokens so far
-    /// are another's (a group's shared prompt) takes its cache instead of
+    /// Becomes a copy of `other`'s first `count` positions (all by
+    /// default): a sequence whose tokens so far are another's (a group's
+    /// shared prompt, a prompt cached earlier) takes its cache instead of
     /// reading them again.
-    func replicate(_ other: KVCache) {
+    func replicate(_ other: KVCache, count copied: Int? = nil) {
+        let copied = min(copied ?? other.count, other.count)
         count = 0
-        reserve(other.count)
+        reserve(copied)
         for row in 0..<layers * width {
-            (keys.pointer + row * capacity).update(from: other.keys.pointer + row * other.capacity, count: other.count)
+            (keys.pointer + row * capacity).update(from: other.keys.pointer + row * other.capacity, count: copied)
         }
         for layer in 0..<layers {
-            (values(layer: layer)).update(from: other.values(layer: layer), count: other.count * width)
+            (values(layer: layer)).update(from: other.values(layer: layer), count: copied * width)
         }
-        count = other.count
+        count = copied
     }
 
     /// Forgets everything after the first `length` positions.

@@ -107,9 +107,8 @@ extension Decoder {
 
     /// `x·Wᵀ (+ bias)`, plus the adapter's `(α/r)·x·Aᵀ·Bᵀ` when one is attached and enabled.
     func project(_ x: Variable, _ weight: Variable, bias: Variable? = nil, tape: Tape) throws -> Variable {
-        let base = try tape.linear(x, weight, bias: bias)
-        guard adaptersEnabled, let adapter = adapters[weight.name] else { return base }
-        return try tape.add(base, tape.scale(tape.linear(tape.linear(x, adapter.a), adapter.b), adapter.scale))
+        guard adaptersEnabled, let adapter = adapters[weight.name] else { return try tape.linear(x, weight, bias: bias) }
+        return try tape.loraLinear(x, weight, a: adapter.a, b: adapter.b, scale: adapter.scale, bias: bias)
     }
 
     /// The weight the model computes with: the base weight plus its enabled

@@ -137,7 +137,8 @@ public struct RealPipeline {
         try JSONLines.write(pairs, to: pairsFile)
         let base = try LoadedModel(try await resolveModel(stage.base), prepareInference: false)
         let examples = SimulatorTuning.examples(
-            pairs, model: base, ratio: stage.ratio, answerWeight: Float(stage.answerWeight), answerFirst: stage.answerFirst)
+            pairs, model: base, ratio: stage.ratio, answerWeight: Float(stage.answerWeight),
+            titleAnswerWeight: Float(stage.titleAnswerWeight), answerFirst: stage.answerFirst)
         observer.note(
             "simulator: \(pairs.filter { $0.label == .useful }.count) useful of \(pairs.count) pairs; \(examples.count) examples")
         try fineTune(

@@ -170,12 +170,14 @@ public enum SimulatorTuning {
     /// first `ratio` times as many (labels come out unbalanced: about one
     /// training question in ten can be answered from this corpus).
     /// In a useful example, the tokens of each gold answer's occurrence weigh
-    /// `answerWeight` times the rest in the loss; a noisy example avoids its
+    /// `answerWeight` times the rest in the loss (`titleAnswerWeight` inside a
+    /// document's `(Title: …)`); a noisy example avoids its
     /// answers' openings (`answerOpenings`). With `answerFirst`, a useful
     /// target shows its answer-holding documents first; otherwise the
     /// engine's order.
     public static func examples(
-        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1, answerFirst: Bool = false
+        _ pairs: [EnginePair], model: LoadedModel, ratio: Double = 1, answerWeight: Float = 1, titleAnswerWeight: Float? = nil,
+        answerFirst: Bool = false
     ) -> [SupervisedExample] {
         // A search that found nothing teaches no documents.
         let pairs = pairs.filter { !$0.documents.isEmpty }
@@ -191,8 +193,7 @@ public enum SimulatorTuning {
             let request = SearchRequest(query: pair.query, question: pair.question, goldAnswers: pair.answers, kind: pair.label ?? .noisy)
             let completion = weightedTokens(
                 (answerFirst ? Self.answerFirst(pair) : pair).text + end, marking: pair.label == .useful ? pair.answers : [],
-                weight: answerWeight,
-                tokenizer: model.tokenizer)
+                weight: answerWeight, titleWeight: titleAnswerWeight, tokenizer: model.tokenizer)
             return SupervisedExample(
                 prompt: LocalCompleter.promptTokens(SimulatorPrompt.render(request, mode: .sft), model: model),
                 completion: completion.tokens, weights: completion.weights,
@@ -220,13 +221,15 @@ public enum SimulatorTuning {
     }
 
     /// `text`'s tokens, with `weight` on those of every whole-word,
-    /// case-insensitive occurrence of a `marking` string (1 elsewhere). The
+    /// case-insensitive occurrence of a `marking` string (`titleWeight`,
+    /// default `weight`, inside a document's `(Title: …)`; 1 elsewhere). The
     /// marked stretches are encoded apart from the text around them, each
     /// with the space before it, so their tokens are the ones the text's
     /// own pre-tokenisation (which splits before spaces) makes.
     public static func weightedTokens(
-        _ text: String, marking: [String], weight: Float, tokenizer: BPETokenizer
+        _ text: String, marking: [String], weight: Float, titleWeight: Float? = nil, tokenizer: BPETokenizer
     ) -> (tokens: [Int32], weights: [Float]) {
+        let titles = text.ranges(of: /\(Title: [^)]*\)/)
         let spans = marking.filter { !$0.isEmpty }.flatMap { wholeWordRanges(of: $0, in: text) }.map { range in
             range.lowerBound > text.startIndex && text[text.index(before: range.lowerBound)] == " "
                 ? text.index(before: range.lowerBound)..<range.upperBound : range
@@ -241,7 +244,8 @@ public enum SimulatorTuning {
         }
         for span in spans where span.lowerBound >= cursor {
             append(text[cursor..<span.lowerBound], 1)
-            append(text[span], weight)
+            let inTitle = titles.contains { $0.contains(span.upperBound) || $0.upperBound == span.upperBound }
+            append(text[span], inTitle ? titleWeight ?? weight : weight)
             cursor = span.upperBound
         }
         append(text[cursor...], 1)
@@ -286,6 +290,10 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
     public var usefulContainsAnswer: Double
     /// Share of noisy calls whose documents contain a gold answer.
     public var noisyContainsAnswer: Double
+    /// Share of useful calls whose first document's title holds a gold
+    /// answer: a policy trained on such calls learns to answer with the first
+    /// title, which the real engine's first title rarely is.
+    public var usefulFirstTitleHoldsAnswer: Double?
     /// Share of outputs that are `topK` documents `Doc 1:` … `Doc k:`.
     public var wellFormed: Double
     /// Replies asked again (`SimulatorRedraws`), out of two calls per question.
@@ -295,6 +303,7 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case engine, questions, seconds, redraws
         case usefulContainsAnswer = "useful_contains_answer", noisyContainsAnswer = "noisy_contains_answer"
+        case usefulFirstTitleHoldsAnswer = "useful_first_title_holds_answer"
         case wellFormed = "well_formed"
     }
 
@@ -309,6 +318,7 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
         var useful = 0
         var noisy = 0
         var wellFormed = 0
+        var firstTitles = 0
         for start in stride(from: 0, to: questions.count, by: batch) {
             let slice = questions[start..<min(start + batch, questions.count)]
             let requests = slice.flatMap { question in
@@ -320,6 +330,11 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
             for (request, result) in zip(requests, results) {
                 let contains = !result.failed && containsAnswer(result.text, gold: request.goldAnswers)
                 if contains { request.kind == .useful ? (useful += 1) : (noisy += 1) }
+                if request.kind == .useful, !result.failed, let title = result.text.firstMatch(of: /\(Title: ([^)]*)\)/)?.1,
+                    containsAnswer(String(title), gold: request.goldAnswers)
+                {
+                    firstTitles += 1
+                }
                 if !result.failed && SimulatorPrompt.isWellFormed(result.text, topK: topK) { wellFormed += 1 }
             }
             progress(min(start + batch, questions.count))
@@ -327,7 +342,8 @@ public struct SimulatorScore: Codable, Equatable, Sendable {
         let count = Double(max(questions.count, 1))
         return SimulatorScore(
             engine: name, questions: questions.count, usefulContainsAnswer: Double(useful) / count,
-            noisyContainsAnswer: Double(noisy) / count, wellFormed: Double(wellFormed) / (2 * count),
+            noisyContainsAnswer: Double(noisy) / count, usefulFirstTitleHoldsAnswer: Double(firstTitles) / count,
+            wellFormed: Double(wellFormed) / (2 * count),
             redraws: ((engine as? SimulatedEngine)?.statistics.redraws ?? 0) - redrawsBefore,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
     }

@@ -92,6 +92,18 @@ import Testing
         }
     }
 
+    /// The merged LoRA product, every input trained (the base weight and bias too).
+    @Test func loraLinear() throws {
+        try checkGradients(
+            [
+                random([5, 6], seed: 27), random([4, 6], seed: 28), random([2, 6], seed: 29), random([4, 2], seed: 30),
+                random([4], seed: 31),
+            ]
+        ) { t, v in
+            try t.loraLinear(v[0], v[1], a: v[2], b: v[3], scale: 1.5, bias: v[4])
+        }
+    }
+
     @Test func siluMul() throws {
         try checkGradients([random([3, 20], seed: 15), random([3, 20], seed: 16)]) { t, v in try t.siluMul(v[0], v[1]) }
     }

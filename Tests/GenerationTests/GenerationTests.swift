@@ -258,6 +258,27 @@ import Testing
         #expect(!(try InferenceModel(trainable, reusingFrozenFrom: previous)).sharesFrozenWeights(with: previous), "nothing is frozen")
     }
 
+    /// A prompt that starts like a kept one copies that prefix's rows and
+    /// reads only the rest, and generates what it would have from nothing.
+    @Test func aCachedPromptPrefixGivesTheSameGeneration() throws {
+        let instructions = (0..<24).map { Int32(($0 * 7) % 40) }
+        let prompts = [instructions + [3, 9], instructions + [5], [1, 2, 3]]
+        let parameters = GenerationParameters(maxNewTokens: 8, sampling: .greedy)
+        let fresh = try generate(
+            prompts.map { GenerationRequest(sequence: TokenSequence(tokens: $0, model: Self.model)) }, model: Self.model,
+            parameters: parameters)
+        let cache = PromptCache(model: Self.model)
+        let first = cache.sequence(for: prompts[0])
+        #expect(first.cache.count == 0, "nothing kept yet")
+        _ = try generate([GenerationRequest(sequence: first)], model: Self.model, parameters: parameters)
+        cache.keep([first], promptLengths: [prompts[0].count])
+        let sequences = prompts.map { cache.sequence(for: $0) }
+        #expect(sequences.map(\.cache.count) == [prompts[0].count - 1, instructions.count, 0])
+        let cached = try generate(sequences.map { GenerationRequest(sequence: $0) }, model: Self.model, parameters: parameters)
+        #expect(cached.map(\.tokens) == fresh.map(\.tokens))
+        for (a, b) in zip(cached, fresh) { #expect(zip(a.logProbs, b.logProbs).allSatisfy { abs($0 - $1) < 1e-4 }) }
+    }
+
     @Test func badRequestsAreRejected() throws {
         let cache = Self.model.makeCache()
         #expect(throws: TensorError.self) { _ = try Self.model.forward([(cache, [40])]) }

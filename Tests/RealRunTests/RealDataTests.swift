@@ -155,6 +155,13 @@ import Training
         let heavy = zip(marked.tokens, marked.weights).filter { $0.1 == 8 }.map(\.0)
         #expect(model.tokenizer.decode(heavy, skipSpecialTokens: true) == " Ada ada Ada")
         #expect(marked.weights.allSatisfy { $0 == 1 || $0 == 8 })
+        let titled = SimulatorTuning.weightedTokens(text, marking: ["Ada"], weight: 8, titleWeight: 2, tokenizer: model.tokenizer)
+        #expect(titled.tokens == marked.tokens)
+        #expect(
+            model.tokenizer.decode(zip(titled.tokens, titled.weights).filter { $0.1 == 2 }.map(\.0), skipSpecialTokens: true) == " Ada",
+            "the title's occurrence weighs the title weight")
+        #expect(
+            titled.weights.filter { $0 == 8 }.count == marked.weights.filter { $0 == 8 }.count - titled.weights.filter { $0 == 2 }.count)
         let plain = SimulatorTuning.weightedTokens(text, marking: [], weight: 8, tokenizer: model.tokenizer)
         #expect(plain.tokens == marked.tokens && plain.weights.allSatisfy { $0 == 1 })
 
@@ -209,14 +216,17 @@ import Training
         var builder = BM25Builder()
         builder.add(Passage(id: "0", title: "Apollo 17", text: "The last crewed Moon landing was in December 1972."))
         builder.add(Passage(id: "1", title: "Hollies", text: "He Ain't Heavy, He's My Brother is a ballad."))
+        builder.add(Passage(id: "2", title: "Mercury", text: "Mercury is the innermost planet."))
         let engine = BM25Engine(index: try builder.build(), topK: 1)
         let questions = [
             QuestionSplits.Question(line: 0, question: "last moon landing", answer: ["December 1972"], answerable: true, answerRank: 1),
             QuestionSplits.Question(
                 line: 1, question: "who wrote he ain't heavy", answer: ["Bob Russell"], answerable: false, answerRank: nil),
+            QuestionSplits.Question(line: 2, question: "innermost planet", answer: ["Mercury"], answerable: true, answerRank: 1),
         ]
         let score = await SimulatorScore.measure(engine, name: "bm25", questions: questions, topK: 1)
-        #expect(score.usefulContainsAnswer == 0.5 && score.noisyContainsAnswer == 0.5 && score.wellFormed == 1)
+        #expect(score.usefulContainsAnswer == 2.0 / 3 && score.noisyContainsAnswer == 2.0 / 3 && score.wellFormed == 1)
+        #expect(score.usefulFirstTitleHoldsAnswer == 1.0 / 3, "only Mercury's first document is named after its answer")
     }
 }
 

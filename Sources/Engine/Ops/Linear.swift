@@ -43,6 +43,82 @@ extension Tape {
         }
     }
 
+    /// `y = x · (W + s·B·A)ᵀ + b`, a LoRA-adapted projection (`A` `[r, in]`,
+    /// `B` `[out, r]`), as one product with the merged weight. Backward:
+    /// `dx = dy·(W + s·B·A)`, `dB += s·dyᵀ·(x·Aᵀ)`, `dA += s·(dy·B)ᵀ·x`,
+    /// `dW += dyᵀ·x` if `W` is trained too. Three products and two
+    /// elementwise passes over `[rows, out]` (`x·Wᵀ + s·(x·Aᵀ)·Bᵀ`) cost more
+    /// at small rank than the merge (`out·in·r`) and one product, in
+    /// forward and again in backward.
+    public func loraLinear(_ x: Variable, _ weight: Variable, a: Variable, b: Variable, scale: Float, bias: Variable? = nil) throws
+        -> Variable
+    {
+        let op = "loraLinear"
+        try check(
+            weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
+            "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
+        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        let rank = a.shape[0]
+        try check(
+            a.shape == [rank, inFeatures] && b.shape == [outFeatures, rank], op,
+            "adapter A \(describe(a.shape)) and B \(describe(b.shape)) do not fit weight \(describe(weight.shape))")
+        if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
+        let rows = x.value.count / max(inFeatures, 1)
+        let merged = weight.value.copy()
+        sgemm(
+            transA: false, transB: false, m: outFeatures, n: inFeatures, k: rank, alpha: scale, a: b.value.pointer, lda: rank,
+            b: a.value.pointer, ldb: inFeatures, beta: 1, c: merged.pointer, ldc: inFeatures)
+        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
+        sgemm(
+            transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+            a: x.value.pointer, lda: inFeatures, b: merged.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
+        if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
+
+        return output(y, inputs: [x, weight, a, b] + (bias.map { [$0] } ?? [])) { dy in
+            if x.requiresGrad {
+                let dx = Tensor(uninitialized: x.shape)
+                sgemm(
+                    transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
+                    a: dy.pointer, lda: outFeatures, b: merged.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
+                x.accumulate(dx)
+            }
+            if b.requiresGrad {
+                let projected = Tensor(uninitialized: [rows, rank])
+                sgemm(
+                    transA: false, transB: true, m: rows, n: rank, k: inFeatures, a: x.value.pointer, lda: inFeatures,
+                    b: a.value.pointer, ldb: inFeatures, c: projected.pointer, ldc: rank)
+                let dB = Tensor(uninitialized: b.shape)
+                sgemm(
+                    transA: true, transB: false, m: outFeatures, n: rank, k: rows, alpha: scale, a: dy.pointer, lda: outFeatures,
+                    b: projected.pointer, ldb: rank, c: dB.pointer, ldc: rank)
+                b.accumulate(dB)
+            }
+            if a.requiresGrad {
+                let back = Tensor(uninitialized: [rows, rank])
+                sgemm(
+                    transA: false, transB: false, m: rows, n: rank, k: outFeatures, a: dy.pointer, lda: outFeatures,
+                    b: b.value.pointer, ldb: rank, c: back.pointer, ldc: rank)
+                let dA = Tensor(uninitialized: a.shape)
+                sgemm(
+                    transA: true, transB: false, m: rank, n: inFeatures, k: rows, alpha: scale, a: back.pointer, lda: rank,
+                    b: x.value.pointer, ldb: inFeatures, c: dA.pointer, ldc: inFeatures)
+                a.accumulate(dA)
+            }
+            if weight.requiresGrad {
+                let dW = Tensor(uninitialized: weight.shape)
+                sgemm(
+                    transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
+                    a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures, c: dW.pointer, ldc: inFeatures)
+                weight.accumulate(dW)
+            }
+            if let bias, bias.requiresGrad {
+                let db = Tensor(zeros: [outFeatures])
+                for r in 0..<rows { VectorMath.axpy(1, dy.pointer + r * outFeatures, db.pointer, outFeatures) }
+                bias.accumulate(db)
+            }
+        }
+    }
+
     /// Batched `C[b] = A[b] · B[b]` (or with either side transposed) over
     /// rank-3 tensors: the attention products and any small batched algebra.
     public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) throws -> Variable {

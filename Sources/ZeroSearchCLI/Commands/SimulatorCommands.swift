@@ -82,6 +82,7 @@ struct SimulatorTrain: AsyncParsableCommand {
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Kept examples of the more frequent label per example of the rarer one.") var ratio = 1.0
     @Option(help: "Loss weight of a gold answer's tokens in useful examples.") var answerWeight: Float = 8
+    @Option(help: "The answer weight inside a document's title (Title: …).") var titleAnswerWeight: Float = 1
     @Flag(inversion: .prefixedNo, help: "Useful targets show their answer-holding documents first (default: the engine's order).")
     var answerFirst = false
     @Option(help: "Weight of the unlikelihood of a gold answer's opening in noisy examples (0: off).") var unlikelihoodWeight = 8.0
@@ -91,7 +92,8 @@ struct SimulatorTrain: AsyncParsableCommand {
         let labelled = try JSONLines.read(EnginePair.self, from: URL(fileURLWithPath: pairs))
         let model = try LoadedModel(try await resolveModel(base), prepareInference: false)
         let examples = SimulatorTuning.examples(
-            labelled, model: model, ratio: ratio, answerWeight: answerWeight, answerFirst: answerFirst)
+            labelled, model: model, ratio: ratio, answerWeight: answerWeight, titleAnswerWeight: titleAnswerWeight,
+            answerFirst: answerFirst)
         try tuning.fineTune(examples, base: model, title: "simulator", unlikelihoodWeight: unlikelihoodWeight, to: out)
     }
 }
@@ -139,12 +141,13 @@ struct SimulatorEval: AsyncParsableCommand {
                 await SimulatorScore.measure(engine, name: name, questions: asked, topK: topK) { progress.update($0, detail: "") })
             progress.finish()
         }
-        print("engine                              useful∋answer  noisy∋answer  well-formed  redraws  seconds")
+        print("engine                              useful∋answer  noisy∋answer  useful 1st title∋answer  well-formed  redraws  seconds")
         for score in scores {
             print(
                 String(
-                    format: "%-35@ %12.1f%% %12.1f%% %11.1f%% %8d %8.0f", score.engine as NSString, 100 * score.usefulContainsAnswer,
-                    100 * score.noisyContainsAnswer, 100 * score.wellFormed, score.redraws, score.seconds))
+                    format: "%-35@ %12.1f%% %12.1f%% %23.1f%% %11.1f%% %8d %8.0f", score.engine as NSString,
+                    100 * score.usefulContainsAnswer, 100 * score.noisyContainsAnswer, 100 * (score.usefulFirstTitleHoldsAnswer ?? 0),
+                    100 * score.wellFormed, score.redraws, score.seconds))
         }
         if let out {
             let encoder = JSONEncoder()
