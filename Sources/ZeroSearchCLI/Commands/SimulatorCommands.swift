@@ -82,7 +82,7 @@ struct SimulatorTrain: AsyncParsableCommand {
     @OptionGroup var tuning: FineTuningOptions
     @Option(help: "Kept examples of the more frequent label per example of the rarer one.") var ratio = 1.0
     @Option(help: "Loss weight of a gold answer's tokens in useful examples.") var answerWeight: Float = 8
-    @Option(help: "The answer weight inside a document's title (Title: …).") var titleAnswerWeight: Float = 1
+    @Option(help: "The answer weight inside a document's title (Title: …).") var titleAnswerWeight: Float = 8
     @Flag(inversion: .prefixedNo, help: "Useful targets show their answer-holding documents first (default: the engine's order).")
     var answerFirst = false
     @Option(help: "Weight of the unlikelihood of a gold answer's opening in noisy examples (0: off).") var unlikelihoodWeight = 8.0
