@@ -3,8 +3,8 @@ import Synchronization
 /// The key/value rows of recent prompts, so a prompt that starts like one
 /// read before copies those rows instead of reading them again: a
 /// simulator's calls share long instructions and demonstrations (the
-/// published prompt-mode prompts open with ~300 tokens that differ only by
-/// document kind), which would otherwise be most of each call's work. This
+/// published prompt-mode prompts differ only by document kind until the
+/// query), which would otherwise be most of each call's work. This
 /// is the prefix caching of vLLM and SGLang, for a model whose weights never
 /// change; a row depends only on the tokens up to it, so a copied prefix is
 /// what reading it again would compute.
@@ -45,9 +45,9 @@ public final class PromptCache: Sendable {
     public func keep(_ sequences: [TokenSequence], promptLengths: [Int]) {
         entries.withLock { entries in
             for (sequence, length) in zip(sequences, promptLengths) where length > 0 && sequence.cache.count >= length {
-                let prompt = Array(sequence.tokens.prefix(length))
-                if entries.contains(where: { $0.tokens.count >= length && Array($0.tokens.prefix(length)) == prompt }) { continue }
-                entries.insert(Entry(tokens: prompt, cache: sequence.cache), at: 0)
+                let prompt = sequence.tokens.prefix(length)
+                if entries.contains(where: { $0.tokens.starts(with: prompt) }) { continue }
+                entries.insert(Entry(tokens: Array(prompt), cache: sequence.cache), at: 0)
             }
             if entries.count > capacity { entries.removeLast(entries.count - capacity) }
         }

@@ -29,10 +29,7 @@ struct ResponseBatch {
     init(_ trajectories: [Trajectory]) {
         let packed = sharingPrompts(trajectories)
         batch = packed.count
-        time =
-            packed.map { row in
-                trajectories[row[0]].promptLength + row.reduce(0) { $0 + trajectories[$1].responseLength }
-            }.max() ?? 0
+        time = packed.map { packedLength($0, trajectories) }.max() ?? 0
         var tokens = [Int32](repeating: 0, count: batch * time)
         var keyValid = [Bool](repeating: false, count: batch * time)
         var tokenPositions = [Int32](repeating: 0, count: batch * time)
@@ -173,4 +170,9 @@ func sharingPrompts(_ trajectories: [Trajectory]) -> [[Int]] {
         }
     }
     return rows
+}
+
+/// The tokens of one packed row: the members' shared prompt once, then every response.
+func packedLength(_ row: [Int], _ trajectories: [Trajectory]) -> Int {
+    trajectories[row[0]].promptLength + row.reduce(0) { $0 + trajectories[$1].responseLength }
 }

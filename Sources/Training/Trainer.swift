@@ -303,9 +303,7 @@ public final class RLTrainer {
     /// mini-batch's, so the grouping changes no gradient.
     func microBatches(_ indices: [Int], size: Int, _ trajectories: [Trajectory]) -> [[Int]] {
         let shared = sharingPrompts(indices.map { trajectories[$0] }).map { $0.map { indices[$0] } }
-        let rowLength = shared.map { row in
-            trajectories[row[0]].promptLength + row.reduce(0) { $0 + trajectories[$1].responseLength }
-        }
+        let rowLength = shared.map { packedLength($0, trajectories) }
         let sorted = shared.indices.sorted { (rowLength[$0], $0) < (rowLength[$1], $1) }.flatMap { row in
             shared[row].sorted { (trajectories[$0].tokens.count, $0) < (trajectories[$1].tokens.count, $1) }
         }
