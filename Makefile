@@ -4,22 +4,24 @@
 # The main job: the built-in ZeroSearch demo (docs/demo.md). It builds its
 # world, tokenizer and tiny models on first use (cached), trains against the
 # simulator and against BM25, and writes runs/demo/{results.json,report.html}.
+# It builds `zerosearch-demo`, which is `zerosearch demo` linked without the
+# server, benchmarks and fuzzing (53 build steps instead of 107; docs/demo.md).
 demo:
 	scripts/setup-system.sh
-	swift build -c release
-	.build/release/zerosearch demo
+	swift build -c release --product zerosearch-demo
+	.build/release/zerosearch-demo
 
 demo-quick:
 	scripts/setup-system.sh
-	swift build -c release
-	.build/release/zerosearch demo --quick --out runs/demo-quick
+	swift build -c release --product zerosearch-demo
+	.build/release/zerosearch-demo --quick --out runs/demo-quick
 
 # The demo with seeds 0, 1 and 2, each a world and models of its own (about
 # 10 min each here): the three-seed results in BENCHMARKS.md.
 demo-seeds:
 	scripts/setup-system.sh
-	swift build -c release
-	for seed in 0 1 2; do .build/release/zerosearch demo --seed $$seed --out runs/demo-seed$$seed || exit 1; done
+	swift build -c release --product zerosearch-demo
+	for seed in 0 1 2; do .build/release/zerosearch-demo --seed $$seed --out runs/demo-seed$$seed || exit 1; done
 
 # ZeroSearch on real data (docs/real.md): the Wikipedia corpus and BM25,
 # NQ-open splits, the simulator tuned on real results, the cold-started

@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "zerosearch", targets: ["ZeroSearchCLI"]),
+        .executable(name: "zerosearch-demo", targets: ["ZeroSearchDemo"]),
         .library(name: "Support", targets: ["Support"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Models", targets: ["Models"]),
@@ -119,11 +120,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: nativeCPU),
+        // Progress bars and stage notes on a terminal or in a log.
+        .target(name: "Console", dependencies: ["Support"]),
+        // `zerosearch demo`'s arguments, shared by the full CLI and the demo's own executable.
+        .target(
+            name: "DemoCLI",
+            dependencies: ["Console", "Demo", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // `zerosearch-demo` (what `make demo` builds): the demo without the server, benchmarks
+        // and fuzzing, so without swift-nio and Hummingbird to compile.
+        .executableTarget(name: "ZeroSearchDemo", dependencies: ["DemoCLI"]),
         .executableTarget(
             name: "ZeroSearchCLI",
             dependencies: [
                 "Support", "Engine", "Tokenizers", "Models", "Generation", "Search", "Agent", "RL", "Training", "World", "Datasets",
-                "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks", "Fuzzing", "Serving",
+                "Evaluation", "Reports", "Runs", "RealRun", "Benchmarks", "Fuzzing", "Serving", "Console", "DemoCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

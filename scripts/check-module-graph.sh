@@ -13,7 +13,7 @@ import os, re, sys
 # The data flow, bottom to top. A target may depend only on targets before it.
 ORDER = ["CPrefetch", "CZlib", "CZstd", "TestSupport", "Support", "Engine", "Tokenizers", "Models", "Datasets", "Generation",
          "Search", "Agent", "RL", "World", "Training", "Evaluation", "Reports", "Runs", "RealRun", "Demo", "Benchmarks", "Fuzzing", "Serving",
-         "ZeroSearchCLI"]
+         "Console", "DemoCLI", "ZeroSearchDemo", "ZeroSearchCLI"]
 
 manifest = open("Package.swift").read()
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Engine
+import DemoCLI
 
 @main
 struct ZeroSearch: AsyncParsableCommand {
@@ -14,18 +14,4 @@ struct ZeroSearch: AsyncParsableCommand {
             Bench.self,
         ]
     )
-
-    static func main() async {
-        keepFreedMemoryInProcess()
-        do {
-            var command = try parseAsRoot()
-            if var asynchronous = command as? AsyncParsableCommand {
-                try await asynchronous.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }

@@ -31,24 +31,3 @@ private final class WorkSlot<T>: @unchecked Sendable {
     var body: (() throws -> T)?
     init(_ body: @escaping () throws -> T) { self.body = body }
 }
-
-/// Keeps freed memory in the process for the next allocation. By default
-/// glibc unmaps a freed block above its mmap threshold at once and trims the
-/// heap's free top past another, and the kernel hands the memory back zeroed,
-/// page by page, at the next allocation of the same size: a training step,
-/// which allocates and frees the same activation sizes every pass, spent a
-/// tenth of its time clearing pages in the kernel (perf, `zerosearch bench
-/// rl`). Peak resident memory is unchanged. Call once, at start-up.
-public func keepFreedMemoryInProcess() {
-    #if os(Linux)
-        // <malloc.h>'s M_TRIM_THRESHOLD and M_MMAP_THRESHOLD; 32 MiB is the
-        // largest mmap threshold glibc accepts on 64-bit.
-        _ = glibcMallopt(-1, 1 << 30)
-        _ = glibcMallopt(-3, 32 << 20)
-    #endif
-}
-
-#if os(Linux)
-    // Swift's Glibc module leaves out <malloc.h>.
-    @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Console
 import Evaluation
 import Foundation
 import Generation

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Console
 import Foundation
 import Generation
 import Models
@@ -143,11 +144,13 @@ struct SimulatorEval: AsyncParsableCommand {
         }
         print("engine                              useful∋answer  noisy∋answer  useful 1st title∋answer  well-formed  redraws  seconds")
         for score in scores {
+            // `%-35@` does not pad on Linux's Foundation.
             print(
-                String(
-                    format: "%-35@ %12.1f%% %12.1f%% %23.1f%% %11.1f%% %8d %8.0f", score.engine as NSString,
-                    100 * score.usefulContainsAnswer, 100 * score.noisyContainsAnswer, 100 * (score.usefulFirstTitleHoldsAnswer ?? 0),
-                    100 * score.wellFormed, score.redraws, score.seconds))
+                score.engine.padding(toLength: 35, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %12.1f%% %12.1f%% %23.1f%% %11.1f%% %8d %8.0f",
+                        100 * score.usefulContainsAnswer, 100 * score.noisyContainsAnswer, 100 * (score.usefulFirstTitleHoldsAnswer ?? 0),
+                        100 * score.wellFormed, score.redraws, score.seconds))
         }
         if let out {
             let encoder = JSONEncoder()

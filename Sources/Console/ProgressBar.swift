@@ -3,10 +3,10 @@ import Foundation
 /// A one-line progress bar on stderr (so `--json` stdout stays clean). When
 /// stderr is not a terminal (a log file, CI) it writes a plain line at every
 /// tenth of the work instead of a redraw per update.
-final class ProgressBar {
-    let title: String
-    let total: Int
-    let enabled: Bool
+public final class ProgressBar {
+    public let title: String
+    public let total: Int
+    public let enabled: Bool
     private var done = 0
     private var detail = ""
     private let start = Date()
@@ -14,26 +14,26 @@ final class ProgressBar {
     /// Tenths of the work already logged (when not a terminal).
     private var loggedTenths = -1
 
-    init(title: String, total: Int, enabled: Bool = true) {
+    public init(title: String, total: Int, enabled: Bool = true) {
         self.title = title
         self.total = max(total, 1)
         self.enabled = enabled
         draw()
     }
 
-    func advance(by n: Int = 1) {
+    public func advance(by n: Int = 1) {
         done = min(total, done + n)
         draw()
     }
 
     /// Moves to `done` of the total, with a short status after the count.
-    func update(_ done: Int, detail: String) {
+    public func update(_ done: Int, detail: String) {
         self.done = min(total, max(0, done))
         self.detail = detail
         draw()
     }
 
-    func finish() {
+    public func finish() {
         if enabled && isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
         if enabled && !isTerminal && loggedTenths < 10 {
             loggedTenths = 9
