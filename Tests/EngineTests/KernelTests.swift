@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 import Testing
 
 /// GEMM against a double-precision triple loop over the shapes that hit
@@ -104,5 +105,47 @@ private func Foundation_exp(_ x: Float) -> Float { Float(Foundation.exp(Double(x
         for _ in 0..<n { counts[rng.categorical([0.2, 0, 0.8] as [Float])!] += 1 }
         #expect(counts[1] == 0 && abs(Double(counts[0]) / Double(n) - 0.2) < 0.01)
         #expect(rng.categorical([0, 0] as [Float]) == nil)
+    }
+}
+
+/// The work split that kernels with per-chunk partial sums rely on.
+@Suite struct ParallelTests {
+    /// Odd totals are where a chunk index derived from a range's start
+    /// collided (RMSNorm's weight gradient took two threads into one buffer).
+    @Test(arguments: [1, 2, 5, 1025, 4097])
+    func chunksHaveDistinctIndicesAndCoverTheWork(total: Int) {
+        let seen = Mutex<[(chunk: Int, range: Range<Int>)]>([])
+        Parallel.forChunks(total, minChunk: 1) { chunk, range in seen.withLock { $0.append((chunk, range)) } }
+        let chunks = seen.withLock { $0 }.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        #expect(Set(chunks.map(\.chunk)).count == chunks.count)
+        #expect(chunks.allSatisfy { $0.chunk >= 0 && $0.chunk < Parallel.threadCount })
+        #expect(chunks.count == min(Parallel.threadCount, total))
+        #expect(chunks.flatMap { Array($0.range) } == Array(0..<total))
+    }
+
+    /// RMSNorm's weight gradient over 1,025 rows of 64 (two chunks on two
+    /// cores, an odd count) against a double-precision sum, ten times: the
+    /// chunks once shared a partial-sum buffer, and lost updates showed as a
+    /// gradient that changed from run to run.
+    @Test func rmsNormWeightGradientOverAnOddRowCount() throws {
+        let (rows, width) = (1025, 64)
+        let x = random([rows, width], seed: 21)
+        let weight = random([width], seed: 22)
+        let dy = random([rows, width], seed: 23)
+        var expected = [Double](repeating: 0, count: width)
+        for r in 0..<rows {
+            var squares: Double = 0
+            for j in 0..<width { squares += Double(x.pointer[r * width + j]) * Double(x.pointer[r * width + j]) }
+            let inverse = 1 / (squares / Double(width) + 1e-5).squareRoot()
+            for j in 0..<width { expected[j] += Double(dy.pointer[r * width + j]) * Double(x.pointer[r * width + j]) * inverse }
+        }
+        for _ in 0..<10 {
+            let w = Variable(weight.copy(), requiresGrad: true)
+            let tape = Tape()
+            let y = try tape.rmsNorm(Variable(x), weight: w, eps: 1e-5)
+            try tape.backward(tape.sum(tape.mul(y, Variable(dy))))
+            let grad = try #require(w.grad)
+            for j in 0..<width { #expect(abs(Double(grad.pointer[j]) - expected[j]) <= 1e-3 * max(1, abs(expected[j]))) }
+        }
     }
 }

@@ -33,15 +33,22 @@ public enum Parallel {
     /// `minChunk` items and runs them concurrently. Small jobs run inline, because
     /// even a fast hand-off costs microseconds.
     public static func forRanges(_ total: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
+        forChunks(total, minChunk: minChunk) { _, range in body(range) }
+    }
+
+    /// `forRanges` that also passes each range's chunk index, distinct and
+    /// below `threadCount`: a body that accumulates into per-chunk buffers
+    /// (partial sums reduced afterwards) indexes them with it.
+    public static func forChunks(_ total: Int, minChunk: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         let chunks = max(1, min(threadCount, total / max(minChunk, 1)))
         if chunks == 1 {
-            if total > 0 { body(0..<total) }
+            if total > 0 { body(0, 0..<total) }
             return
         }
         forEach(chunks) { c in
             let lo = total * c / chunks
             let hi = total * (c + 1) / chunks
-            if lo < hi { body(lo..<hi) }
+            if lo < hi { body(c, lo..<hi) }
         }
     }
 }

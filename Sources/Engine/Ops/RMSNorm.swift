@@ -20,10 +20,11 @@ extension Tape {
             let dx = Tensor(zeros: x.shape)
             let dw = Tensor(zeros: [n])
             let partials = Tensor(zeros: [Parallel.threadCount, n])
-            Parallel.forRanges(rows, minChunk: max(1, 32768 / max(n, 1))) { range in
-                // Each range accumulates its share of dw in its own row of `partials`.
-                let slot = range.lowerBound * Parallel.threadCount / max(rows, 1)
-                let dwPart = partials.pointer + slot * n
+            // Each chunk accumulates its share of dw in its own row of `partials`. (A
+            // row computed from the range's start put both halves of an odd row count
+            // into row 0: two threads adding into one buffer, lost updates.)
+            Parallel.forChunks(rows, minChunk: max(1, 32768 / max(n, 1))) { chunk, range in
+                let dwPart = partials.pointer + chunk * n
                 for r in range {
                     let row = xs + r * n
                     let g = dy.pointer + r * n
