@@ -106,7 +106,7 @@ let package = Package(
             swiftSettings: nativeCPU),
         // Mutated real files through every parser of untrusted bytes, behind `zerosearch fuzz`.
         .target(
-            name: "Fuzzing", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Search", "Training"],
+            name: "Fuzzing", dependencies: ["Support", "Engine", "Tokenizers", "Models", "Datasets", "Search", "Training", "Demo"],
             swiftSettings: nativeCPU),
         // `zerosearch serve` (issue 20): models and engines behind OpenAI-compatible and Search-R1 HTTP APIs.
         .target(
@@ -171,15 +171,15 @@ let package = Package(
         // A loopback HTTP server that answers as a test scripts it, for the remote-engine tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
-            name: "RealRunTests", dependencies: ["RealRun", "Agent", "Generation", "Models", "Search", "Support", "Training"],
+            name: "RealRunTests", dependencies: ["RealRun", "Demo", "Agent", "Generation", "Models", "Search", "Support", "Training"],
             swiftSettings: nativeCPU),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(
-            name: "RunsTests", dependencies: ["Runs", "Training", "Search", "Support", "TestSupport"],
+            name: "RunsTests", dependencies: ["Runs", "Demo", "Training", "Search", "Support", "TestSupport"],
             swiftSettings: nativeCPU),
         .testTarget(
             name: "ServingTests",
-            dependencies: ["Serving", "Generation", "Search", "Support", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Serving", "Demo", "Generation", "Search", "Support", .product(name: "Logging", package: "swift-log")],
             swiftSettings: nativeCPU),
         .testTarget(
             name: "GenerationTests", dependencies: ["Generation", "Models", "Engine"],

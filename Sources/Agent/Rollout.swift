@@ -282,18 +282,22 @@ private final class SearchInbox: Sendable {
     }
 }
 
-/// The observation that follows a search (published form).
 /// An observation's tokens cut to `room`, its closing tag kept; none when
 /// the tag alone does not fit.
 public func observationTokens(_ text: String, room: Int, encode: (String) -> [Int32]) -> [Int32] {
     let tokens = encode(text)
     guard tokens.count > room else { return tokens }
     let closing = "</information>\n\n"
-    let tail = text.hasSuffix(closing) ? encode(closing) : []
-    let head = encode(String(text.dropLast(tail.isEmpty ? 0 : closing.count)))
+    guard text.hasSuffix(closing) else { return Array(tokens.prefix(room)) }
+    let tail = encode(closing)
+    // The closing tag is its own pre-token after the documents nearly
+    // always, so the whole text's tokens end with it and hold the head's.
+    let head =
+        tokens.suffix(tail.count).elementsEqual(tail) ? tokens.dropLast(tail.count) : encode(String(text.dropLast(closing.count)))[...]
     return room > tail.count ? Array(head.prefix(room - tail.count)) + tail : []
 }
 
+/// The observation that follows a search (published form).
 public func informationText(_ documents: String) -> String {
     "\n\n<information>" + documents + "</information>\n\n"
 }

@@ -1,4 +1,5 @@
 import Datasets
+import Demo
 import Engine
 import Foundation
 import Models
@@ -51,7 +52,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return try ["ModelsTests/Fixtures/tiny-llama/config.json", "ModelsTests/Fixtures/tiny-qwen2/config.json"].map(fixture)
         case .tokenizer:
             // Pretty-printed, so that line mutations change one entry at a time.
-            let object = try JSONSerialization.jsonObject(with: Data(fixture("../Sources/Demo/QuickBases/seed-1/tokenizer.json")))
+            let tokenizer = Demo.quickBase(seed: 1)!.appendingPathComponent("tokenizer.json")
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: tokenizer))
             return [Array(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))]
         case .parquet:
             return try [

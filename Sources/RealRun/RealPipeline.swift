@@ -133,6 +133,7 @@ public struct RealPipeline {
         let pairs = SimulatorTuning.ruleLabels(
             SimulatorTuning.collect(
                 questions: try split("train", answerableOnly: false), answerGuided: stage.answerGuided,
+                skipAnswerArticles: stage.skipAnswerArticles,
                 index: try BM25Index(contentsOf: wiki.index), topK: settings.topK, snippetWords: settings.snippetWords))
         try JSONLines.write(pairs, to: pairsFile)
         let base = try LoadedModel(try await resolveModel(stage.base), prepareInference: false)

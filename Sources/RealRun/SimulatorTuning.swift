@@ -73,17 +73,25 @@ public enum SimulatorTuning {
     /// pair's query stays the question, as the policy would type it. About
     /// one question in ten can be answered from the corpus by the question
     /// alone, too few useful pairs to teach a simulator to put the answer
-    /// into useful documents (docs/real.md).
+    /// into useful documents (docs/real.md). With `skipAnswerArticles`, an
+    /// answer-guided search passes over passages whose title holds a gold
+    /// answer (the answer's own article, which the appended answer ranks
+    /// first): a simulator taught on them names a document after the answer,
+    /// which BM25's results for a question almost never do.
     public static func collect(
         questions: [QuestionSplits.Question], policyQueries: [(question: QuestionSplits.Question, query: String)] = [],
-        answerGuided: Bool = false, index: BM25Index, topK: Int, snippetWords: Int
+        answerGuided: Bool = false, skipAnswerArticles: Bool = false, index: BM25Index, topK: Int, snippetWords: Int
     ) -> [EnginePair] {
         var asked = questions.map { ($0, $0.question, "question", nil as String?) }
         asked += policyQueries.map { ($0.question, $0.query, "policy", nil) }
         if answerGuided { asked += questions.map { ($0, $0.question, "answer_guided", $0.answer.first) } }
-        let hits = index.search(asked.map { [$0.1, $0.3].compactMap { $0 }.joined(separator: " ") }, topK: topK)
+        // Room for the skipped articles: a question's answers name a few at most.
+        let searched = skipAnswerArticles ? topK + 5 : topK
+        let hits = index.search(asked.map { [$0.1, $0.3].compactMap { $0 }.joined(separator: " ") }, topK: searched)
         return zip(asked, hits).map { ask, hits in
-            let documents = hits.map { hit in
+            let skipping = skipAnswerArticles && ask.2 == "answer_guided"
+            let kept = hits.filter { !skipping || !containsAnswer(index.passage($0.document).title, gold: ask.0.answer) }
+            let documents = kept.prefix(topK).map { hit in
                 let passage = index.passage(hit.document)
                 return "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords, answer: ask.3)
             }

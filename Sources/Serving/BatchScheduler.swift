@@ -245,11 +245,11 @@ public final class BatchScheduler: Sendable {
         var slots: [Slot] = []
         var steps = 0
         while true {
-            let (arrivals, dropped, everything, cancelled) = state.withLock { state in
+            let (arrivals, dropped, isLeaving) = state.withLock { state in
                 let everything = state.cancelEverything
                 let cancelled = state.cancelled
                 state.cancelled = []
-                let isLeaving = { (id: UInt64) in everything || cancelled.contains(id) }
+                let isLeaving: @Sendable (UInt64) -> Bool = { everything || cancelled.contains($0) }
                 let dropped = state.waiting.filter { isLeaving($0.id) }
                 state.waiting.removeAll { isLeaving($0.id) }
                 let staying = slots.count { !isLeaving($0.job.id) }
@@ -260,7 +260,7 @@ public final class BatchScheduler: Sendable {
                 // a client has seen, and `submit` never finds a request in neither place.
                 state.running = staying + taken.count
                 state.cancelledCount += dropped.count
-                return (taken, dropped, everything, cancelled)
+                return (taken, dropped, isLeaving)
             }
             for job in dropped {
                 job.continuation.yield(
@@ -271,7 +271,7 @@ public final class BatchScheduler: Sendable {
                 job.continuation.finish()
             }
             slots.removeAll { slot in
-                guard everything || cancelled.contains(slot.job.id) else { return false }
+                guard isLeaving(slot.job.id) else { return false }
                 finish(slot, reason: "cancelled", step: steps)
                 return true
             }

@@ -1,4 +1,5 @@
 import Agent
+import Demo
 import Foundation
 import Generation
 import Models
@@ -144,6 +145,30 @@ import Training
             "by default the engine's order")
     }
 
+    /// Skipping answer articles: an answer-guided search passes over the
+    /// passage titled with the answer (which the appended answer ranks
+    /// first) for the next one that holds it; searches with the question are
+    /// the engine's as they are.
+    @Test func answerGuidedSearchesCanSkipTheAnswersOwnArticle() throws {
+        var builder = BM25Builder()
+        builder.add(Passage(id: "0", title: "Neil Armstrong", text: "Neil Armstrong was the first person who walked on the Moon."))
+        builder.add(Passage(id: "1", title: "Apollo 11", text: "Apollo 11 landed on the Moon in 1969 with Neil Armstrong."))
+        builder.add(Passage(id: "2", title: "Moon", text: "The Moon orbits the Earth."))
+        let index = try builder.build()
+        let question = QuestionSplits.Question(
+            line: 0, question: "who first walked on the moon", answer: ["Neil Armstrong"], answerable: false, answerRank: nil)
+        func titles(skipping: Bool) -> [[String]] {
+            SimulatorTuning.collect(
+                questions: [question], answerGuided: true, skipAnswerArticles: skipping, index: index, topK: 1, snippetWords: 20
+            ).map { $0.documents.map { String($0.prefix { $0 != ")" }) } }
+        }
+        let plain = titles(skipping: false)
+        #expect(plain[1] == ["(Title: Neil Armstrong"], "the appended answer ranks the answer's own article first")
+        let skipped = titles(skipping: true)
+        #expect(skipped[1] == ["(Title: Apollo 11"])
+        #expect(skipped[0] == plain[0], "a search with the question is left as the engine returns it")
+    }
+
     /// A useful target's answer tokens carry the answer weight: every
     /// whole-word occurrence, any case, with its leading space; the tokens are
     /// the text's own.
@@ -231,8 +256,7 @@ import Training
 }
 
 @Suite struct ColdStartTests {
-    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
+    static let tinyModel = Demo.quickBase(seed: 1)!
 
     /// A demonstration searches with the question, reads the documents
     /// (masked, cut to the observation budget as a rollout cuts them), and

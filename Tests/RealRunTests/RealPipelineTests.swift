@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 import RealRun
 import Support
@@ -8,7 +9,7 @@ import Testing
 /// output and redoes nothing.
 @Suite struct RealPipelineTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let tinyModel = root.appendingPathComponent("Sources/Demo/QuickBases/seed-1")
+    static let tinyModel = Demo.quickBase(seed: 1)!
 
     /// Articles that answer NQ-open dev's first three training questions and
     /// the first two development questions (lines 0–2, 2500–2501).

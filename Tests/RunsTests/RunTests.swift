@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 import Runs
 import Search
@@ -10,8 +11,7 @@ import Training
 /// option the file sets, relative paths, and the config a run folder keeps.
 @Suite(.serialized) struct RunTests {
     /// The base shipped for `demo --quick`: a 2-layer model folder with its tokenizer.
-    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
+    static let tinyModel = Demo.quickBase(seed: 1)!
 
     /// A fresh folder holding `questions.jsonl` (four NQ-style rows).
     func scratchFolder() throws -> URL {

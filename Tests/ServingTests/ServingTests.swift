@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 import Generation
 import Logging
@@ -12,8 +13,7 @@ import Testing
 
 /// The scheduler alone: continuous batching, refusals, cancellation.
 @Suite struct BatchSchedulerTests {
-    static let tinyModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../Sources/Demo/QuickBases/seed-1")
+    static let tinyModel = Demo.quickBase(seed: 1)!
 
     static func served(_ limits: BatchScheduler.Limits = .init()) throws -> ServedModel {
         try ServedModel(LoadedModel(tinyModel), name: "tiny", limits: limits)

@@ -5,41 +5,10 @@
 /// weight gradient accumulated straight into the parameter's buffer.
 extension Tape {
     public func linear(_ x: Variable, _ weight: Variable, bias: Variable? = nil) throws -> Variable {
-        let op = "linear"
-        try check(
-            weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
-            "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
-        let outFeatures = weight.shape[0]
-        let inFeatures = weight.shape[1]
-        if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
-        let rows = x.value.count / max(inFeatures, 1)
-        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
-        sgemm(
-            transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-            a: x.value.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
-        if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
-
+        let shape = try projectionShape("linear", x, weight, bias)
+        let y = shape.forward(x, weight.value, bias)
         return output(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { dy in
-            if x.requiresGrad {
-                let dx = Tensor(uninitialized: x.shape)
-                sgemm(
-                    transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
-                    a: dy.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
-                x.accumulate(dx)
-            }
-            if weight.requiresGrad {
-                let dW = weight.isLeaf ? weight.gradBuffer() : Tensor(zeros: weight.shape)
-                sgemm(
-                    transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
-                    a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures,
-                    beta: weight.isLeaf ? 1 : 0, c: dW.pointer, ldc: inFeatures)
-                if !weight.isLeaf { weight.accumulate(dW) }
-            }
-            if let bias, bias.requiresGrad {
-                let db = Tensor(zeros: [outFeatures])
-                for r in 0..<rows { VectorMath.axpy(1, dy.pointer + r * outFeatures, db.pointer, outFeatures) }
-                bias.accumulate(db)
-            }
+            shape.backward(dy, x, weight, bias, through: weight.value)
         }
     }
 
@@ -54,34 +23,20 @@ extension Tape {
         -> Variable
     {
         let op = "loraLinear"
-        try check(
-            weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
-            "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
-        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        let shape = try projectionShape(op, x, weight, bias)
+        let (outFeatures, inFeatures, rows) = (shape.outFeatures, shape.inFeatures, shape.rows)
         let rank = a.shape[0]
         try check(
             a.shape == [rank, inFeatures] && b.shape == [outFeatures, rank], op,
             "adapter A \(describe(a.shape)) and B \(describe(b.shape)) do not fit weight \(describe(weight.shape))")
-        if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
-        let rows = x.value.count / max(inFeatures, 1)
         let merged = weight.value.copy()
         sgemm(
             transA: false, transB: false, m: outFeatures, n: inFeatures, k: rank, alpha: scale, a: b.value.pointer, lda: rank,
             b: a.value.pointer, ldb: inFeatures, beta: 1, c: merged.pointer, ldc: inFeatures)
-        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
-        sgemm(
-            transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-            a: x.value.pointer, lda: inFeatures, b: merged.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
-        if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
+        let y = shape.forward(x, merged, bias)
 
         return output(y, inputs: [x, weight, a, b] + (bias.map { [$0] } ?? [])) { dy in
-            if x.requiresGrad {
-                let dx = Tensor(uninitialized: x.shape)
-                sgemm(
-                    transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
-                    a: dy.pointer, lda: outFeatures, b: merged.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
-                x.accumulate(dx)
-            }
+            shape.backward(dy, x, weight, bias, through: merged)
             if b.requiresGrad {
                 let projected = Tensor(uninitialized: [rows, rank])
                 sgemm(
@@ -104,19 +59,17 @@ extension Tape {
                     b: x.value.pointer, ldb: inFeatures, c: dA.pointer, ldc: inFeatures)
                 a.accumulate(dA)
             }
-            if weight.requiresGrad {
-                let dW = Tensor(uninitialized: weight.shape)
-                sgemm(
-                    transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
-                    a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures, c: dW.pointer, ldc: inFeatures)
-                weight.accumulate(dW)
-            }
-            if let bias, bias.requiresGrad {
-                let db = Tensor(zeros: [outFeatures])
-                for r in 0..<rows { VectorMath.axpy(1, dy.pointer + r * outFeatures, db.pointer, outFeatures) }
-                bias.accumulate(db)
-            }
         }
+    }
+
+    /// The sizes of a projection of `x` by `weight`, checked.
+    private func projectionShape(_ op: String, _ x: Variable, _ weight: Variable, _ bias: Variable?) throws -> Projection {
+        try check(
+            weight.value.rank == 2 && x.value.rank >= 1 && x.shape.last == weight.shape[1], op,
+            "input \(describe(x.shape)) does not match weight \(describe(weight.shape)) (expected [..., in] and [out, in])")
+        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        if let bias { try check(bias.shape == [outFeatures], op, "bias \(describe(bias.shape)) for weight \(describe(weight.shape))") }
+        return Projection(rows: x.value.count / max(inFeatures, 1), outFeatures: outFeatures, inFeatures: inFeatures)
     }
 
     /// Batched `C[b] = A[b] · B[b]` (or with either side transposed) over
@@ -191,4 +144,47 @@ func batchedGEMM(
 @inline(__always)
 public func addRowVector(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ v: UnsafePointer<Float>) {
     for r in 0..<rows { VectorMath.axpy(1, v, y + r * cols, cols) }
+}
+
+/// `rows` inputs of width `inFeatures` projected to `outFeatures`: the
+/// products `linear` and `loraLinear` share (the latter through its merged weight).
+private struct Projection {
+    let rows: Int
+    let outFeatures: Int
+    let inFeatures: Int
+
+    /// `x · Wᵀ + b`.
+    func forward(_ x: Variable, _ weight: Tensor, _ bias: Variable?) -> Tensor {
+        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
+        sgemm(
+            transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+            a: x.value.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures, c: y.pointer, ldc: outFeatures)
+        if let bias { addRowVector(y.pointer, rows: rows, cols: outFeatures, bias.value.pointer) }
+        return y
+    }
+
+    /// `dx = dy · W` through `effective` (the weight the forward pass used),
+    /// `dW += dyᵀ · x` straight into a leaf's gradient buffer, `db += Σ_rows dy`.
+    func backward(_ dy: Tensor, _ x: Variable, _ weight: Variable, _ bias: Variable?, through effective: Tensor) {
+        if x.requiresGrad {
+            let dx = Tensor(uninitialized: x.shape)
+            sgemm(
+                transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures,
+                a: dy.pointer, lda: outFeatures, b: effective.pointer, ldb: inFeatures, c: dx.pointer, ldc: inFeatures)
+            x.accumulate(dx)
+        }
+        if weight.requiresGrad {
+            let dW = weight.isLeaf ? weight.gradBuffer() : Tensor(zeros: weight.shape)
+            sgemm(
+                transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
+                a: dy.pointer, lda: outFeatures, b: x.value.pointer, ldb: inFeatures,
+                beta: weight.isLeaf ? 1 : 0, c: dW.pointer, ldc: inFeatures)
+            if !weight.isLeaf { weight.accumulate(dW) }
+        }
+        if let bias, bias.requiresGrad {
+            let db = Tensor(zeros: [outFeatures])
+            for r in 0..<rows { VectorMath.axpy(1, dy.pointer + r * outFeatures, db.pointer, outFeatures) }
+            bias.accumulate(db)
+        }
+    }
 }
