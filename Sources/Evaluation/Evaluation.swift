@@ -80,8 +80,10 @@ public struct EvaluationReport: Sendable, Codable {
     public var failedSearches: Int
     public var seconds: Double
     public var questionsPerMinute: Double
-    /// Every question in the order scored (not written when empty).
-    public var answers: [AnsweredQuestion]
+    /// Every question in the order scored; nil where they are not kept (a
+    /// summary, such as `zerosearch eval`'s `results.json`, or a report saved
+    /// before answers were kept).
+    public var answers: [AnsweredQuestion]?
 
     enum CodingKeys: String, CodingKey {
         case method, engine, simulatedEngine, bySource, average, overall, formatFailures, searchesPerQuestion, failedSearches
@@ -107,8 +109,7 @@ public struct EvaluationReport: Sendable, Codable {
         questionsPerMinute = Double(overall.questions) / max(seconds, 1e-9) * 60
     }
 
-    /// Reports saved before failed searches were counted read as 0, and
-    /// those saved before answers were kept as having none.
+    /// Reports saved before failed searches were counted read as 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         method = try container.decode(EvaluationMethod.self, forKey: .method)
@@ -122,23 +123,7 @@ public struct EvaluationReport: Sendable, Codable {
         failedSearches = try container.decodeIfPresent(Int.self, forKey: .failedSearches) ?? 0
         seconds = try container.decode(Double.self, forKey: .seconds)
         questionsPerMinute = try container.decode(Double.self, forKey: .questionsPerMinute)
-        answers = try container.decodeIfPresent([AnsweredQuestion].self, forKey: .answers) ?? []
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(method, forKey: .method)
-        try container.encode(engine, forKey: .engine)
-        try container.encode(simulatedEngine, forKey: .simulatedEngine)
-        try container.encode(bySource, forKey: .bySource)
-        try container.encode(average, forKey: .average)
-        try container.encode(overall, forKey: .overall)
-        try container.encode(formatFailures, forKey: .formatFailures)
-        try container.encode(searchesPerQuestion, forKey: .searchesPerQuestion)
-        try container.encode(failedSearches, forKey: .failedSearches)
-        try container.encode(seconds, forKey: .seconds)
-        try container.encode(questionsPerMinute, forKey: .questionsPerMinute)
-        if !answers.isEmpty { try container.encode(answers, forKey: .answers) }
+        answers = try container.decodeIfPresent([AnsweredQuestion].self, forKey: .answers)
     }
 }
 
@@ -254,7 +239,7 @@ public func answerLines(_ reports: [(method: String, report: EvaluationReport)])
     encoder.keyEncodingStrategy = .convertToSnakeCase
     var data = Data()
     for (method, report) in reports {
-        for answered in report.answers {
+        for answered in report.answers ?? [] {
             let line = Line(
                 method: method, dataSource: answered.dataSource, question: answered.question, queries: answered.queries,
                 answer: answered.answer, em: answered.scores.em, subem: answered.scores.subem, f1: answered.scores.f1)

@@ -73,7 +73,7 @@ struct Eval: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let summaries = reports.map { report in
                 var summary = report
-                summary.answers = []
+                summary.answers = nil
                 return summary
             }
             try encoder.encode(summaries).write(to: folder.appendingPathComponent("results.json"), options: .atomic)
