@@ -34,7 +34,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// The unmutated files: the repository's committed fixtures (under
-    /// `fixtures`, the `Tests` folder) and files made here.
+    /// `fixtures`, the `Tests` folder), the quick demo's shipped tokenizer,
+    /// and files made here.
     func seeds(fixtures: URL, scratch: URL) throws -> [[UInt8]] {
         func fixture(_ path: String) throws -> [UInt8] {
             let url = fixtures.appendingPathComponent(path)
