@@ -10,10 +10,10 @@ import Testing
     /// The whole quick pipeline from its shipped base (models built, baselines
     /// scored, RL against the simulator and the real engine, results and
     /// report written), and learning: the untrained agent hardly searches;
-    /// after 12 RL steps it searches and its reward (F1, scored with the real
+    /// after 24 RL steps it searches and its reward (F1, scored with the real
     /// engine it never trained with) is higher. Seeds fix every draw, so a
     /// pass is not luck; the margins are under half of what it reaches
-    /// (F1 11 → 28 and 0.02 → 0.68 searches per question, docs/demo.md).
+    /// (F1 10.9 → 31.6 and 0.02 → 0.73 searches per question, docs/demo.md).
     @Test func trainedAgentBeatsTheUntrainedOne() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("demo-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
