@@ -89,11 +89,12 @@ public enum SimulatorTuning {
         let searched = skipAnswerArticles ? topK + 5 : topK
         let hits = index.search(asked.map { [$0.1, $0.3].compactMap { $0 }.joined(separator: " ") }, topK: searched)
         return zip(asked, hits).map { ask, hits in
-            let skipping = skipAnswerArticles && ask.2 == "answer_guided"
-            let kept = hits.filter { !skipping || !containsAnswer(index.passage($0.document).title, gold: ask.0.answer) }
-            let documents = kept.prefix(topK).map { hit in
-                let passage = index.passage(hit.document)
-                return "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords, answer: ask.3)
+            let passages = hits.map { index.passage($0.document) }
+            let shown =
+                skipAnswerArticles && ask.2 == "answer_guided"
+                ? passages.filter { !containsAnswer($0.title, gold: ask.0.answer) } : passages
+            let documents = shown.prefix(topK).map { passage in
+                "(Title: \(passage.title)) " + snippet(passage.text, query: ask.1, words: snippetWords, answer: ask.3)
             }
             return EnginePair(question: ask.0.question, answers: ask.0.answer, query: ask.1, source: ask.2, documents: documents)
         }
